@@ -1,0 +1,166 @@
+//! Action dispatch: from the command line and environment to an exit code.
+//!
+//! The sequence is the anchor's `ocf-rarun`: parse the action, answer
+//! meta-data at once, check the OCF environment, parse parameters and the
+//! domain XML, run the setup checks ([`setup`]), then the action itself.
+
+pub mod setup;
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::cli::{self, Action, Invocation};
+use crate::domain_xml::DomainConfig;
+use crate::metadata::META_DATA;
+use crate::ocf::{logging, reason, Env, OcfContext, OcfError, OcfRc, OcfResult};
+use crate::params::Params;
+use setup::{ConfigFile, HostFacts, Message, Operation};
+
+/// Domain XML files larger than this are not read (a config pointing at a
+/// device or a huge file must not stall the agent).
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Everything an action needs, resolved once.
+#[derive(Debug)]
+pub struct Request {
+    pub action: Action,
+    pub ctx: OcfContext,
+    pub params: Params,
+    pub config_path: PathBuf,
+    pub domain: DomainConfig,
+    /// The domain's name (from the config).
+    pub name: String,
+}
+
+/// Runs the agent: the whole life of one invocation.
+pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
+    let prefix = reason::prefix(&env);
+    let (action, word) = match cli::parse(args) {
+        Invocation::Info(text) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Invocation::Unsupported(word) => {
+            reason::exit_reason(&prefix, &format!("{word}: action not supported"));
+            return OcfRc::ErrUnimplemented.into();
+        }
+        Invocation::Run(action, word) => (action, word),
+    };
+    if word == "meta-data" {
+        print!("{META_DATA}");
+        return ExitCode::SUCCESS;
+    }
+    let finish = |result: OcfResult| -> ExitCode {
+        match result {
+            Ok(rc) => rc.into(),
+            Err(e) => {
+                if let Some(msg) = &e.reason {
+                    reason::exit_reason(&prefix, msg);
+                }
+                e.rc.into()
+            }
+        }
+    };
+    if let Err(e) = check_ocf_env(&env) {
+        return finish(Err(e));
+    }
+    let ctx = OcfContext::from_env(&env);
+    logging::init(&env, &ctx.instance);
+    let params = Params::from_env(&env);
+    let config_file = params.config.as_deref().map(|p| read_config(Path::new(p)));
+    let op = Operation {
+        action,
+        probe: ctx.is_probe(),
+    };
+    let host = HostFacts {
+        required_missing: env.get("OCF_TESTER_FAIL_HAVE_BINARY").as_deref() == Some("1"),
+        have_csync2: find_in_path("csync2", &env).is_some(),
+    };
+    let checked = setup::check(op, &params, config_file.as_ref().unwrap_or(&ConfigFile::Unreadable), host);
+    let name = match checked {
+        Ok(name) => name,
+        Err(refusal) => {
+            for message in refusal.messages {
+                match message {
+                    Message::Reason(msg) => reason::exit_reason(&prefix, &msg),
+                    Message::Info(msg) => log::info!("{msg}"),
+                }
+            }
+            return refusal.rc.into();
+        }
+    };
+    let domain = match config_file {
+        Some(ConfigFile::Read(domain)) => domain,
+        _ => DomainConfig::default(),
+    };
+    let request = Request {
+        action,
+        ctx,
+        config_path: PathBuf::from(params.config.clone().unwrap_or_default()),
+        params,
+        domain,
+        name,
+    };
+    finish(dispatch(&request))
+}
+
+/// The checks of `ocf-shellfuncs` on the OCF variables themselves.
+fn check_ocf_env(env: &Env) -> Result<(), OcfError> {
+    if let Some(root) = env.non_empty("OCF_ROOT") {
+        if !Path::new(&root).is_dir() {
+            return Err(OcfError::generic(format!("OCF_ROOT points to non-directory {root}.")));
+        }
+    }
+    if env.non_empty("OCF_RA_VERSION_MAJOR").is_some() && env.non_empty("OCF_RESOURCE_INSTANCE").is_none() {
+        return Err(OcfError::new(OcfRc::ErrArgs, "Need to tell us our resource instance name."));
+    }
+    Ok(())
+}
+
+/// Reads and parses the domain XML; unreadable means `test -r` fails.
+pub fn read_config(path: &Path) -> ConfigFile {
+    use nix::unistd::{access, AccessFlags};
+    if access(path, AccessFlags::R_OK).is_err() {
+        return ConfigFile::Unreadable;
+    }
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes));
+    match read {
+        Ok(_) => ConfigFile::Read(DomainConfig::parse(&String::from_utf8_lossy(&bytes))),
+        // readable by access(2) but not as a file (a directory): no name in it
+        Err(_) => ConfigFile::Read(DomainConfig::default()),
+    }
+}
+
+/// A program in PATH (plus the system directories, as `have_binary`).
+pub fn find_in_path(program: &str, env: &Env) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = env.get("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/sbin", "/bin", "/usr/sbin", "/usr/bin"])
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        });
+    found
+}
+
+/// Runs an action whose setup is valid.
+fn dispatch(request: &Request) -> OcfResult {
+    match request.action {
+        Action::ValidateAll | Action::GetConfig | Action::MetaData => {
+            if request.action == Action::MetaData {
+                print!("{META_DATA}");
+            }
+            Ok(OcfRc::Success)
+        }
+        _ => Err(OcfError::new(
+            OcfRc::ErrUnimplemented,
+            format!("{}: not implemented yet", request.action.name()),
+        )),
+    }
+}

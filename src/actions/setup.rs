@@ -1,0 +1,150 @@
+//! The checks that run before every action, and how their failures map to
+//! exit codes per action — the anchor's `ocf-rarun` prologue and
+//! `validate_all`, as one pure decision table.
+//!
+//! The routing is what keeps a cluster safe: a stop whose config vanished
+//! returns 0 (nothing to stop here), a probe returns 7, a recurring monitor
+//! fails, and start/validate return the validation code.
+
+use crate::cli::Action;
+use crate::domain_xml::DomainConfig;
+use crate::ocf::OcfRc;
+use crate::params::Params;
+
+/// The anchor's generic message for an invalid environment.
+pub const INVALID_ENV: &str = "environment is invalid, resource considered stopped";
+
+/// What the prologue learned about the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigFile {
+    Unreadable,
+    Read(DomainConfig),
+}
+
+/// Facts about the host the checks depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostFacts {
+    /// `OCF_TESTER_FAIL_HAVE_BINARY=1`: ocf-tester's way to pretend the
+    /// agent's required programs are missing.
+    pub required_missing: bool,
+    /// `csync2` is in PATH.
+    pub have_csync2: bool,
+}
+
+/// One thing the prologue tells the world before it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// `ocf-exit-reason:` line (and an ERROR log).
+    Reason(String),
+    /// INFO log only.
+    Info(String),
+}
+
+/// The prologue refused the action: print `messages`, exit with `rc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub rc: OcfRc,
+    pub messages: Vec<Message>,
+}
+
+/// The operation as the checks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    pub action: Action,
+    /// A monitor with interval 0.
+    pub probe: bool,
+}
+
+impl Operation {
+    fn is_probe(self) -> bool {
+        self.action == Action::Monitor && self.probe
+    }
+}
+
+/// Runs the checks in the anchor's order. `Ok` carries the domain name.
+pub fn check(op: Operation, params: &Params, config: &ConfigFile, host: HostFacts) -> Result<String, Refusal> {
+    let mut messages = Vec::new();
+    let Some(config_path) = params.config.as_ref() else {
+        return Err(Refusal {
+            rc: OcfRc::ErrConfigured,
+            messages: vec![Message::Reason("config: required parameter not set".into())],
+        });
+    };
+    if host.required_missing {
+        return Err(invalid_env(op, OcfRc::ErrInstalled, "virsh: required binary not installed", messages));
+    }
+    let path = config_path.to_string_lossy();
+    if params.force_stop && !params.snapshot.is_empty() {
+        messages.push(Message::Reason(
+            "The 'force_stop' and 'snapshot' options can not be used together.".into(),
+        ));
+        return Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages));
+    }
+    let domain = match config {
+        ConfigFile::Unreadable => {
+            messages.push(if op.is_probe() {
+                Message::Info(format!("Configuration file {path} not readable during probe."))
+            } else if op.action == Action::Stop {
+                Message::Info(format!("Configuration file {path} not readable, resource considered stopped."))
+            } else {
+                Message::Reason(format!("Configuration file {path} does not exist or not readable."))
+            });
+            return Err(invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages));
+        }
+        ConfigFile::Read(domain) => domain,
+    };
+    let Some(name) = domain.name.clone() else {
+        messages.push(Message::Reason("Unable to determine domain name.".into()));
+        return Err(invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages));
+    };
+    if params.sync_config_on_stop && !host.have_csync2 {
+        return Err(Refusal {
+            rc: OcfRc::ErrInstalled,
+            messages: vec![Message::Reason("Setup problem: couldn't find command: csync2".into())],
+        });
+    }
+    let decimal_checks = [
+        (params.migration_speed.is_valid(), "migration_speed has to be a decimal value"),
+        (params.migration_downtime.is_valid(), "migration_downtime has to be a decimal value"),
+        (
+            !params.stateless || !params.backingfile.is_empty(),
+            "Stateless functionality can't be achieved without a backing file.",
+        ),
+    ];
+    if let Some((_, reason)) = decimal_checks.iter().find(|(ok, _)| !ok) {
+        messages.push(Message::Reason((*reason).into()));
+        return Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages));
+    }
+    Ok(name)
+}
+
+/// `handle_invalid_env`: the per-action routing of a failed check.
+fn invalid_env(op: Operation, rc: OcfRc, msg: &str, mut messages: Vec<Message>) -> Refusal {
+    let rc = match op.action {
+        Action::Stop => {
+            messages.push(Message::Info(msg.into()));
+            OcfRc::Success
+        }
+        Action::Monitor if op.probe => {
+            messages.push(Message::Info(msg.into()));
+            OcfRc::NotRunning
+        }
+        Action::Monitor => {
+            messages.push(Message::Reason(msg.into()));
+            OcfRc::ErrGeneric
+        }
+        Action::Status => {
+            messages.push(Message::Info(msg.into()));
+            OcfRc::LSB_STATUS_STOPPED
+        }
+        _ => {
+            messages.push(Message::Reason(msg.into()));
+            rc
+        }
+    };
+    Refusal { rc, messages }
+}
+
+#[cfg(test)]
+#[path = "setup_tests.rs"]
+mod tests;

@@ -1,0 +1,1 @@
+//! The libvirt backend of [`super::DomainController`] (work in progress).

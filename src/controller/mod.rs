@@ -1,0 +1,151 @@
+//! The domain controller: everything the agent asks of the hypervisor,
+//! behind one trait so action logic can be tested without libvirt.
+//!
+//! One backend ([`libvirt`]) implements it on the libvirt C API through
+//! the `virt` crate. Every call is bounded by the operation deadline the
+//! controller was built with: a stopped, refusing or frozen libvirtd makes
+//! a call fail with [`ControllerError::Unreachable`], never hang.
+
+pub mod libvirt;
+
+use std::path::Path;
+use std::time::Duration;
+
+/// libvirt's domain states (`virDomainState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainState {
+    NoState,
+    Running,
+    Blocked,
+    Paused,
+    /// "in shutdown": the guest is shutting down.
+    Shutdown,
+    Shutoff,
+    Crashed,
+    PmSuspended,
+    /// A value newer than this agent.
+    Other(u32),
+}
+
+impl DomainState {
+    pub fn from_raw(raw: u32) -> DomainState {
+        match raw {
+            0 => DomainState::NoState,
+            1 => DomainState::Running,
+            2 => DomainState::Blocked,
+            3 => DomainState::Paused,
+            4 => DomainState::Shutdown,
+            5 => DomainState::Shutoff,
+            6 => DomainState::Crashed,
+            7 => DomainState::PmSuspended,
+            other => DomainState::Other(other),
+        }
+    }
+
+    /// The word `virsh domstate` prints (what the anchor's logs show).
+    pub fn virsh_word(self) -> &'static str {
+        match self {
+            DomainState::NoState | DomainState::Other(_) => "no state",
+            DomainState::Running => "running",
+            DomainState::Blocked => "idle",
+            DomainState::Paused => "paused",
+            DomainState::Shutdown => "in shutdown",
+            DomainState::Shutoff => "shut off",
+            DomainState::Crashed => "crashed",
+            DomainState::PmSuspended => "pmsuspended",
+        }
+    }
+}
+
+/// The figures utilization is computed from (`virsh dominfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainInfo {
+    /// Current number of virtual CPUs ("CPU(s)").
+    pub vcpus: u32,
+    /// Maximum memory in KiB ("Max memory").
+    pub max_memory_kib: u64,
+}
+
+/// A graceful shutdown method (`virsh shutdown --mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownMode {
+    Acpi,
+    Agent,
+    Initctl,
+    Signal,
+    Paravirt,
+}
+
+impl ShutdownMode {
+    /// Parses `shutdown_mode` (a comma-separated list, as `virsh shutdown --mode`).
+    /// The empty string is the hypervisor's default (an empty list).
+    pub fn parse_list(text: &str) -> Result<Vec<ShutdownMode>, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(|w| match w {
+                "acpi" => Ok(ShutdownMode::Acpi),
+                "agent" => Ok(ShutdownMode::Agent),
+                "initctl" => Ok(ShutdownMode::Initctl),
+                "signal" => Ok(ShutdownMode::Signal),
+                "paravirt" => Ok(ShutdownMode::Paravirt),
+                other => Err(other.to_string()),
+            })
+            .collect()
+    }
+}
+
+/// Why a controller call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControllerError {
+    /// libvirt could not be reached, refused, or did not answer in time.
+    #[error("libvirt unreachable: {0}")]
+    Unreachable(String),
+    /// The domain does not exist (or vanished while we looked at it).
+    #[error("domain not found")]
+    NoDomain,
+    /// The operation is not valid in the domain's state (e.g. destroy of an inactive domain).
+    #[error("{0}")]
+    InvalidState(String),
+    /// libvirt answered with another error.
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub type Outcome<T> = Result<T, ControllerError>;
+
+/// Everything the actions need from a hypervisor, addressed by domain name.
+pub trait DomainController {
+    /// The domain's state; [`ControllerError::NoDomain`] when it is not defined.
+    fn state(&self, name: &str) -> Outcome<DomainState>;
+    /// vCPUs and maximum memory.
+    fn info(&self, name: &str) -> Outcome<DomainInfo>;
+    /// The `<emulator>` of the live definition.
+    fn emulator(&self, name: &str) -> Outcome<Option<String>>;
+    /// Whether a persistent definition of that name exists.
+    fn is_persistent(&self, name: &str) -> Outcome<bool>;
+    /// Removes a persistent definition (inactive domains only).
+    fn undefine(&self, name: &str) -> Outcome<()>;
+    /// Starts a transient domain from XML (`virsh create`).
+    fn create(&self, xml: &str) -> Outcome<()>;
+    /// Defines a persistent domain from XML (`virsh define`).
+    fn define(&self, xml: &str) -> Outcome<()>;
+    /// Starts a defined domain (`virsh start`).
+    fn start_defined(&self, name: &str) -> Outcome<()>;
+    /// Resumes a paused domain.
+    fn resume(&self, name: &str) -> Outcome<()>;
+    /// Asks the guest to shut down with these methods (empty: the default).
+    fn shutdown(&self, name: &str, modes: &[ShutdownMode]) -> Outcome<()>;
+    /// Pulls the plug.
+    fn destroy(&self, name: &str) -> Outcome<()>;
+    /// Saves the RAM state to `path` and stops the domain (`virsh save`).
+    fn save(&self, name: &str, path: &Path) -> Outcome<()>;
+    /// Starts a domain from a state file (`virsh restore`).
+    fn restore(&self, path: &Path) -> Outcome<()>;
+    /// The inactive XML with security info (`dumpxml --inactive --security-info`).
+    fn inactive_xml(&self, name: &str) -> Outcome<String>;
+    /// Blocks until a lifecycle event for `name` arrives or `timeout` passes.
+    /// Returns whether an event arrived. Implementations may return early
+    /// without an event; callers always re-check the state.
+    fn wait_event(&self, name: &str, timeout: Duration) -> bool;
+}

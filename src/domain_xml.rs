@@ -1,0 +1,185 @@
+//! What the agent reads from the domain's libvirt XML (`config`).
+//!
+//! A real XML parser, not the anchor's line regex: the name is the text of
+//! the top-level `/domain/name` with entities decoded, so one-line XML and
+//! `<metadata>` blocks with their own `<name>` elements work. A file without
+//! a name still fails as the anchor's does ("Unable to determine domain name").
+
+use std::collections::BTreeSet;
+
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
+
+/// The facts the agent needs from a domain definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainConfig {
+    /// `/domain/name`, `None` when missing or empty.
+    pub name: Option<String>,
+    /// `/domain/uuid`.
+    pub uuid: Option<String>,
+    /// `/domain/@type` (qemu, kvm, lxc, xen, test, ...).
+    pub domain_type: Option<String>,
+    /// `/domain/devices/emulator` (used to find the process without libvirt).
+    pub emulator: Option<String>,
+    /// Every `pool` attribute (storage pools the domain uses), sorted, unique.
+    pub pools: BTreeSet<String>,
+    /// Every `network` attribute (libvirt networks the domain uses), sorted, unique.
+    pub networks: BTreeSet<String>,
+}
+
+/// Where a text value goes while we are inside its element.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Name,
+    Uuid,
+    Emulator,
+}
+
+fn field_at(path: &[String]) -> Option<Field> {
+    match path {
+        [d, n] if d == "domain" && n == "name" => Some(Field::Name),
+        [d, n] if d == "domain" && n == "uuid" => Some(Field::Uuid),
+        [d, v, e] if d == "domain" && v == "devices" && e == "emulator" => Some(Field::Emulator),
+        _ => None,
+    }
+}
+
+impl DomainConfig {
+    /// Parses the XML text. Never fails: what could not be read stays
+    /// `None`, and parsing stops at the first syntax error (values read
+    /// before it are kept).
+    pub fn parse(xml: &str) -> DomainConfig {
+        let mut cfg = DomainConfig::default();
+        let mut reader = Reader::from_str(xml);
+        let mut path: Vec<String> = Vec::new();
+        let mut text = String::new();
+        loop {
+            let event = match reader.read_event() {
+                Ok(Event::Eof) | Err(_) => break,
+                Ok(ev) => ev,
+            };
+            match event {
+                Event::Start(e) => {
+                    cfg.note_attributes(&e, path.is_empty());
+                    path.push(e.name().as_ref().to_string());
+                    text.clear();
+                }
+                Event::Empty(e) => cfg.note_attributes(&e, path.is_empty()),
+                Event::Text(t) if field_at(&path).is_some() => {
+                    text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
+                }
+                Event::CData(t) if field_at(&path).is_some() => {
+                    text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
+                }
+                Event::GeneralRef(r) if field_at(&path).is_some() => {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => text.push(c),
+                        Ok(None) => text.push_str(resolve_predefined_entity(&r).unwrap_or("")),
+                        Err(_) => {}
+                    }
+                }
+                Event::End(_) => {
+                    if let Some(field) = field_at(&path) {
+                        cfg.set(field, std::mem::take(&mut text));
+                    }
+                    path.pop();
+                }
+                _ => {}
+            }
+        }
+        cfg
+    }
+
+    fn set(&mut self, field: Field, value: String) {
+        let slot = match field {
+            Field::Name => &mut self.name,
+            Field::Uuid => &mut self.uuid,
+            Field::Emulator => &mut self.emulator,
+        };
+        if slot.is_none() && !value.is_empty() {
+            *slot = Some(value);
+        }
+    }
+
+    fn note_attributes(&mut self, e: &BytesStart, is_root: bool) {
+        for attr in e.attributes().flatten() {
+            let Ok(value) = attr.normalized_value(XmlVersion::Implicit1_0) else {
+                continue;
+            };
+            match attr.key.as_ref() {
+                "pool" => {
+                    self.pools.insert(value.into_owned());
+                }
+                "network" => {
+                    self.networks.insert(value.into_owned());
+                }
+                "type" if is_root && e.name().as_ref() == "domain" => {
+                    self.domain_type = Some(value.into_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The emulator's file name (`qemu-system-x86_64`, `libvirt_lxc`, ...).
+    pub fn emulator_basename(&self) -> Option<&str> {
+        basename(self.emulator.as_deref()?)
+    }
+}
+
+/// The last path component, `None` for an empty one.
+pub fn basename(path: &str) -> Option<&str> {
+    path.rsplit('/').next().filter(|b| !b.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_element_per_line() {
+        let cfg = DomainConfig::parse(
+            "<domain type='qemu'>\n  <name>vm1</name>\n  <uuid>u-1</uuid>\n  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n  </devices>\n</domain>\n",
+        );
+        assert_eq!(cfg.name.as_deref(), Some("vm1"));
+        assert_eq!(cfg.uuid.as_deref(), Some("u-1"));
+        assert_eq!(cfg.domain_type.as_deref(), Some("qemu"));
+        assert_eq!(cfg.emulator_basename(), Some("qemu-system-x86_64"));
+    }
+
+    #[test]
+    fn one_line_xml_and_metadata_names() {
+        let xml = "<domain type='kvm'><name>vm1</name><metadata><app:x xmlns:app='urn:a'><name>decoy</name></app:x><name>decoy2</name></metadata></domain>";
+        assert_eq!(DomainConfig::parse(xml).name.as_deref(), Some("vm1"));
+    }
+
+    #[test]
+    fn entities_are_decoded() {
+        let cfg = DomainConfig::parse("<domain><name>web&amp;db-&#x31;&#50;</name></domain>");
+        assert_eq!(cfg.name.as_deref(), Some("web&db-12"));
+    }
+
+    #[test]
+    fn missing_or_empty_name_is_none() {
+        assert_eq!(DomainConfig::parse("<domain><uuid>x</uuid></domain>").name, None);
+        assert_eq!(DomainConfig::parse("<domain><name></name></domain>").name, None);
+        assert_eq!(DomainConfig::parse("").name, None);
+        assert_eq!(DomainConfig::parse("not xml at all").name, None);
+        assert_eq!(DomainConfig::parse("<network><name>n</name></network>").name, None);
+    }
+
+    #[test]
+    fn pools_and_networks_are_collected() {
+        let xml = "<domain><name>a</name><devices><disk type='volume'><source pool='p1' volume='v'/></disk><disk><source pool=\"p2\"/></disk><interface type='network'><source network='n1'/></interface><interface><source network='n1'/></interface></devices></domain>";
+        let cfg = DomainConfig::parse(xml);
+        assert_eq!(cfg.pools.into_iter().collect::<Vec<_>>(), vec!["p1", "p2"]);
+        assert_eq!(cfg.networks.into_iter().collect::<Vec<_>>(), vec!["n1"]);
+    }
+
+    #[test]
+    fn value_before_a_syntax_error_is_kept() {
+        let cfg = DomainConfig::parse("<domain><name>vm1</name><broken <<<");
+        assert_eq!(cfg.name.as_deref(), Some("vm1"));
+    }
+}

@@ -1,0 +1,267 @@
+//! Logging as resource-agents' `ocf_log`/`ha_log` do it, behind the `log` facade.
+//!
+//! Pacemaker users read agent messages in syslog under the tag
+//! `VirtualDomain(<instance>)[<pid>]`, with the facility from
+//! `HA_LOGFACILITY`; clusters that log to a file set `HA_LOGFILE`; a person
+//! at a terminal sees plain lines on stderr. Logging never fails an action:
+//! every sink error is swallowed.
+
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use syslog::{Facility, Formatter3164, LoggerBackend};
+
+use super::env::Env;
+
+/// Records logged with this target get the `NOTICE:` prefix (the `log`
+/// crate has no notice level; resource-agents use it in probes).
+pub const NOTICE: &str = "notice";
+
+type SyslogSink = syslog::Logger<LoggerBackend, Formatter3164>;
+
+/// Where and how messages go, decided once from the environment.
+pub struct HaLogger {
+    tag: String,
+    facility: Option<Facility>,
+    syslog: Mutex<Option<SyslogSink>>,
+    logfile: Option<PathBuf>,
+    debuglog: Option<PathBuf>,
+    debug: bool,
+    tty: bool,
+    datefmt: String,
+}
+
+static LOGGER: OnceLock<HaLogger> = OnceLock::new();
+
+/// The syslog severity resource-agents derive from the message text.
+pub fn severity_of(line: &str) -> &'static str {
+    if line.contains("ERROR") {
+        "err"
+    } else if line.contains("WARN") {
+        "warning"
+    } else if line.contains("INFO") {
+        "info"
+    } else {
+        "notice"
+    }
+}
+
+/// The `ocf_log` prefix of a record.
+pub fn prio_prefix(level: Level, target: &str) -> &'static str {
+    match level {
+        Level::Error => "ERROR",
+        Level::Warn => "WARNING",
+        Level::Info if target == NOTICE => "NOTICE",
+        Level::Info => "INFO",
+        Level::Debug | Level::Trace => "DEBUG",
+    }
+}
+
+/// `HA_LOGFACILITY` (`HA_logfacility` as Pacemaker spells it); `none` or
+/// an unknown name disables syslog.
+pub fn facility_from(env: &Env) -> Option<Facility> {
+    let name = env
+        .non_empty("HA_LOGFACILITY")
+        .or_else(|| env.non_empty("HA_logfacility"))?;
+    if name.eq_ignore_ascii_case("none") {
+        return None;
+    }
+    name.parse::<Facility>().ok()
+}
+
+impl HaLogger {
+    pub fn from_env(env: &Env, instance: &str) -> Self {
+        let debug = env.get("HA_debug").is_some_and(|v| !v.is_empty() && v != "0");
+        let facility = facility_from(env);
+        let tag = format!("VirtualDomain({instance})");
+        HaLogger {
+            syslog: Mutex::new(None),
+            tag,
+            facility,
+            logfile: env.non_empty("HA_LOGFILE").map(PathBuf::from),
+            debuglog: env.non_empty("HA_DEBUGLOG").map(PathBuf::from),
+            debug,
+            tty: std::io::stdin().is_terminal(),
+            datefmt: env.non_empty("HA_DATEFMT").unwrap_or_else(|| "%b %d %T ".to_string()),
+        }
+    }
+
+    fn full_tag(&self) -> String {
+        format!("{}[{}]", self.tag, std::process::id())
+    }
+
+    fn with_syslog(&self, f: impl FnOnce(&mut SyslogSink)) {
+        let Some(facility) = self.facility else { return };
+        let Ok(mut guard) = self.syslog.lock() else { return };
+        if guard.is_none() {
+            let formatter = Formatter3164 {
+                facility,
+                hostname: None,
+                process: self.tag.clone(),
+                pid: std::process::id(),
+            };
+            *guard = syslog::unix(formatter).ok();
+        }
+        if let Some(sink) = guard.as_mut() {
+            f(sink);
+        }
+    }
+
+    fn append(path: &PathBuf, line: &str) {
+        if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+
+    /// One non-debug line (`line` is `"PRIO: message"`), as `ha_log`.
+    /// `to_stderr` is false for exit reasons, which are on stderr already.
+    pub fn log_line(&self, line: &str, to_stderr: bool) {
+        if self.tty {
+            if to_stderr {
+                eprintln!("{line}");
+            }
+            return;
+        }
+        self.with_syslog(|s| {
+            let msg = line.to_string();
+            let _ = match severity_of(line) {
+                "err" => s.err(msg),
+                "warning" => s.warning(msg),
+                "info" => s.info(msg),
+                _ => s.notice(msg),
+            };
+        });
+        let date = local_date(&self.datefmt);
+        if let Some(file) = &self.logfile {
+            Self::append(file, &format!("{date} {}:    {line}", self.full_tag()));
+        }
+        if self.facility.is_none() && self.logfile.is_none() && to_stderr {
+            eprintln!("{date}{line}");
+        }
+        if let Some(debuglog) = &self.debuglog {
+            if Some(debuglog) != self.logfile.as_ref() {
+                Self::append(debuglog, &format!("{}:\t{date}{line}", self.full_tag()));
+            }
+        }
+    }
+
+    /// One debug line, only when `HA_debug` is on.
+    pub fn debug_line(&self, line: &str) {
+        if !self.debug {
+            return;
+        }
+        if self.tty {
+            eprintln!("{line}");
+            return;
+        }
+        self.with_syslog(|s| {
+            let _ = s.debug(line.to_string());
+        });
+        let date = local_date(&self.datefmt);
+        if let Some(debuglog) = &self.debuglog {
+            Self::append(debuglog, &format!("{}:\t{date}{line}", self.full_tag()));
+        }
+        if self.facility.is_none() && self.debuglog.is_none() {
+            eprintln!("{}:\t{date}{line}", self.full_tag());
+        }
+    }
+}
+
+impl Log for HaLogger {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        metadata.level() <= Level::Info || self.debug
+    }
+
+    fn log(&self, record: &Record) {
+        let line = format!("{}: {}", prio_prefix(record.level(), record.target()), record.args());
+        if record.level() >= Level::Debug {
+            self.debug_line(&line);
+        } else {
+            self.log_line(&line, true);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the logger for this process (once; later calls are ignored).
+pub fn init(env: &Env, instance: &str) {
+    let logger = LOGGER.get_or_init(|| HaLogger::from_env(env, instance));
+    if log::set_logger(logger).is_ok() {
+        log::set_max_level(if logger.debug { LevelFilter::Debug } else { LevelFilter::Info });
+    }
+}
+
+/// Logs an exit reason as `ERROR: msg` to syslog/logfile (not to stderr).
+pub fn log_exit_reason(msg: &str) {
+    if let Some(logger) = LOGGER.get() {
+        logger.log_line(&format!("ERROR: {msg}"), false);
+    }
+}
+
+/// The local time formatted with strftime(3), as `date +FMT` would.
+fn local_date(fmt: &str) -> String {
+    use nix::libc;
+    let Ok(cfmt) = std::ffi::CString::new(fmt) else {
+        return String::new();
+    };
+    let mut buf = [0u8; 128];
+    // SAFETY: time/localtime_r/strftime are given valid pointers to
+    // initialised local storage and a NUL-terminated format; strftime never
+    // writes more than buf.len() bytes.
+    let len = unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            return String::new();
+        }
+        libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm)
+    };
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_follows_the_text_like_ha_log() {
+        assert_eq!(severity_of("ERROR: x"), "err");
+        assert_eq!(severity_of("WARNING: x"), "warning");
+        assert_eq!(severity_of("INFO: x"), "info");
+        assert_eq!(severity_of("NOTICE: x"), "notice");
+        assert_eq!(severity_of("INFO: an ERROR inside"), "err");
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(prio_prefix(Level::Error, ""), "ERROR");
+        assert_eq!(prio_prefix(Level::Warn, ""), "WARNING");
+        assert_eq!(prio_prefix(Level::Info, NOTICE), "NOTICE");
+        assert_eq!(prio_prefix(Level::Info, "x"), "INFO");
+        assert_eq!(prio_prefix(Level::Debug, ""), "DEBUG");
+    }
+
+    #[test]
+    fn facility_none_and_unknown_disable_syslog() {
+        assert!(facility_from(&Env::from_pairs([("HA_LOGFACILITY", "none")])).is_none());
+        assert!(facility_from(&Env::from_pairs([("HA_LOGFACILITY", "bogus")])).is_none());
+        assert_eq!(
+            facility_from(&Env::from_pairs([("HA_LOGFACILITY", "daemon")])),
+            Some(Facility::LOG_DAEMON)
+        );
+        assert_eq!(
+            facility_from(&Env::from_pairs([("HA_logfacility", "local3")])),
+            Some(Facility::LOG_LOCAL3)
+        );
+    }
+
+    #[test]
+    fn date_has_the_anchor_shape() {
+        let d = local_date("%b %d %T ");
+        assert_eq!(d.len(), "Nov 23 21:09:56 ".len(), "{d:?}");
+    }
+}
