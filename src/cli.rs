@@ -137,13 +137,28 @@ mod tests {
             ("getconfig", Action::GetConfig),
         ];
         for (word, action) in table {
-            assert_eq!(run(&[word]), Invocation::Run(action, word.to_string()), "{word}");
+            assert_eq!(
+                run(&[word]),
+                Invocation::Run(action, word.to_string()),
+                "{word}"
+            );
         }
     }
 
     #[test]
     fn unknown_actions_are_unsupported() {
-        for word in ["promote", "demote", "notify", "reload", "reload-agent", "usage", "methods", "recover", "bogus", "START"] {
+        for word in [
+            "promote",
+            "demote",
+            "notify",
+            "reload",
+            "reload-agent",
+            "usage",
+            "methods",
+            "recover",
+            "bogus",
+            "START",
+        ] {
             assert_eq!(run(&[word]), Invocation::Unsupported(word.to_string()));
         }
         assert_eq!(run(&[]), Invocation::Unsupported(String::new()));
@@ -152,7 +167,10 @@ mod tests {
 
     #[test]
     fn extra_arguments_are_ignored() {
-        assert_eq!(run(&["monitor", "x", "--y"]), Invocation::Run(Action::Monitor, "monitor".into()));
+        assert_eq!(
+            run(&["monitor", "x", "--y"]),
+            Invocation::Run(Action::Monitor, "monitor".into())
+        );
     }
 
     #[test]

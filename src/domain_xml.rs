@@ -72,13 +72,11 @@ impl DomainConfig {
                 Event::CData(t) if field_at(&path).is_some() => {
                     text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
                 }
-                Event::GeneralRef(r) if field_at(&path).is_some() => {
-                    match r.resolve_char_ref() {
-                        Ok(Some(c)) => text.push(c),
-                        Ok(None) => text.push_str(resolve_predefined_entity(&r).unwrap_or("")),
-                        Err(_) => {}
-                    }
-                }
+                Event::GeneralRef(r) if field_at(&path).is_some() => match r.resolve_char_ref() {
+                    Ok(Some(c)) => text.push(c),
+                    Ok(None) => text.push_str(resolve_predefined_entity(&r).unwrap_or("")),
+                    Err(_) => {}
+                },
                 Event::End(_) => {
                     if let Some(field) = field_at(&path) {
                         cfg.set(field, std::mem::take(&mut text));
@@ -162,11 +160,20 @@ mod tests {
 
     #[test]
     fn missing_or_empty_name_is_none() {
-        assert_eq!(DomainConfig::parse("<domain><uuid>x</uuid></domain>").name, None);
-        assert_eq!(DomainConfig::parse("<domain><name></name></domain>").name, None);
+        assert_eq!(
+            DomainConfig::parse("<domain><uuid>x</uuid></domain>").name,
+            None
+        );
+        assert_eq!(
+            DomainConfig::parse("<domain><name></name></domain>").name,
+            None
+        );
         assert_eq!(DomainConfig::parse("").name, None);
         assert_eq!(DomainConfig::parse("not xml at all").name, None);
-        assert_eq!(DomainConfig::parse("<network><name>n</name></network>").name, None);
+        assert_eq!(
+            DomainConfig::parse("<network><name>n</name></network>").name,
+            None
+        );
     }
 
     #[test]

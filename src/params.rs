@@ -85,11 +85,15 @@ pub struct Params {
 
 impl Params {
     pub fn from_env(env: &Env) -> Params {
-        let string = |name: &str, default: &str| env.reskey(name).unwrap_or_else(|| default.to_string());
+        let string =
+            |name: &str, default: &str| env.reskey(name).unwrap_or_else(|| default.to_string());
         let flag = |name: &str, default: bool| env.reskey(name).map_or(default, |v| is_true(&v));
         let sync_config_on_stop = flag("sync_config_on_stop", false);
         Params {
-            config: env.reskey_os("config").filter(|v| !v.is_empty()).map(|v| v.to_owned()),
+            config: env
+                .reskey_os("config")
+                .filter(|v| !v.is_empty())
+                .map(|v| v.to_owned()),
             hypervisor: env.reskey("hypervisor"),
             force_stop: flag("force_stop", false),
             migration_transport: string("migration_transport", ""),
@@ -129,7 +133,9 @@ mod tests {
 
     fn params(pairs: &[(&str, &str)]) -> Params {
         Params::from_env(&Env::from_pairs(
-            pairs.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())),
+            pairs
+                .iter()
+                .map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())),
         ))
     }
 
@@ -138,7 +144,9 @@ mod tests {
         for w in ["yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON"] {
             assert!(is_true(w), "{w}");
         }
-        for w in ["Yes", "y", "On", "", "0", "false", "no", " yes", "tRUE", "2"] {
+        for w in [
+            "Yes", "y", "On", "", "0", "false", "no", " yes", "tRUE", "2",
+        ] {
             assert!(!is_true(w), "{w:?}");
         }
     }
@@ -151,9 +159,19 @@ mod tests {
         assert!(!p.force_stop);
         assert_eq!(p.migration_downtime, Decimal::Valid(0));
         assert_eq!(p.migration_speed, Decimal::Valid(0));
-        assert!(p.autoset_utilization_cpu && p.autoset_utilization_host_memory && p.autoset_utilization_hv_memory);
-        assert!(!p.unset_utilization_cpu && !p.unset_utilization_host_memory && !p.unset_utilization_hv_memory);
-        assert!(!p.save_config_on_stop && !p.sync_config_on_stop && !p.stateless && !p.start_resources);
+        assert!(
+            p.autoset_utilization_cpu
+                && p.autoset_utilization_host_memory
+                && p.autoset_utilization_hv_memory
+        );
+        assert!(
+            !p.unset_utilization_cpu
+                && !p.unset_utilization_host_memory
+                && !p.unset_utilization_hv_memory
+        );
+        assert!(
+            !p.save_config_on_stop && !p.sync_config_on_stop && !p.stateless && !p.start_resources
+        );
         assert_eq!(p.migrateport, None);
         assert!(p.monitor_scripts.is_empty());
     }
@@ -166,7 +184,10 @@ mod tests {
             ("hypervisor", ""),
             ("config", ""),
         ]);
-        assert!(!p.autoset_utilization_cpu, "empty boolean is false, not the default true");
+        assert!(
+            !p.autoset_utilization_cpu,
+            "empty boolean is false, not the default true"
+        );
         assert_eq!(p.migration_speed, Decimal::Invalid(String::new()));
         assert_eq!(p.hypervisor, Some(String::new()));
         assert_eq!(p.config, None, "empty config counts as not set");
@@ -186,7 +207,10 @@ mod tests {
         assert!(!Decimal::parse("1.5").is_valid());
         assert!(!Decimal::parse(" 1").is_valid());
         assert!(!Decimal::parse("").is_valid());
-        assert_eq!(Decimal::parse("99999999999999999999999"), Decimal::Valid(u64::MAX));
+        assert_eq!(
+            Decimal::parse("99999999999999999999999"),
+            Decimal::Valid(u64::MAX)
+        );
     }
 
     #[test]

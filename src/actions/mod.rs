@@ -78,7 +78,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
         required_missing: env.get("OCF_TESTER_FAIL_HAVE_BINARY").as_deref() == Some("1"),
         have_csync2: find_in_path("csync2", &env).is_some(),
     };
-    let checked = setup::check(op, &params, config_file.as_ref().unwrap_or(&ConfigFile::Unreadable), host);
+    let checked = setup::check(
+        op,
+        &params,
+        config_file.as_ref().unwrap_or(&ConfigFile::Unreadable),
+        host,
+    );
     let name = match checked {
         Ok(name) => name,
         Err(refusal) => {
@@ -110,11 +115,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
 fn check_ocf_env(env: &Env) -> Result<(), OcfError> {
     if let Some(root) = env.non_empty("OCF_ROOT") {
         if !Path::new(&root).is_dir() {
-            return Err(OcfError::generic(format!("OCF_ROOT points to non-directory {root}.")));
+            return Err(OcfError::generic(format!(
+                "OCF_ROOT points to non-directory {root}."
+            )));
         }
     }
-    if env.non_empty("OCF_RA_VERSION_MAJOR").is_some() && env.non_empty("OCF_RESOURCE_INSTANCE").is_none() {
-        return Err(OcfError::new(OcfRc::ErrArgs, "Need to tell us our resource instance name."));
+    if env.non_empty("OCF_RA_VERSION_MAJOR").is_some()
+        && env.non_empty("OCF_RESOURCE_INSTANCE").is_none()
+    {
+        return Err(OcfError::new(
+            OcfRc::ErrArgs,
+            "Need to tell us our resource instance name.",
+        ));
     }
     Ok(())
 }
@@ -126,7 +138,8 @@ pub fn read_config(path: &Path) -> ConfigFile {
         return ConfigFile::Unreadable;
     }
     let mut bytes = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes));
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes));
     match read {
         Ok(_) => ConfigFile::Read(DomainConfig::parse(&String::from_utf8_lossy(&bytes))),
         // readable by access(2) but not as a file (a directory): no name in it

@@ -62,7 +62,12 @@ impl Operation {
 }
 
 /// Runs the checks in the anchor's order. `Ok` carries the domain name.
-pub fn check(op: Operation, params: &Params, config: &ConfigFile, host: HostFacts) -> Result<String, Refusal> {
+pub fn check(
+    op: Operation,
+    params: &Params,
+    config: &ConfigFile,
+    host: HostFacts,
+) -> Result<String, Refusal> {
     let mut messages = Vec::new();
     let Some(config_path) = params.config.as_ref() else {
         return Err(Refusal {
@@ -71,7 +76,12 @@ pub fn check(op: Operation, params: &Params, config: &ConfigFile, host: HostFact
         });
     };
     if host.required_missing {
-        return Err(invalid_env(op, OcfRc::ErrInstalled, "virsh: required binary not installed", messages));
+        return Err(invalid_env(
+            op,
+            OcfRc::ErrInstalled,
+            "virsh: required binary not installed",
+            messages,
+        ));
     }
     let path = config_path.to_string_lossy();
     if params.force_stop && !params.snapshot.is_empty() {
@@ -83,11 +93,17 @@ pub fn check(op: Operation, params: &Params, config: &ConfigFile, host: HostFact
     let domain = match config {
         ConfigFile::Unreadable => {
             messages.push(if op.is_probe() {
-                Message::Info(format!("Configuration file {path} not readable during probe."))
+                Message::Info(format!(
+                    "Configuration file {path} not readable during probe."
+                ))
             } else if op.action == Action::Stop {
-                Message::Info(format!("Configuration file {path} not readable, resource considered stopped."))
+                Message::Info(format!(
+                    "Configuration file {path} not readable, resource considered stopped."
+                ))
             } else {
-                Message::Reason(format!("Configuration file {path} does not exist or not readable."))
+                Message::Reason(format!(
+                    "Configuration file {path} does not exist or not readable."
+                ))
             });
             return Err(invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages));
         }
@@ -100,12 +116,20 @@ pub fn check(op: Operation, params: &Params, config: &ConfigFile, host: HostFact
     if params.sync_config_on_stop && !host.have_csync2 {
         return Err(Refusal {
             rc: OcfRc::ErrInstalled,
-            messages: vec![Message::Reason("Setup problem: couldn't find command: csync2".into())],
+            messages: vec![Message::Reason(
+                "Setup problem: couldn't find command: csync2".into(),
+            )],
         });
     }
     let decimal_checks = [
-        (params.migration_speed.is_valid(), "migration_speed has to be a decimal value"),
-        (params.migration_downtime.is_valid(), "migration_downtime has to be a decimal value"),
+        (
+            params.migration_speed.is_valid(),
+            "migration_speed has to be a decimal value",
+        ),
+        (
+            params.migration_downtime.is_valid(),
+            "migration_downtime has to be a decimal value",
+        ),
         (
             !params.stateless || !params.backingfile.is_empty(),
             "Stateless functionality can't be achieved without a backing file.",

@@ -16,7 +16,9 @@ const ACTIONS: [(&str, Action, bool); 8] = [
 
 fn params(pairs: &[(&str, &str)]) -> Params {
     Params::from_env(&Env::from_pairs(
-        pairs.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())),
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())),
     ))
 }
 
@@ -35,9 +37,17 @@ const HOST: HostFacts = HostFacts {
 /// Expected codes in the order of `ACTIONS`.
 fn assert_row(label: &str, p: &Params, cfg: &ConfigFile, host: HostFacts, expected: [u8; 8]) {
     for ((name, action, probe), want) in ACTIONS.iter().zip(expected) {
-        let got = check(Operation { action: *action, probe: *probe }, p, cfg, host)
-            .map(|_| 0)
-            .unwrap_or_else(|r| r.rc.code());
+        let got = check(
+            Operation {
+                action: *action,
+                probe: *probe,
+            },
+            p,
+            cfg,
+            host,
+        )
+        .map(|_| 0)
+        .unwrap_or_else(|r| r.rc.code());
         assert_eq!(got, want, "{label}: {name}");
     }
 }
@@ -51,7 +61,13 @@ fn config_unset_or_empty_is_6_everywhere() {
 #[test]
 fn unreadable_config() {
     let p = params(&[("config", "/nope.xml")]);
-    assert_row("unreadable", &p, &ConfigFile::Unreadable, HOST, [7, 1, 0, 5, 3, 5, 5, 5]);
+    assert_row(
+        "unreadable",
+        &p,
+        &ConfigFile::Unreadable,
+        HOST,
+        [7, 1, 0, 5, 3, 5, 5, 5],
+    );
 }
 
 #[test]
@@ -71,7 +87,13 @@ fn configuration_errors() {
     ] {
         let mut all = vec![("config", "/x.xml")];
         all.extend_from_slice(pairs);
-        assert_row(&format!("{pairs:?}"), &params(&all), &named(), HOST, [7, 1, 0, 6, 3, 6, 6, 6]);
+        assert_row(
+            &format!("{pairs:?}"),
+            &params(&all),
+            &named(),
+            HOST,
+            [7, 1, 0, 6, 3, 6, 6, 6],
+        );
     }
 }
 
@@ -82,7 +104,13 @@ fn missing_required_binary() {
         have_csync2: true,
     };
     // status: 3 here; the anchor exits 0 (documented divergence).
-    assert_row("binary", &params(&[("config", "/x.xml")]), &named(), host, [7, 1, 0, 5, 3, 5, 5, 5]);
+    assert_row(
+        "binary",
+        &params(&[("config", "/x.xml")]),
+        &named(),
+        host,
+        [7, 1, 0, 5, 3, 5, 5, 5],
+    );
 }
 
 #[test]
@@ -100,7 +128,15 @@ fn sync_config_without_csync2_is_5_everywhere() {
 fn valid_setup_passes_with_the_name() {
     let p = params(&[("config", "/x.xml")]);
     assert_eq!(
-        check(Operation { action: Action::Start, probe: false }, &p, &named(), HOST),
+        check(
+            Operation {
+                action: Action::Start,
+                probe: false
+            },
+            &p,
+            &named(),
+            HOST
+        ),
         Ok("vm1".to_string())
     );
 }
@@ -109,21 +145,35 @@ fn valid_setup_passes_with_the_name() {
 fn reasons_are_where_the_anchor_prints_them() {
     let p = params(&[("config", "/nope.xml")]);
     let reasons = |action, probe| {
-        check(Operation { action, probe }, &p, &ConfigFile::Unreadable, HOST)
-            .unwrap_err()
-            .messages
-            .into_iter()
-            .filter_map(|m| match m {
-                Message::Reason(r) => Some(r),
-                Message::Info(_) => None,
-            })
-            .collect::<Vec<_>>()
+        check(
+            Operation { action, probe },
+            &p,
+            &ConfigFile::Unreadable,
+            HOST,
+        )
+        .unwrap_err()
+        .messages
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Reason(r) => Some(r),
+            Message::Info(_) => None,
+        })
+        .collect::<Vec<_>>()
     };
-    assert!(reasons(Action::Monitor, true).is_empty(), "probe prints no reason");
-    assert!(reasons(Action::Stop, false).is_empty(), "stop prints no reason");
+    assert!(
+        reasons(Action::Monitor, true).is_empty(),
+        "probe prints no reason"
+    );
+    assert!(
+        reasons(Action::Stop, false).is_empty(),
+        "stop prints no reason"
+    );
     assert_eq!(
         reasons(Action::Start, false),
-        vec!["Configuration file /nope.xml does not exist or not readable.".to_string(), INVALID_ENV.to_string()],
+        vec![
+            "Configuration file /nope.xml does not exist or not readable.".to_string(),
+            INVALID_ENV.to_string()
+        ],
         "the generic reason comes last, so it is the one Pacemaker shows"
     );
     assert_eq!(reasons(Action::Status, false).len(), 1);
@@ -132,11 +182,33 @@ fn reasons_are_where_the_anchor_prints_them() {
 #[test]
 fn first_failing_check_wins() {
     // force_stop+snapshot is checked before readability
-    let p = params(&[("config", "/nope.xml"), ("force_stop", "1"), ("snapshot", "/s")]);
-    let r = check(Operation { action: Action::Start, probe: false }, &p, &ConfigFile::Unreadable, HOST).unwrap_err();
+    let p = params(&[
+        ("config", "/nope.xml"),
+        ("force_stop", "1"),
+        ("snapshot", "/s"),
+    ]);
+    let r = check(
+        Operation {
+            action: Action::Start,
+            probe: false,
+        },
+        &p,
+        &ConfigFile::Unreadable,
+        HOST,
+    )
+    .unwrap_err();
     assert_eq!(r.rc, OcfRc::ErrConfigured);
     // readability before csync2
     let p = params(&[("config", "/nope.xml"), ("sync_config_on_stop", "1")]);
-    let r = check(Operation { action: Action::Monitor, probe: true }, &p, &ConfigFile::Unreadable, HOST).unwrap_err();
+    let r = check(
+        Operation {
+            action: Action::Monitor,
+            probe: true,
+        },
+        &p,
+        &ConfigFile::Unreadable,
+        HOST,
+    )
+    .unwrap_err();
     assert_eq!(r.rc, OcfRc::NotRunning);
 }

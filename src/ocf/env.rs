@@ -29,7 +29,9 @@ impl Env {
         }
     }
 
-    pub fn from_pairs<K: AsRef<OsStr>, V: AsRef<OsStr>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_pairs<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Env {
             vars: pairs
                 .into_iter()
@@ -84,7 +86,9 @@ pub struct OcfContext {
 
 impl OcfContext {
     pub fn from_env(env: &Env) -> Self {
-        let instance = env.non_empty("OCF_RESOURCE_INSTANCE").unwrap_or_else(|| "default".to_string());
+        let instance = env
+            .non_empty("OCF_RESOURCE_INSTANCE")
+            .unwrap_or_else(|| "default".to_string());
         let interval_ms = env
             .get("OCF_RESKEY_CRM_meta_interval")
             .and_then(|v| parse_ms(&v))
@@ -158,8 +162,14 @@ mod tests {
     #[test]
     fn timeout_defaults_to_90s_and_reads_ms() {
         assert_eq!(ctx(&[]).timeout, Duration::from_secs(90));
-        assert_eq!(ctx(&[("OCF_RESKEY_CRM_meta_timeout", "20000")]).timeout, Duration::from_secs(20));
-        assert_eq!(ctx(&[("OCF_RESKEY_CRM_meta_timeout", "junk")]).timeout, Duration::from_secs(90));
+        assert_eq!(
+            ctx(&[("OCF_RESKEY_CRM_meta_timeout", "20000")]).timeout,
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            ctx(&[("OCF_RESKEY_CRM_meta_timeout", "junk")]).timeout,
+            Duration::from_secs(90)
+        );
     }
 
     #[test]

@@ -56,6 +56,9 @@ mod tests {
     #[test]
     fn prefix_defaults() {
         assert_eq!(prefix(&Env::default()), "ocf-exit-reason:");
-        assert_eq!(prefix(&Env::from_pairs([("OCF_EXIT_REASON_PREFIX", "X:")])), "X:");
+        assert_eq!(
+            prefix(&Env::from_pairs([("OCF_EXIT_REASON_PREFIX", "X:")])),
+            "X:"
+        );
     }
 }
