@@ -10,6 +10,7 @@ pub mod actions;
 pub mod cli;
 pub mod controller;
 pub mod domain_xml;
+pub mod host;
 pub mod metadata;
 pub mod ocf;
 pub mod params;

@@ -81,6 +81,9 @@ pub struct Params {
     pub copyindirs: String,
     pub shutdown_mode: String,
     pub start_resources: bool,
+    /// Added by this agent: seconds of graceful shutdown before destroy
+    /// (`None`: two thirds of the stop timeout). See `actions::stop`.
+    pub shutdown_timeout: Option<Decimal>,
 }
 
 impl Params {
@@ -123,6 +126,7 @@ impl Params {
             copyindirs: string("copyindirs", ""),
             shutdown_mode: string("shutdown_mode", ""),
             start_resources: flag("start_resources", false),
+            shutdown_timeout: env.reskey("shutdown_timeout").map(|v| Decimal::parse(&v)),
         }
     }
 }

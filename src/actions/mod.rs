@@ -4,7 +4,19 @@
 //! meta-data at once, check the OCF environment, parse parameters and the
 //! domain XML, run the setup checks ([`setup`]), then the action itself.
 
+pub mod backing;
+pub mod config_save;
+pub mod housekeeping;
+pub mod monitor;
+pub mod probe_guard;
 pub mod setup;
+pub mod snapshot;
+pub mod start;
+pub mod state;
+pub mod stop;
+#[cfg(test)]
+pub mod test_support;
+pub mod utilization;
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -12,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{self, Action, Invocation};
+use crate::controller::libvirt::LibvirtController;
 use crate::domain_xml::DomainConfig;
 use crate::metadata::META_DATA;
 use crate::ocf::{logging, reason, Env, OcfContext, OcfError, OcfRc, OcfResult};
@@ -87,6 +100,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
     let name = match checked {
         Ok(name) => name,
         Err(refusal) => {
+            if op.action == Action::Monitor && op.probe && refusal.rc == OcfRc::NotRunning {
+                let ctl = controller_for(&ctx, &params, Action::Monitor);
+                if let Some(verdict) = probe_guard::probe_without_config(&ctx, &ctl) {
+                    return finish(verdict);
+                }
+            }
             for message in refusal.messages {
                 match message {
                     Message::Reason(msg) => reason::exit_reason(&prefix, &msg),
@@ -162,18 +181,35 @@ pub fn find_in_path(program: &str, env: &Env) -> Option<PathBuf> {
     found
 }
 
+/// The libvirt controller for this operation: `hypervisor` (unset or
+/// empty: libvirt's default URI), every call bounded by the deadline.
+fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> LibvirtController {
+    let uri = params.hypervisor.clone().filter(|u| !u.is_empty());
+    let ctl = LibvirtController::new(uri, ctx.deadline());
+    if action == Action::Monitor {
+        // a monitor keeps time for the process-table fallback
+        ctl.with_call_timeout(ctx.remaining() / 3)
+    } else {
+        ctl
+    }
+}
+
 /// Runs an action whose setup is valid.
-fn dispatch(request: &Request) -> OcfResult {
-    match request.action {
-        Action::ValidateAll | Action::GetConfig | Action::MetaData => {
-            if request.action == Action::MetaData {
-                print!("{META_DATA}");
-            }
+fn dispatch(req: &Request) -> OcfResult {
+    let ctl = controller_for(&req.ctx, &req.params, req.action);
+    match req.action {
+        Action::ValidateAll | Action::GetConfig => Ok(OcfRc::Success),
+        Action::MetaData => {
+            print!("{META_DATA}");
             Ok(OcfRc::Success)
         }
-        _ => Err(OcfError::new(
-            OcfRc::ErrUnimplemented,
-            format!("{}: not implemented yet", request.action.name()),
-        )),
+        Action::Start => start::start(req, &ctl),
+        Action::Stop => stop::stop(req, &ctl),
+        Action::Monitor => monitor::monitor(req, &ctl),
+        Action::Status => monitor::status(req, &ctl),
+        Action::MigrateTo | Action::MigrateFrom => Err(OcfError::generic(format!(
+            "{}: live migration is not available in this build yet",
+            req.action.name()
+        ))),
     }
 }

@@ -7,9 +7,10 @@
 //! fails, and start/validate return the validation code.
 
 use crate::cli::Action;
+use crate::controller::ShutdownMode;
 use crate::domain_xml::DomainConfig;
 use crate::ocf::OcfRc;
-use crate::params::Params;
+use crate::params::{Decimal, Params};
 
 /// The anchor's generic message for an invalid environment.
 pub const INVALID_ENV: &str = "environment is invalid, resource considered stopped";
@@ -121,7 +122,7 @@ pub fn check(
             )],
         });
     }
-    let decimal_checks = [
+    let value_checks = [
         (
             params.migration_speed.is_valid(),
             "migration_speed has to be a decimal value",
@@ -134,8 +135,16 @@ pub fn check(
             !params.stateless || !params.backingfile.is_empty(),
             "Stateless functionality can't be achieved without a backing file.",
         ),
+        (
+            params.shutdown_timeout.as_ref().is_none_or(Decimal::is_valid),
+            "shutdown_timeout has to be a decimal value",
+        ),
+        (
+            ShutdownMode::parse_list(&params.shutdown_mode).is_ok(),
+            "shutdown_mode has to be a comma-separated list of acpi, agent, initctl, signal, paravirt",
+        ),
     ];
-    if let Some((_, reason)) = decimal_checks.iter().find(|(ok, _)| !ok) {
+    if let Some((_, reason)) = value_checks.iter().find(|(ok, _)| !ok) {
         messages.push(Message::Reason((*reason).into()));
         return Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages));
     }

@@ -6,6 +6,8 @@
 //! controller was built with: a stopped, refusing or frozen libvirtd makes
 //! a call fail with [`ControllerError::Unreachable`], never hang.
 
+#[cfg(test)]
+pub mod fake;
 pub mod libvirt;
 
 use std::path::Path;
@@ -148,4 +150,22 @@ pub trait DomainController {
     /// Returns whether an event arrived. Implementations may return early
     /// without an event; callers always re-check the state.
     fn wait_event(&self, name: &str, timeout: Duration) -> bool;
+    /// Wakes a pmsuspended domain.
+    fn wakeup(&self, name: &str) -> Outcome<()> {
+        Err(ControllerError::Failed(format!(
+            "cannot wake up {name}: not supported"
+        )))
+    }
+    /// Starts storage pool `pool` if inactive, refreshes it if active.
+    fn ensure_pool_active(&self, pool: &str) -> Outcome<()> {
+        Err(ControllerError::Failed(format!(
+            "cannot start pool {pool}: not supported"
+        )))
+    }
+    /// Starts network `network` if inactive.
+    fn ensure_network_active(&self, network: &str) -> Outcome<()> {
+        Err(ControllerError::Failed(format!(
+            "cannot start network {network}: not supported"
+        )))
+    }
 }

@@ -1,0 +1,205 @@
+//! start: bring the domain up from its config, idempotently.
+//!
+//! Order as the anchor: already running → done; restore a saved state if
+//! there is one; clear a stale persistent definition of the same name
+//! (without ever losing the user's config file); start pools and networks
+//! if asked; create (or define + start, in backing-file mode); then wait
+//! until a monitor passes — by libvirt events, and never past the timeout.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::monitor::{run_monitor_scripts, unknown_status};
+use super::state::Observed;
+use super::stop::EXIT_MARGIN;
+use super::{backing, housekeeping, snapshot, utilization, Request};
+use crate::controller::{ControllerError, DomainController, DomainState};
+use crate::host::systemd;
+use crate::ocf::{OcfError, OcfRc, OcfResult};
+
+/// `start`.
+pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
+    utilization::forget(req);
+    match Observed::classify(ctl.state(&req.name)) {
+        Observed::Active(DomainState::Paused) => return resume(req, ctl),
+        Observed::Active(_) => {
+            log::info!("Virtual domain {} already running.", req.name);
+            return Ok(OcfRc::Success);
+        }
+        Observed::Indeterminate(why) => {
+            return Err(OcfError::generic(format!(
+                "Cannot start {}: {why}",
+                req.name
+            )));
+        }
+        Observed::Unknown(what) => clear_dead_domain(req, ctl, &what)?,
+        Observed::Inactive => {}
+    }
+    systemd::ensure_shutdown_ordering(short_limit(req));
+    if let Some(restored) = snapshot::restore(req, ctl) {
+        return restored;
+    }
+    undefine_keeping_config(req, ctl);
+    if req.params.start_resources {
+        start_resources(req, ctl)?;
+    }
+    if req.params.backingfile.is_empty() {
+        let xml = std::fs::read_to_string(&req.config_path).map_err(|e| {
+            OcfError::installed(format!("Cannot read {}: {e}", req.config_path.display()))
+        })?;
+        ctl.create(&xml).map_err(|e| {
+            OcfError::generic(format!("Failed to start virtual domain {}: {e}", req.name))
+        })?;
+    } else {
+        backing::define_and_start(req, ctl)?;
+    }
+    wait_until_running(req, ctl)
+}
+
+fn short_limit(req: &Request) -> Duration {
+    req.ctx
+        .remaining()
+        .saturating_sub(Duration::from_secs(1))
+        .min(Duration::from_secs(10))
+}
+
+/// A paused domain is resumed: a started resource is one that runs.
+fn resume(req: &Request, ctl: &dyn DomainController) -> OcfResult {
+    log::info!("Virtual domain {} is paused; resuming it.", req.name);
+    ctl.resume(&req.name).map_err(|e| {
+        OcfError::generic(format!("Failed to resume paused domain {}: {e}", req.name))
+    })?;
+    Ok(OcfRc::Success)
+}
+
+/// A pmsuspended domain is woken up when possible; a crashed one (or one
+/// that cannot be woken) is destroyed so the start can create it afresh.
+fn clear_dead_domain(
+    req: &Request,
+    ctl: &dyn DomainController,
+    what: &str,
+) -> Result<(), OcfError> {
+    log::warn!("{}", unknown_status(req, what));
+    if what == DomainState::PmSuspended.virsh_word() && ctl.wakeup(&req.name).is_ok() {
+        log::info!("Woke up pmsuspended domain {}.", req.name);
+        return Ok(());
+    }
+    log::info!(
+        "Destroying domain {} ({what}) before starting it.",
+        req.name
+    );
+    match ctl.destroy(&req.name) {
+        Ok(()) | Err(ControllerError::NoDomain) | Err(ControllerError::InvalidState(_)) => Ok(()),
+        Err(e) => Err(OcfError::generic(format!(
+            "Cannot clear {what} domain {}: {e}",
+            req.name
+        ))),
+    }
+}
+
+/// A persistent definition with our name would make `create` fail: remove
+/// it. libvirt deletes the definition's file in its own directory, which
+/// may be the user's config: a hard link taken first puts it back intact
+/// (same inode: owner, mode, labels and content unchanged).
+fn undefine_keeping_config(req: &Request, ctl: &dyn DomainController) {
+    if !ctl.is_persistent(&req.name).unwrap_or(false) {
+        return;
+    }
+    let config = &req.config_path;
+    let file_name = config
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let keep = config.with_file_name(format!(".{file_name}.vd-keep.{}", std::process::id()));
+    let linked = std::fs::hard_link(config, &keep).is_ok();
+    let saved = if linked {
+        None
+    } else {
+        std::fs::read(config).ok()
+    };
+    log::info!(
+        "Removing the persistent definition of {} before starting it.",
+        req.name
+    );
+    if let Err(e) = ctl.undefine(&req.name) {
+        log::warn!("Undefining {} failed: {e}", req.name);
+    }
+    restore_config(config, &keep, linked, saved);
+}
+
+fn restore_config(config: &Path, keep: &Path, linked: bool, saved: Option<Vec<u8>>) {
+    if config.exists() {
+        if linked {
+            let _ = std::fs::remove_file(keep);
+        }
+        return;
+    }
+    let restored = if linked {
+        std::fs::rename(keep, config).is_ok()
+    } else {
+        saved.is_some_and(|bytes| std::fs::write(config, bytes).is_ok())
+    };
+    if restored {
+        log::info!("Put back {} after libvirt removed it.", config.display());
+    } else {
+        log::warn!(
+            "{} was removed by libvirt and could not be put back.",
+            config.display()
+        );
+    }
+}
+
+/// `start_resources`: the storage pools and networks the domain uses.
+fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
+    for pool in &req.domain.pools {
+        ctl.ensure_pool_active(pool).map_err(|e| {
+            OcfError::generic(format!(
+                "Failed to start required virtual storage pool {pool}: {e}"
+            ))
+        })?;
+    }
+    for network in &req.domain.networks {
+        ctl.ensure_network_active(network).map_err(|e| {
+            OcfError::generic(format!(
+                "Failed to start required virtual network {network}: {e}"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// Waits until the domain runs and the monitor scripts pass.
+fn wait_until_running(req: &Request, ctl: &dyn DomainController) -> OcfResult {
+    let end = req
+        .ctx
+        .deadline()
+        .checked_sub(EXIT_MARGIN)
+        .unwrap_or_else(Instant::now);
+    loop {
+        let failure = match Observed::classify(ctl.state(&req.name)) {
+            Observed::Active(state) => match run_monitor_scripts(req) {
+                Ok(_) => {
+                    housekeeping::after_monitor(req, ctl, &Observed::Active(state));
+                    log::info!("Virtual domain {} started.", req.name);
+                    return Ok(OcfRc::Success);
+                }
+                Err(e) => e,
+            },
+            Observed::Inactive => {
+                return Err(OcfError::generic(format!(
+                    "Virtual domain {} stopped right after it was started",
+                    req.name
+                )));
+            }
+            Observed::Unknown(what) => return Err(unknown_status(req, &what)),
+            Observed::Indeterminate(why) => {
+                OcfError::generic(format!("Virtual domain {}: {why}", req.name))
+            }
+        };
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(failure);
+        }
+        ctl.wait_event(&req.name, left.min(Duration::from_secs(1)));
+    }
+}

@@ -1,0 +1,181 @@
+//! Utilization attributes (`cpu`, `host_memory`, `hv_memory`) written to
+//! the CIB for Pacemaker's placement strategies.
+//!
+//! The anchor runs up to three `virsh dominfo` and six `crm_resource` per
+//! monitor. Here the values come from one libvirt call, and `crm_resource`
+//! runs only when a value differs from what this node last wrote
+//! (remembered under `HA_RSCTMP`), so a steady-state monitor starts no
+//! process at all. `unset_utilization_*` removes an attribute whatever the
+//! `autoset_*` flag says (the anchor only honours it when autoset is off).
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+use super::Request;
+use crate::controller::DomainInfo;
+use crate::host::command::run_bounded;
+use crate::host::state_files;
+
+/// What should happen to one attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    Set(u64),
+    Delete,
+}
+
+/// The attributes this monitor wants, from the parameters and libvirt's figures.
+pub fn wanted(req: &Request, info: Option<DomainInfo>) -> BTreeMap<&'static str, Wanted> {
+    let p = &req.params;
+    let memory_mib = info.map(|i| i.max_memory_kib / 1024);
+    let attrs = [
+        (
+            "cpu",
+            p.autoset_utilization_cpu,
+            p.unset_utilization_cpu,
+            info.map(|i| u64::from(i.vcpus)),
+        ),
+        (
+            "host_memory",
+            p.autoset_utilization_host_memory,
+            p.unset_utilization_host_memory,
+            memory_mib,
+        ),
+        (
+            "hv_memory",
+            p.autoset_utilization_hv_memory,
+            p.unset_utilization_hv_memory,
+            memory_mib,
+        ),
+    ];
+    attrs
+        .into_iter()
+        .filter_map(|(attr, autoset, unset, value)| {
+            let want = if unset {
+                Wanted::Delete
+            } else if autoset {
+                Wanted::Set(value?)
+            } else {
+                return None;
+            };
+            Some((attr, want))
+        })
+        .collect()
+}
+
+fn encode(memory: &BTreeMap<String, Wanted>) -> String {
+    memory
+        .iter()
+        .map(|(k, v)| match v {
+            Wanted::Set(n) => format!("{k}={n}"),
+            Wanted::Delete => format!("{k}="),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn decode(text: &str) -> BTreeMap<String, Wanted> {
+    text.lines()
+        .filter_map(|line| {
+            let (k, v) = line.split_once('=')?;
+            let want = if v.is_empty() {
+                Wanted::Delete
+            } else {
+                Wanted::Set(v.parse().ok()?)
+            };
+            Some((k.to_string(), want))
+        })
+        .collect()
+}
+
+/// Brings the CIB's utilization in line with `wanted`, calling
+/// `crm_resource` only for attributes that changed since the last write.
+pub fn update(req: &Request, info: Option<DomainInfo>) {
+    let wanted = wanted(req, info);
+    if wanted.is_empty() {
+        return;
+    }
+    let path = state_files::remembered_utilization(&req.ctx.rsctmp, &req.ctx.instance);
+    let mut memory = state_files::read(&path)
+        .map(|t| decode(&t))
+        .unwrap_or_default();
+    for (attr, want) in wanted {
+        if memory.get(attr) == Some(&want) {
+            continue;
+        }
+        if write_attribute(req, attr, &want) {
+            memory.insert(attr.to_string(), want);
+        }
+    }
+    state_files::write_if_changed(&path, &encode(&memory));
+}
+
+/// Forgets what was written (the resource starts or stops here: another
+/// node may have written other values meanwhile).
+pub fn forget(req: &Request) {
+    let _ = std::fs::remove_file(state_files::remembered_utilization(
+        &req.ctx.rsctmp,
+        &req.ctx.instance,
+    ));
+}
+
+fn write_attribute(req: &Request, attr: &str, want: &Wanted) -> bool {
+    let mut cmd = Command::new("crm_resource");
+    cmd.arg(format!("--resource={}", req.ctx.instance))
+        .arg("--utilization");
+    match want {
+        Wanted::Set(value) => cmd
+            .arg(format!("--set-parameter={attr}"))
+            .arg(format!("--parameter-value={value}")),
+        Wanted::Delete => cmd.arg(format!("--delete-parameter={attr}")),
+    };
+    let limit = req
+        .ctx
+        .remaining()
+        .saturating_sub(Duration::from_secs(1))
+        .min(Duration::from_secs(10));
+    match run_bounded(cmd, limit) {
+        Ok(done) if done.success() => true,
+        Ok(done)
+            if done.output.contains("not connected")
+                || done.output.contains("Transport endpoint") =>
+        {
+            log::debug!("Unable to set utilization attribute, cib is not available");
+            false
+        }
+        Ok(done) => {
+            let verb = if *want == Wanted::Delete {
+                "unset"
+            } else {
+                "set"
+            };
+            // an attribute that is already absent counts as deleted
+            let absent = *want == Wanted::Delete && done.output.contains("not found");
+            if !absent {
+                log::warn!(
+                    "crm_resource failed to {verb} utilization attribute {attr}: {}",
+                    done.output
+                );
+            }
+            absent
+        }
+        Err(e) => {
+            log::debug!("crm_resource not run for utilization attribute {attr}: {e}");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_round_trips() {
+        let mut m = BTreeMap::new();
+        m.insert("cpu".to_string(), Wanted::Set(2));
+        m.insert("hv_memory".to_string(), Wanted::Delete);
+        assert_eq!(decode(&encode(&m)), m);
+        assert_eq!(decode("garbage\ncpu=x\n"), BTreeMap::new());
+    }
+}

@@ -1,0 +1,165 @@
+//! An in-memory controller for unit tests of the action logic. The real
+//! capabilities are tested against libvirt itself (tests/).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
+
+/// A scripted hypervisor: domains by name, and a log of calls.
+#[derive(Default)]
+pub struct FakeController {
+    pub domains: RefCell<HashMap<String, DomainState>>,
+    pub persistent: RefCell<Vec<String>>,
+    /// When set, every call fails with this.
+    pub unreachable: Option<String>,
+    /// Whether a graceful shutdown request stops the domain.
+    pub obeys_shutdown: bool,
+    /// Whether create fails.
+    pub create_fails: bool,
+    pub calls: RefCell<Vec<String>>,
+}
+
+impl FakeController {
+    pub fn with(name: &str, state: DomainState) -> Self {
+        let fake = FakeController::default();
+        fake.domains.borrow_mut().insert(name.into(), state);
+        fake
+    }
+
+    fn call(&self, what: String) -> Outcome<()> {
+        self.calls.borrow_mut().push(what);
+        match &self.unreachable {
+            Some(msg) => Err(ControllerError::Unreachable(msg.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn set(&self, name: &str, state: DomainState) {
+        self.domains.borrow_mut().insert(name.into(), state);
+    }
+
+    pub fn count(&self, prefix: &str) -> usize {
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .count()
+    }
+}
+
+impl DomainController for FakeController {
+    fn state(&self, name: &str) -> Outcome<DomainState> {
+        self.call(format!("state {name}"))?;
+        self.domains
+            .borrow()
+            .get(name)
+            .copied()
+            .ok_or(ControllerError::NoDomain)
+    }
+    fn info(&self, name: &str) -> Outcome<DomainInfo> {
+        self.state(name).map(|_| DomainInfo {
+            vcpus: 2,
+            max_memory_kib: 131072,
+        })
+    }
+    fn emulator(&self, name: &str) -> Outcome<Option<String>> {
+        self.state(name)
+            .map(|_| Some("/usr/bin/qemu-system-x86_64".into()))
+    }
+    fn is_persistent(&self, name: &str) -> Outcome<bool> {
+        self.call(format!("is_persistent {name}"))?;
+        Ok(self.persistent.borrow().iter().any(|n| n == name))
+    }
+    fn undefine(&self, name: &str) -> Outcome<()> {
+        self.call(format!("undefine {name}"))?;
+        self.persistent.borrow_mut().retain(|n| n != name);
+        if self.domains.borrow().get(name) == Some(&DomainState::Shutoff) {
+            self.domains.borrow_mut().remove(name);
+        }
+        Ok(())
+    }
+    fn create(&self, xml: &str) -> Outcome<()> {
+        self.call("create".into())?;
+        if self.create_fails {
+            return Err(ControllerError::Failed("create refused".into()));
+        }
+        let name = crate::domain_xml::DomainConfig::parse(xml)
+            .name
+            .unwrap_or_default();
+        self.set(&name, DomainState::Running);
+        Ok(())
+    }
+    fn define(&self, xml: &str) -> Outcome<()> {
+        self.call("define".into())?;
+        let name = crate::domain_xml::DomainConfig::parse(xml)
+            .name
+            .unwrap_or_default();
+        self.persistent.borrow_mut().push(name.clone());
+        self.domains
+            .borrow_mut()
+            .entry(name)
+            .or_insert(DomainState::Shutoff);
+        Ok(())
+    }
+    fn start_defined(&self, name: &str) -> Outcome<()> {
+        self.call(format!("start {name}"))?;
+        self.set(name, DomainState::Running);
+        Ok(())
+    }
+    fn resume(&self, name: &str) -> Outcome<()> {
+        self.call(format!("resume {name}"))?;
+        self.set(name, DomainState::Running);
+        Ok(())
+    }
+    fn shutdown(&self, name: &str, modes: &[ShutdownMode]) -> Outcome<()> {
+        self.call(format!("shutdown {name} {modes:?}"))?;
+        if self.obeys_shutdown {
+            self.gone(name);
+        }
+        Ok(())
+    }
+    fn destroy(&self, name: &str) -> Outcome<()> {
+        self.call(format!("destroy {name}"))?;
+        match self.domains.borrow().get(name) {
+            None => return Err(ControllerError::NoDomain),
+            Some(DomainState::Shutoff) => {
+                return Err(ControllerError::InvalidState(
+                    "domain is not running".into(),
+                ))
+            }
+            Some(_) => {}
+        }
+        self.gone(name);
+        Ok(())
+    }
+    fn save(&self, name: &str, path: &Path) -> Outcome<()> {
+        self.call(format!("save {name} {}", path.display()))?;
+        self.gone(name);
+        Ok(())
+    }
+    fn restore(&self, path: &Path) -> Outcome<()> {
+        self.call(format!("restore {}", path.display()))?;
+        Ok(())
+    }
+    fn inactive_xml(&self, name: &str) -> Outcome<String> {
+        self.state(name)
+            .map(|_| format!("<domain><name>{name}</name></domain>"))
+    }
+    fn wait_event(&self, _name: &str, timeout: Duration) -> bool {
+        std::thread::sleep(timeout.min(Duration::from_millis(5)));
+        false
+    }
+}
+
+impl FakeController {
+    fn gone(&self, name: &str) {
+        if self.persistent.borrow().iter().any(|n| n == name) {
+            self.set(name, DomainState::Shutoff);
+        } else {
+            self.domains.borrow_mut().remove(name);
+        }
+    }
+}
