@@ -1,0 +1,224 @@
+//! Property tests of everything the agent reads from outside: the domain
+//! XML, the `OCF_RESKEY_*` parameters, and the setup checks built on them.
+//! Whatever a user writes, the agent must answer with an OCF exit code,
+//! never a panic.
+
+mod common;
+
+use proptest::prelude::*;
+use virtualdomain::actions::setup::{self, ConfigFile, HostFacts, Message, Operation};
+use virtualdomain::cli::Action;
+use virtualdomain::domain_xml::DomainConfig;
+use virtualdomain::ocf::{Env, OcfRc};
+use virtualdomain::params::Params;
+
+/// Every parameter of the meta-data (the anchor's 27, then ours).
+const PARAMS: [&str; 28] = [
+    "config",
+    "hypervisor",
+    "force_stop",
+    "migration_transport",
+    "migration_user",
+    "migration_downtime",
+    "migration_speed",
+    "migration_network_suffix",
+    "migrateuri",
+    "migrate_options",
+    "monitor_scripts",
+    "autoset_utilization_cpu",
+    "autoset_utilization_host_memory",
+    "autoset_utilization_hv_memory",
+    "unset_utilization_cpu",
+    "unset_utilization_host_memory",
+    "unset_utilization_hv_memory",
+    "migrateport",
+    "remoteuri",
+    "save_config_on_stop",
+    "sync_config_on_stop",
+    "snapshot",
+    "backingfile",
+    "stateless",
+    "copyindirs",
+    "shutdown_mode",
+    "start_resources",
+    "shutdown_timeout",
+];
+
+const ACTIONS: [Action; 9] = [
+    Action::Start,
+    Action::Stop,
+    Action::Monitor,
+    Action::Status,
+    Action::MigrateTo,
+    Action::MigrateFrom,
+    Action::MetaData,
+    Action::ValidateAll,
+    Action::GetConfig,
+];
+
+/// Text that looks like a domain XML often enough to reach every branch.
+fn xmlish() -> impl Strategy<Value = String> {
+    let fixed = prop::sample::select(vec![
+        "<domain type='kvm'>",
+        "</domain>",
+        "<name>",
+        "</name>",
+        "<uuid>u</uuid>",
+        "<devices>",
+        "</devices>",
+        "<emulator>/usr/bin/qemu</emulator>",
+        "<source pool='p' network=\"n\"/>",
+        "<metadata><x:y xmlns:x='urn:x'><name>decoy</name></x:y></metadata>",
+        "&amp;",
+        "&#x31;",
+        "&#xD800;",
+        "&bogus;",
+        "<![CDATA[a<b]]>",
+        "<!-- c -->",
+        "<?pi x?>",
+        "<!DOCTYPE d>",
+        "<",
+        ">",
+        "'",
+        "\"",
+    ]);
+    let piece = prop_oneof![
+        3 => fixed.prop_map(str::to_string),
+        1 => "[a-z0-9 \n\t\u{e9}\u{65e5}]{0,8}",
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+}
+
+/// A parameter value: arbitrary text, or a word the parser treats specially.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        Just(String::new()),
+        prop::sample::select(vec!["yes", "true", "1", "ja", "on", "ON", "Yes", "no", "0"])
+            .prop_map(str::to_string),
+        "[0-9]{1,30}",
+        "[-0-9a-z, ]{0,12}",
+    ]
+}
+
+/// Each parameter unset or set to some value.
+fn reskeys() -> impl Strategy<Value = Vec<(String, String)>> {
+    prop::collection::vec(prop::option::of(value()), PARAMS.len()).prop_map(|values| {
+        PARAMS
+            .iter()
+            .zip(values)
+            .filter_map(|(name, v)| v.map(|v| (format!("OCF_RESKEY_{name}"), v)))
+            .collect()
+    })
+}
+
+fn config_file() -> impl Strategy<Value = ConfigFile> {
+    prop_oneof![
+        Just(ConfigFile::Unreadable),
+        xmlish().prop_map(|x| ConfigFile::Read(DomainConfig::parse(&x))),
+        Just(ConfigFile::Read(DomainConfig::parse(
+            "<domain><name>vm1</name></domain>"
+        ))),
+    ]
+}
+
+/// The codes §4 allows for each action once `config` is set: the routed
+/// code of an invalid setup, or 5 for a missing csync2.
+fn allowed(op: Operation) -> &'static [u8] {
+    match op.action {
+        Action::Stop => &[0, 5],
+        Action::Monitor if op.probe => &[7, 5],
+        Action::Monitor => &[1, 5],
+        Action::Status => &[3, 5],
+        _ => &[5, 6],
+    }
+}
+
+proptest! {
+    #[test]
+    fn domain_xml_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
+        let _ = DomainConfig::parse(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn domain_xml_never_panics_on_xmlish_text(text in xmlish()) {
+        let cfg = DomainConfig::parse(&text);
+        prop_assert!(cfg.name.as_deref() != Some(""), "an empty name is None");
+    }
+
+    #[test]
+    fn escaped_names_round_trip(name in "[a-zA-Z0-9 _.&<>'\"\u{e9}\u{65e5}\r-]{1,40}") {
+        let xml = format!(
+            "<domain type='qemu'>\n  <name>{}</name>\n</domain>\n",
+            quick_xml::escape::escape(name.as_str())
+        );
+        prop_assert_eq!(DomainConfig::parse(&xml).name, Some(name));
+    }
+
+    #[test]
+    fn parameters_and_setup_checks_never_panic(
+        pairs in reskeys(),
+        action in prop::sample::select(ACTIONS.to_vec()),
+        probe in any::<bool>(),
+        config in config_file(),
+        required_missing in any::<bool>(),
+        have_csync2 in any::<bool>(),
+    ) {
+        let params = Params::from_env(&Env::from_pairs(pairs));
+        let op = Operation { action, probe };
+        let host = HostFacts { required_missing, have_csync2 };
+        match setup::check(op, &params, &config, host) {
+            Ok(name) => {
+                prop_assert!(!name.is_empty());
+                prop_assert!(params.config.is_some());
+                prop_assert!(matches!(&config, ConfigFile::Read(d) if d.name.as_deref() == Some(name.as_str())));
+            }
+            Err(refusal) => {
+                let rc = refusal.rc.code();
+                prop_assert!([0, 1, 3, 5, 6, 7].contains(&rc), "rc {}", rc);
+                if params.config.is_none() {
+                    prop_assert_eq!(refusal.rc, OcfRc::ErrConfigured);
+                    prop_assert_eq!(
+                        refusal.messages,
+                        vec![Message::Reason("config: required parameter not set".into())]
+                    );
+                } else {
+                    prop_assert!(allowed(op).contains(&rc), "{:?}: rc {}", op, rc);
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The built binary: validate-all answers 0, 5 or 6 whatever the values
+    /// (never a panic: 101, an abort: 134, or the panic guard's 1).
+    #[test]
+    fn binary_validate_all_exits_with_an_ocf_code(
+        values in prop::collection::vec("[^\u{0}]{0,24}", PARAMS.len()),
+        set in prop::collection::vec(any::<bool>(), PARAMS.len()),
+        valid_config in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let vm1 = dir.path().join("vm1.xml");
+        std::fs::write(&vm1, "<domain type='qemu'>\n  <name>vm1</name>\n</domain>\n").unwrap();
+        // (a value set below for hypervisor overrides the base's test URI)
+        let mut env = common::base_env(dir.path());
+        for ((name, value), set) in PARAMS.iter().zip(values).zip(set) {
+            let value = match *name {
+                "config" if valid_config => vm1.display().to_string(),
+                _ if !set => continue,
+                _ => value,
+            };
+            env.push((format!("OCF_RESKEY_{name}"), value));
+        }
+        let out = common::run(&common::ours(), &["validate-all"], &env);
+        prop_assert!(
+            matches!(out.code, Some(0 | 5 | 6)),
+            "code {:?}, env {:?}, stderr {}", out.code, env, out.stderr
+        );
+        prop_assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    }
+}
