@@ -109,8 +109,10 @@ fn snapshot_save_replaces_the_shutdown() {
 
 #[test]
 fn unreachable_libvirt_without_a_process_is_stopped_and_with_no_emulator_fails() {
-    let mut fake = FakeController::default();
-    fake.unreachable = Some("socket missing".into());
+    let fake = FakeController {
+        unreachable: Some("socket missing".into()),
+        ..Default::default()
+    };
     // the test config names qemu-system-x86_64 and no such guest process exists
     assert_eq!(stop(&request(&[]), &fake), Ok(OcfRc::Success));
     let mut req = request(&[]);

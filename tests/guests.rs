@@ -1,0 +1,268 @@
+//! The lifecycle on real qemu (TCG) guests under the machine's libvirtd,
+//! with the anchor run beside ours on the same guests where the anchor's
+//! behaviour is the reference.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+fn setup(name: &str, mode: &str) -> Option<(DomainGuard, Ocf)> {
+    if !lab_available(name) {
+        return None;
+    }
+    let xml = make_guest(name, mode);
+    let guard = DomainGuard::new(QEMU, name);
+    Some((guard, Ocf::new(&format!("rsc-{name}"), &xml, QEMU)))
+}
+
+#[test]
+fn obeying_guest_start_monitor_stop_and_idempotence() {
+    let Some((_g, ocf)) = setup("vdt-life", "obey") else {
+        return;
+    };
+    assert_eq!(ocf.ours("monitor").code, 7, "probe of a stopped guest");
+    let start = ocf.ours("start");
+    assert_eq!(start.code, 0, "{start:?}");
+    assert_eq!(domstate(QEMU, "vdt-life"), "running");
+    assert_eq!(ocf.recurring().ours("monitor").code, 0);
+    assert_eq!(ocf.ours("status").code, 0);
+    assert_eq!(ocf.ours("start").code, 0, "double start");
+    wait_guest_up("vdt-life");
+    let stop = ocf.ours("stop");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        console("vdt-life").contains("guest: poweroff now"),
+        "stopped gracefully"
+    );
+    assert!(stop.elapsed < Duration::from_secs(10), "{:?}", stop.elapsed);
+    assert_eq!(ocf.recurring().ours("monitor").code, 7);
+    assert_eq!(ocf.ours("status").code, 7);
+    assert_eq!(ocf.ours("stop").code, 0, "double stop");
+}
+
+#[test]
+fn shutdown_request_lost_before_boot_is_resent() {
+    // Stopping right after the start: the first ACPI request arrives before
+    // the guest's acpid runs and is lost (the anchor then waits for the
+    // whole graceful window); the re-sent request stops it gracefully.
+    let Some((_g, ocf)) = setup("vdt-early", "obey") else {
+        return;
+    };
+    assert_eq!(ocf.ours("start").code, 0);
+    let stop = ocf
+        .with("OCF_RESKEY_CRM_meta_timeout", "90000")
+        .ours("stop");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        console("vdt-early").contains("guest: poweroff now"),
+        "graceful, not destroyed"
+    );
+    assert!(stop.elapsed < Duration::from_secs(30), "{:?}", stop.elapsed);
+}
+
+#[test]
+fn guest_ignoring_acpi_is_destroyed_before_the_timeout() {
+    let Some((_g, ocf)) = setup("vdt-ignore", "ignore") else {
+        return;
+    };
+    assert_eq!(ocf.ours("start").code, 0);
+    wait_guest_up("vdt-ignore");
+    let stop = ocf
+        .with("OCF_RESKEY_CRM_meta_timeout", "12000")
+        .ours("stop");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(stop.elapsed < Duration::from_secs(12), "{:?}", stop.elapsed);
+    // graceful share: 2/3 of 12 s
+    assert!(stop.elapsed >= Duration::from_secs(7), "{:?}", stop.elapsed);
+    assert_ne!(domstate(QEMU, "vdt-ignore"), "running");
+    assert_eq!(ocf.ours("monitor").code, 7);
+}
+
+#[test]
+fn shutdown_timeout_sets_the_graceful_share() {
+    let Some((_g, ocf)) = setup("vdt-stimeout", "ignore") else {
+        return;
+    };
+    assert_eq!(ocf.ours("start").code, 0);
+    wait_guest_up("vdt-stimeout");
+    let stop = ocf.with("OCF_RESKEY_shutdown_timeout", "2").ours("stop");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(stop.elapsed >= Duration::from_secs(2), "{:?}", stop.elapsed);
+    assert!(stop.elapsed < Duration::from_secs(8), "{:?}", stop.elapsed);
+}
+
+#[test]
+fn force_stop_destroys_at_once() {
+    let Some((_g, ocf)) = setup("vdt-force", "obey") else {
+        return;
+    };
+    let ocf = ocf.with("OCF_RESKEY_force_stop", "true");
+    assert_eq!(ocf.ours("start").code, 0);
+    wait_guest_up("vdt-force");
+    let stop = ocf.ours("stop");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        !console("vdt-force").contains("power button"),
+        "no graceful request"
+    );
+    assert_eq!(ocf.ours("monitor").code, 7);
+}
+
+#[test]
+fn shutdown_mode_acpi_is_applied() {
+    let Some((_g, ocf)) = setup("vdt-acpi", "obey") else {
+        return;
+    };
+    let ocf = ocf.with("OCF_RESKEY_shutdown_mode", "acpi");
+    assert_eq!(ocf.ours("start").code, 0);
+    wait_guest_up("vdt-acpi");
+    assert_eq!(ocf.ours("stop").code, 0);
+    assert!(console("vdt-acpi").contains("guest: poweroff now"));
+    // a mode the guest cannot serve (no guest agent) ends in a destroy, still 0
+    assert_eq!(ocf.ours("start").code, 0);
+    wait_guest_up("vdt-acpi");
+    let stop = ocf
+        .with("OCF_RESKEY_shutdown_mode", "agent")
+        .with("OCF_RESKEY_shutdown_timeout", "2")
+        .ours("stop");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        !console("vdt-acpi").contains("power button"),
+        "agent mode sends no ACPI event"
+    );
+}
+
+#[test]
+fn killed_emulator_is_seen_by_monitor() {
+    let Some((_g, ocf)) = setup("vdt-kill", "obey") else {
+        return;
+    };
+    assert_eq!(ocf.ours("start").code, 0);
+    let pid = std::fs::read_to_string("/run/libvirt/qemu/vdt-kill.pid").expect("qemu pid file");
+    let pid: i32 = pid.trim().parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(10), || ocf
+        .recurring()
+        .ours("monitor")
+        .code
+        == 7));
+    assert_eq!(ocf.ours("stop").code, 0);
+}
+
+#[test]
+fn paused_guest_is_running_for_monitor_and_resumed_by_start() {
+    let Some((_g, ocf)) = setup("vdt-pause", "obey") else {
+        return;
+    };
+    assert_eq!(ocf.ours("start").code, 0);
+    assert!(virsh(QEMU, &["suspend", "vdt-pause"]).0);
+    assert_eq!(ocf.ours("monitor").code, 0);
+    if anchor_available("paused state mapping") {
+        assert_eq!(
+            ocf.anchor("monitor").code,
+            0,
+            "anchor agrees: paused is running"
+        );
+    }
+    assert_eq!(ocf.ours("start").code, 0);
+    assert_eq!(domstate(QEMU, "vdt-pause"), "running", "start resumed it");
+    assert!(virsh(QEMU, &["suspend", "vdt-pause"]).0);
+    let stop = ocf.ours("stop");
+    assert_eq!(stop.code, 0);
+    assert!(
+        stop.elapsed < Duration::from_secs(10),
+        "paused guest destroyed without waiting"
+    );
+}
+
+#[test]
+fn probe_with_unreadable_config_sees_the_running_guest() {
+    let Some((_g, ocf)) = setup("vdt-probe", "obey") else {
+        return;
+    };
+    assert_eq!(ocf.ours("start").code, 0);
+    assert_eq!(ocf.ours("monitor").code, 0);
+    let config = lab_dir().join("vdt-probe.xml");
+    let hidden = lab_dir().join("vdt-probe.xml.hidden");
+    std::fs::rename(&config, &hidden).unwrap();
+    let ours = ocf.ours("monitor");
+    let anchor = anchor_available("probe divergence").then(|| ocf.anchor("monitor"));
+    std::fs::rename(&hidden, &config).unwrap();
+    assert_eq!(
+        ours.code, 0,
+        "ours must not say 'not running' for a running guest: {ours:?}"
+    );
+    if let Some(anchor) = anchor {
+        assert_eq!(
+            anchor.code, 7,
+            "the anchor's double-start hazard (documented divergence)"
+        );
+    }
+    assert_eq!(ocf.ours("stop").code, 0);
+}
+
+#[test]
+fn snapshot_keeps_the_guest_memory_across_stop_and_start() {
+    let Some((_g, ocf)) = setup("vdt-snap", "obey") else {
+        return;
+    };
+    let dir = lab_dir().join("snap");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ocf = ocf.with("OCF_RESKEY_snapshot", dir.to_str().unwrap());
+    let state = dir.join("vdt-snap.state");
+    let _ = std::fs::remove_file(&state);
+    assert_eq!(ocf.ours("start").code, 0);
+    wait_guest_up("vdt-snap");
+    assert_eq!(ocf.ours("stop").code, 0);
+    assert!(state.is_file(), "state saved");
+    assert_eq!(ocf.ours("monitor").code, 7);
+    assert_eq!(ocf.ours("start").code, 0);
+    assert!(!state.exists(), "state file removed after the restore");
+    assert!(eventually(Duration::from_secs(15), || console("vdt-snap")
+        .contains("guest: tick")));
+    assert!(
+        !console("vdt-snap").contains("guest: up"),
+        "restored, not rebooted"
+    );
+    let ocf = ocf.with("OCF_RESKEY_snapshot", "");
+    assert_eq!(ocf.ours("stop").code, 0);
+}
+
+#[test]
+fn anchor_and_ours_agree_on_the_lifecycle() {
+    let Some((_g, ocf)) = setup("vdt-side", "obey") else {
+        return;
+    };
+    if !anchor_available("side by side") {
+        return;
+    }
+    for (who, run) in [
+        ("anchor", Ocf::anchor as fn(&Ocf, &str) -> Run),
+        ("ours", Ocf::ours),
+    ] {
+        assert_eq!(run(&ocf, "monitor").code, 7, "{who} probe stopped");
+        assert_eq!(run(&ocf, "start").code, 0, "{who} start");
+        assert_eq!(run(&ocf, "start").code, 0, "{who} double start");
+        assert_eq!(
+            run(&ocf.recurring(), "monitor").code,
+            0,
+            "{who} monitor running"
+        );
+        assert_eq!(run(&ocf, "status").code, 0, "{who} status running");
+        wait_guest_up("vdt-side");
+        assert_eq!(run(&ocf, "stop").code, 0, "{who} stop");
+        assert_eq!(
+            run(&ocf.recurring(), "monitor").code,
+            7,
+            "{who} monitor stopped"
+        );
+        assert_eq!(run(&ocf, "status").code, 7, "{who} status stopped");
+        assert_eq!(run(&ocf, "stop").code, 0, "{who} double stop");
+    }
+}

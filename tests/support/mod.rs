@@ -1,0 +1,258 @@
+//! Shared helpers for the tests that drive real libvirt: running our
+//! agent and the anchor with an OCF environment, making tiny qemu guests
+//! with tests/lab, and cleaning up domains whatever happens.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub const ANCHOR: &str = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
+pub const QEMU: &str = "qemu:///system";
+
+/// Whether tests needing root and a running libvirtd can run. Under
+/// CI=true a missing prerequisite is a failure, never a skip.
+pub fn lab_available(what: &str) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { nix::libc::geteuid() } == 0;
+    let libvirtd = root
+        && Command::new("timeout")
+            .args(["10", "virsh", "-q", "-c", QEMU, "version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if root && libvirtd {
+        return true;
+    }
+    let why = if root {
+        "libvirtd is not running (bash tests/lab/libvirtd-up.sh)"
+    } else {
+        "not root"
+    };
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{what}: {why}");
+    }
+    eprintln!("SKIPPED {what}: {why}");
+    false
+}
+
+/// The anchor must exist for side-by-side tests (a failure under CI=true).
+pub fn anchor_available(what: &str) -> bool {
+    if Path::new(ANCHOR).exists() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{what}: {ANCHOR} missing (apt-get install resource-agents)");
+    }
+    eprintln!("SKIPPED {what}: {ANCHOR} missing");
+    false
+}
+
+/// A world-searchable directory for guests (qemu runs as libvirt-qemu).
+pub fn lab_dir() -> PathBuf {
+    let dir = PathBuf::from("/srv/vd-tests");
+    std::fs::create_dir_all(&dir).expect("create /srv/vd-tests");
+    let _ = Command::new("chmod")
+        .args(["755", "/srv", dir.to_str().unwrap()])
+        .status();
+    dir
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes a guest with tests/lab/make-guest.sh; returns its XML path.
+pub fn make_guest(name: &str, mode: &str) -> PathBuf {
+    let out = Command::new("bash")
+        .arg(repo().join("tests/lab/make-guest.sh"))
+        .args([name, lab_dir().to_str().unwrap(), mode])
+        .output()
+        .expect("make-guest.sh");
+    assert!(
+        out.status.success(),
+        "make-guest: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lab_dir().join(format!("{name}.xml"))
+}
+
+/// Waits until the guest's console says it is up (its acpid is ready).
+pub fn wait_guest_up(name: &str) {
+    let out = Command::new("bash")
+        .arg(repo().join("tests/lab/wait-guest.sh"))
+        .args([name, lab_dir().to_str().unwrap(), "90"])
+        .output()
+        .expect("wait-guest.sh");
+    assert!(
+        out.status.success(),
+        "guest {name} not up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn console(name: &str) -> String {
+    std::fs::read_to_string(lab_dir().join(format!("{name}.console"))).unwrap_or_default()
+}
+
+/// `virsh -c URI ARGS…` (for checks only; the agent never runs virsh).
+pub fn virsh(uri: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new("timeout")
+        .args(["30", "virsh", "-q", "-c", uri])
+        .args(args)
+        .output()
+        .expect("virsh");
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string()
+        + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text.trim().to_string())
+}
+
+pub fn domstate(uri: &str, name: &str) -> String {
+    virsh(uri, &["domstate", name]).1
+}
+
+/// Destroys and undefines the domain when dropped (test cleanup).
+pub struct DomainGuard {
+    pub uri: String,
+    pub name: String,
+}
+
+impl DomainGuard {
+    pub fn new(uri: &str, name: &str) -> Self {
+        let guard = DomainGuard {
+            uri: uri.into(),
+            name: name.into(),
+        };
+        guard.clean();
+        guard
+    }
+
+    fn clean(&self) {
+        virsh(&self.uri, &["destroy", &self.name]);
+        virsh(&self.uri, &["undefine", &self.name]);
+    }
+}
+
+impl Drop for DomainGuard {
+    fn drop(&mut self) {
+        self.clean();
+    }
+}
+
+/// How one agent run ended.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// The text of the last `ocf-exit-reason:` line, if any.
+    pub fn reason(&self) -> Option<String> {
+        self.stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("ocf-exit-reason:"))
+            .last()
+            .map(str::to_string)
+    }
+}
+
+/// An OCF environment for one resource.
+#[derive(Debug, Clone)]
+pub struct Ocf {
+    pub vars: Vec<(String, String)>,
+}
+
+impl Ocf {
+    pub fn new(instance: &str, config: &Path, uri: &str) -> Self {
+        let rsctmp = std::env::temp_dir().join(format!("vd-rsctmp-{instance}"));
+        std::fs::create_dir_all(&rsctmp).unwrap();
+        let vars = [
+            ("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            ("OCF_ROOT", "/usr/lib/ocf"),
+            ("OCF_RA_VERSION_MAJOR", "1"),
+            ("OCF_RA_VERSION_MINOR", "1"),
+            ("OCF_RESOURCE_INSTANCE", instance),
+            ("OCF_EXIT_REASON_PREFIX", "ocf-exit-reason:"),
+            ("HA_LOGFACILITY", "none"),
+            ("HA_RSCTMP", rsctmp.to_str().unwrap()),
+            ("OCF_RESKEY_config", config.to_str().unwrap()),
+            ("OCF_RESKEY_hypervisor", uri),
+            ("OCF_RESKEY_CRM_meta_timeout", "60000"),
+            ("OCF_RESKEY_autoset_utilization_cpu", "false"),
+            ("OCF_RESKEY_autoset_utilization_hv_memory", "false"),
+            ("OCF_RESKEY_autoset_utilization_host_memory", "false"),
+        ];
+        Ocf {
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// A copy with `key=value` set (replacing an earlier value).
+    pub fn with(&self, key: &str, value: &str) -> Self {
+        let mut copy = self.clone();
+        copy.vars.retain(|(k, _)| k != key);
+        copy.vars.push((key.into(), value.into()));
+        copy
+    }
+
+    pub fn without(&self, key: &str) -> Self {
+        let mut copy = self.clone();
+        copy.vars.retain(|(k, _)| k != key);
+        copy
+    }
+
+    pub fn recurring(&self) -> Self {
+        self.with("OCF_RESKEY_CRM_meta_interval", "10000")
+    }
+
+    fn run_program(&self, program: &Path, action: &str, limit: Duration) -> Run {
+        let t = Instant::now();
+        let out = Command::new("timeout")
+            .arg("-s")
+            .arg("KILL")
+            .arg(format!("{}", limit.as_secs()))
+            .arg(program)
+            .arg(action)
+            .env_clear()
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run agent");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: t.elapsed(),
+        }
+    }
+
+    /// Runs our agent (killed after 120 s: a hang is a failure, not a stall).
+    pub fn ours(&self, action: &str) -> Run {
+        self.run_program(
+            Path::new(env!("CARGO_BIN_EXE_VirtualDomain")),
+            action,
+            Duration::from_secs(120),
+        )
+    }
+
+    /// Runs the installed anchor.
+    pub fn anchor(&self, action: &str) -> Run {
+        self.run_program(Path::new(ANCHOR), action, Duration::from_secs(120))
+    }
+}
+
+/// Polls `check` every 50 ms until it holds or `limit` passes.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}
