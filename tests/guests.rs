@@ -266,3 +266,80 @@ fn anchor_and_ours_agree_on_the_lifecycle() {
         assert_eq!(run(&ocf, "stop").code, 0, "{who} double stop");
     }
 }
+
+/// A stand-in `crm_resource` that logs its arguments (and answers `-g`
+/// queries with nothing, like a resource without utilization yet).
+fn fake_crm_resource(dir: &std::path::Path) -> std::path::PathBuf {
+    let log = dir.join("crm_resource.log");
+    let script = dir.join("crm_resource");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *' -g '*|*' -Q '*) exit 6;; esac\nexit 0\n", log.display()),
+    )
+    .unwrap();
+    let _ = std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status();
+    let _ = std::fs::remove_file(&log);
+    log
+}
+
+#[test]
+fn utilization_is_written_once_with_the_anchors_values() {
+    let Some((_g, ocf)) = setup("vdt-util", "obey") else {
+        return;
+    };
+    let bin = lab_dir().join("fakebin-util");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = fake_crm_resource(&bin);
+    let ocf = ocf
+        .with(
+            "PATH",
+            &format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin.display()),
+        )
+        .without("OCF_RESKEY_autoset_utilization_cpu")
+        .without("OCF_RESKEY_autoset_utilization_hv_memory")
+        .without("OCF_RESKEY_autoset_utilization_host_memory")
+        .recurring();
+    assert_eq!(ocf.ours("start").code, 0);
+    let calls = || std::fs::read_to_string(&log).unwrap_or_default();
+    let first = calls();
+    // the guest has 1 vCPU and 128 MiB
+    for want in [
+        "cpu --parameter-value=1",
+        "host_memory --parameter-value=128",
+        "hv_memory --parameter-value=128",
+    ] {
+        assert!(first.contains(want), "missing {want:?} in {first}");
+    }
+    assert_eq!(first.lines().count(), 3, "{first}");
+    assert_eq!(ocf.ours("monitor").code, 0);
+    assert_eq!(
+        calls(),
+        first,
+        "a steady-state monitor runs no crm_resource"
+    );
+    if anchor_available("utilization values") {
+        std::fs::remove_file(&log).unwrap();
+        assert_eq!(ocf.anchor("monitor").code, 0);
+        let anchor = calls();
+        for want in [
+            "-p cpu -v 1",
+            "-p host_memory -v 128",
+            "-p hv_memory -v 128",
+        ] {
+            assert!(anchor.contains(want), "anchor wrote other values: {anchor}");
+        }
+    }
+    // unset_* removes the attribute even with autoset on (anchor: only with autoset off)
+    std::fs::remove_file(&log).ok();
+    assert_eq!(
+        ocf.with("OCF_RESKEY_unset_utilization_cpu", "true")
+            .ours("monitor")
+            .code,
+        0
+    );
+    assert!(calls().contains("--delete-parameter=cpu"), "{}", calls());
+    assert_eq!(ocf.ours("stop").code, 0);
+}
