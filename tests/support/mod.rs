@@ -243,6 +243,11 @@ impl Ocf {
     pub fn anchor(&self, action: &str) -> Run {
         self.run_program(Path::new(ANCHOR), action, Duration::from_secs(120))
     }
+
+    /// Runs the anchor, killed after `limit` (for the cases where it loops).
+    pub fn anchor_for(&self, action: &str, limit: Duration) -> Run {
+        self.run_program(Path::new(ANCHOR), action, limit)
+    }
 }
 
 /// Polls `check` every 50 ms until it holds or `limit` passes.
