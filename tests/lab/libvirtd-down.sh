@@ -15,7 +15,11 @@ if [ ! -s "$STATE" ]; then
     echo "libvirtd-down: libvirtd-up.sh started nothing; leaving any daemon alone"
     exit 0
 fi
-alive() { [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ] && ! grep -q '^State:.*Z' "/proc/$2/status" 2>/dev/null; }
+MNTNS=$(readlink /proc/self/ns/mnt)
+alive() {   # alive NAME PID: PID is a live NAME in our mount namespace
+    [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ] && [ "$(readlink "/proc/$2/ns/mnt" 2>/dev/null)" = "$MNTNS" ] &&
+        ! grep -q '^State:.*Z' "/proc/$2/status" 2>/dev/null
+}
 
 for name in libvirtd virtlogd; do
     for pid in $(awk -v n="$name" '$1 == n {print $2}' "$STATE"); do

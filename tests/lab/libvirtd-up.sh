@@ -16,11 +16,13 @@ STATE=/run/lab-libvirtd.started
 exec 9>/run/lab-libvirtd.lock
 flock -w "$TIMEOUT" 9 || { echo "libvirtd-up: /run/lab-libvirtd.lock busy" >&2; exit 1; }
 
-# running NAME: /run/NAME.pid names a live process called NAME
+# running NAME: /run/NAME.pid names a live process called NAME in our mount namespace
+# (the pid namespace is shared with private instances: a stale pid may now be another one's daemon)
 running() {
     local pid
     pid=$(cat "/run/$1.pid" 2>/dev/null) || return 1
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] &&
+        [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$(readlink /proc/self/ns/mnt)" ]
 }
 answers() { timeout 5 virsh -q -c qemu:///system version >/dev/null 2>&1; }
 
@@ -47,6 +49,7 @@ for d in "${start[@]}"; do
     esac
 done
 t0=${EPOCHREALTIME/[.,]/}
+cd /
 setsid "$LAB/subreaper.py" sh -c "$script" </dev/null >/dev/null 2>&1 9>&- &
 reaper=$!
 

@@ -1,0 +1,217 @@
+#!/bin/bash
+# make-guest.sh - write WORKDIR/NAME.xml: a tiny qemu TCG guest (Debian's kernel from /boot +
+# a busybox initramfs) whose serial console goes to the file WORKDIR/NAME.console.
+#
+#   obey       acpid runs; the ACPI power button (virsh shutdown) -> poweroff -f   (default)
+#   ignore     no acpid: only destroy stops the guest
+#   slow:SECS  like obey, but waits SECS seconds before powering off
+#
+# The guest prints "guest: up mode=... uptime=..." once ready (acpid, if any, already holds the
+# power-button input device: a shutdown request sent earlier is lost), then "guest: tick N" every
+# second. With --disk it prints "guest: disk vda: <first 64 bytes>" and writes a boot marker there.
+# Kernel and initramfs are built once and shared by all guests in WORKDIR (lock + tmp/mv):
+#   WORKDIR/vmlinux-KVER  uncompressed ELF booted via PVH (~2x faster to "up" under TCG),
+#                         or WORKDIR/vmlinuz-KVER (copy of the bzImage) if PVH is not possible
+#   WORKDIR/initrd-HASH.img  static busybox + evdev/button (+virtio) modules; mode is on the cmdline
+# qemu runs as libvirt-qemu: every directory down to WORKDIR must be world-searchable.
+set -euo pipefail
+usage() { echo "usage: $0 [--mem MIB] [--disk FILE] NAME WORKDIR [obey|ignore|slow:SECS]" >&2; exit 2; }
+
+MEM=128 DISK=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --mem) [ $# -ge 2 ] || usage; MEM=$2; shift 2 ;;
+        --disk) [ $# -ge 2 ] || usage; DISK=$2; shift 2 ;;
+        -*) usage ;;
+        *) break ;;
+    esac
+done
+[ $# -ge 2 ] && [ $# -le 3 ] || usage
+NAME=$1 WORKDIR=$2 MODE=${3:-obey}
+[[ $NAME =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "make-guest: bad NAME '$NAME'" >&2; exit 2; }
+[[ $MEM =~ ^[0-9]+$ ]] || usage
+[[ $MODE =~ ^(obey|ignore|slow:[0-9]+)$ ]] || usage
+if [ -n "$DISK" ]; then
+    [ -f "$DISK" ] || { echo "make-guest: no such disk file $DISK" >&2; exit 1; }
+    DISK=$(realpath "$DISK")
+fi
+mkdir -p "$WORKDIR"
+WORKDIR=$(realpath "$WORKDIR")
+
+KERNEL=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$KERNEL" ] || { echo "make-guest: no /boot/vmlinuz-* (install linux-image-amd64)" >&2; exit 1; }
+KVER=${KERNEL#/boot/vmlinuz-}
+
+# Modules for the initramfs, dependencies first (busybox insmod wants plain .ko files).
+MODS=()
+for m in evdev button virtio_pci virtio_blk; do
+    while read -r verb path; do
+        [ "$verb" = insmod ] || continue
+        [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
+    done < <(modprobe -S "$KVER" --show-depends "$m" 2>/dev/null)
+done
+
+INIT=$(cat <<'INIT_EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+say() { echo "guest: $*"; }
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+mode=obey
+for w in $(cat /proc/cmdline); do case $w in labmode=*) mode=${w#labmode=} ;; esac; done
+for m in $(cat /lib/modules.list); do insmod "/lib/$m" || say "insmod $m failed"; done
+if [ "$mode" != ignore ]; then
+    delay=0
+    case $mode in slow:*) delay=${mode#slow:} ;; esac
+    mkdir -p /etc/acpi/PWRF
+    printf '#!/bin/sh\necho "guest: power button, poweroff in %s s" >/dev/console\nsleep %s\necho "guest: poweroff now" >/dev/console\npoweroff -f\n' \
+        "$delay" "$delay" > /etc/acpi/PWRF/00000080
+    chmod 755 /etc/acpi/PWRF/00000080
+    # acpid -f as a background job (its daemon mode does not work here); ready once it holds
+    # the power button's /dev/input/eventN open
+    acpid -f -d -c /etc/acpi >/dev/null 2>&1 &
+    apid=$!
+    n=0
+    until ls -l /proc/$apid/fd 2>/dev/null | grep -q /dev/input/event; do
+        n=$((n + 1))
+        [ $n -le 200 ] || { say "WARNING: acpid holds no input device"; break; }
+        sleep 0.05
+    done
+fi
+boot=$(cat /proc/sys/kernel/random/boot_id)
+if [ -b /dev/vda ]; then
+    say "disk vda: $(head -c 64 /dev/vda | tr -d '\000\n\r')"
+    printf 'written by boot %s\n' "$boot" | dd of=/dev/vda conv=notrunc,fsync 2>/dev/null
+fi
+say "up mode=$mode boot=$boot uptime=$(uptime_s)"
+i=0
+while :; do
+    i=$((i + 1))
+    say "tick $i uptime $(uptime_s)"
+    sleep 1
+done
+INIT_EOF
+)
+
+exec 8>"$WORKDIR/.lab-build.lock"
+flock -w 300 8 || { echo "make-guest: $WORKDIR/.lab-build.lock busy" >&2; exit 1; }
+
+# --- kernel: uncompressed ELF with a PVH entry note, else the bzImage ---
+KIMG=$WORKDIR/vmlinux-$KVER
+if [ ! -s "$KIMG" ] && [ ! -s "$WORKDIR/vmlinuz-$KVER" ]; then
+    if /usr/bin/python3 - "$KERNEL" "$KIMG.tmp.$$" <<'PY'
+import lzma, struct, subprocess, sys, zlib
+src, dst = sys.argv[1:3]
+img = open(src, "rb").read()
+setup_sects = img[0x1f1] or 4
+off, length = struct.unpack_from("<II", img, 0x248)      # payload_offset, payload_length
+start = (setup_sects + 1) * 512 + off
+data = img[start:start + length]
+if data.startswith(b"\xfd7zXZ\x00"):
+    elf = lzma.LZMADecompressor().decompress(data)
+elif data.startswith(b"\x1f\x8b"):
+    elf = zlib.decompressobj(wbits=31).decompress(data)
+elif data.startswith(b"\x28\xb5\x2f\xfd"):
+    elf = subprocess.run(["zstd", "-dcq"], input=data, stdout=subprocess.PIPE, check=True).stdout
+else:
+    sys.exit("unknown kernel compression")
+if not elf.startswith(b"\x7fELF\x02"):
+    sys.exit("payload is not a 64-bit ELF")
+# look for the Xen PVH entry note (name "Xen", type XEN_ELFNOTE_PHYS32_ENTRY = 18)
+phoff, = struct.unpack_from("<Q", elf, 0x20)
+phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+pvh = False
+for i in range(phnum):
+    p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", elf, phoff + i * phentsize)
+    pos, end = p_offset, p_offset + p_filesz
+    while p_type == 4 and pos + 12 <= end:               # PT_NOTE
+        namesz, descsz, ntype = struct.unpack_from("<III", elf, pos)
+        name = elf[pos + 12:pos + 12 + namesz].rstrip(b"\0")
+        pvh |= name == b"Xen" and ntype == 18
+        pos += 12 + (namesz + 3) // 4 * 4 + (descsz + 3) // 4 * 4
+if not pvh:
+    sys.exit("no PVH entry note")
+open(dst, "wb").write(elf)
+PY
+    then
+        chmod 644 "$KIMG.tmp.$$" && mv -f "$KIMG.tmp.$$" "$KIMG"
+    else
+        rm -f "$KIMG.tmp.$$"
+        echo "make-guest: cannot make a PVH vmlinux from $KERNEL; booting the bzImage (slower)" >&2
+        install -m 644 "$KERNEL" "$WORKDIR/vmlinuz-$KVER.tmp.$$"
+        mv -f "$WORKDIR/vmlinuz-$KVER.tmp.$$" "$WORKDIR/vmlinuz-$KVER"
+    fi
+fi
+[ -s "$KIMG" ] || KIMG=$WORKDIR/vmlinuz-$KVER
+
+# --- initramfs, named by a hash of its contents ---
+HASH=$( { echo "$KVER"; printf '%s\n' "${MODS[@]}"; echo "$INIT"; } | sha256sum | cut -c1-12)
+INITRD=$WORKDIR/initrd-$HASH.img
+if [ ! -s "$INITRD" ]; then
+    [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
+        { echo "make-guest: /bin/busybox missing or not static (install busybox-static)" >&2; exit 1; }
+    root=$(mktemp -d)
+    trap 'rm -rf "$root"' EXIT
+    mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib,etc,var/log,var/run}
+    cp /bin/busybox "$root/bin/busybox"
+    for f in "${MODS[@]}"; do cp "$f" "$root/lib/"; echo "${f##*/}"; done > "$root/lib/modules.list"
+    printf '%s\n' "$INIT" > "$root/init"
+    chmod 755 "$root/init"
+    (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp.$$"
+    chmod 644 "$INITRD.tmp.$$" && mv -f "$INITRD.tmp.$$" "$INITRD"
+fi
+flock -u 8
+
+# --- domain XML, one element per line ---
+DISKXML=
+if [ -n "$DISK" ]; then
+    FMT=raw; [[ $DISK == *.qcow2 ]] && FMT=qcow2
+    DISKXML="    <disk type='file' device='disk'>
+      <driver name='qemu' type='$FMT'/>
+      <source file='$DISK'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+"
+fi
+XML=$WORKDIR/$NAME.xml
+cat > "$XML.tmp.$$" <<XML_EOF
+<domain type='qemu'>
+  <name>$NAME</name>
+  <memory unit='MiB'>$MEM</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$KIMG</kernel>
+    <initrd>$INITRD</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1 labmode=$MODE</cmdline>
+  </os>
+  <features>
+    <acpi/>
+  </features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+${DISKXML}    <serial type='file'>
+      <source path='$WORKDIR/$NAME.console'/>
+      <target port='0'/>
+    </serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML_EOF
+chmod 644 "$XML.tmp.$$" && mv -f "$XML.tmp.$$" "$XML"
+
+# qemu (user libvirt-qemu) must reach the kernel and initramfs
+d=$WORKDIR
+while [ "$d" != / ]; do
+    [[ $(stat -c %A "$d") == ?????????[xt] ]] ||
+        echo "make-guest: WARNING: $d is not world-searchable (o+x); qemu (libvirt-qemu) will fail with 'Permission denied'" >&2
+    d=$(dirname "$d")
+done
+echo "$XML"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# privd-fault.sh - inject faults into the private libvirtd of DIR (privd-up.sh):
+#   stop             SIGTERM libvirtd, wait until gone (it removes its socket; guests keep running)
+#   crash            SIGKILL libvirtd (socket file stays: clients get "Connection refused")
+#   start            start it again (libvirtd-up.sh inside; it reconnects to running guests)
+#   freeze | thaw    SIGSTOP | SIGCONT libvirtd (clients connect, then hang: bound them with timeout)
+#   kill-qemu DOMAIN SIGKILL the qemu process of DOMAIN
+#   status           daemon pid + state, socket, running qemu processes
+set -euo pipefail
+usage() { echo "usage: $0 DIR {stop|crash|start|freeze|thaw|kill-qemu DOMAIN|status}" >&2; exit 2; }
+[ $# -ge 2 ] || usage
+LAB=$(cd "$(dirname "$0")" && pwd -P)
+DIR=$(realpath "$1") ACTION=$2
+RUN=$DIR/run
+case $ACTION in
+    kill-qemu) [ $# -eq 3 ] || usage ;;
+    stop|crash|start|freeze|thaw|status) [ $# -eq 2 ] || usage ;;
+    *) usage ;;
+esac
+
+h=$(cat "$DIR/holder.pid" 2>/dev/null) && [ "$(cat "/proc/$h/comm" 2>/dev/null)" = sleep ] ||
+    { echo "privd-fault: no private libvirtd holder for $DIR (run privd-up.sh)" >&2; exit 1; }
+NETNS=$(readlink "/proc/$h/ns/net")
+# ours PID COMM-PATTERN: a live process of this instance. Pids are shared with the host, so check
+# the network namespace (not the mount namespace: libvirt gives each qemu a mount namespace of its own)
+ours() {
+    [[ $(cat "/proc/$1/comm" 2>/dev/null) == $2 ]] && [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$NETNS" ] &&
+        ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+daemon_pid() {   # pid of the private libvirtd, or fail
+    local p
+    p=$(cat "$RUN/libvirtd.pid" 2>/dev/null) && ours "$p" libvirtd && echo "$p"
+}
+state() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+case $ACTION in
+    stop|crash)
+        p=$(daemon_pid) || { echo "privd-fault: libvirtd not running" >&2; exit 1; }
+        if [ "$ACTION" = stop ]; then kill -TERM "$p"; kill -CONT "$p"; else kill -KILL "$p"; fi
+        deadline=$((SECONDS + 30))
+        while daemon_pid >/dev/null; do
+            [ $SECONDS -lt $deadline ] || { echo "privd-fault: libvirtd $p still alive after 30 s" >&2; exit 1; }
+            sleep 0.05
+        done
+        echo "privd-fault: libvirtd $p gone ($ACTION), socket $([ -S "$RUN/libvirt/libvirt-sock" ] && echo present || echo removed)"
+        ;;
+    start)
+        "$LAB/privd-exec.sh" "$DIR" "$LAB/libvirtd-up.sh" ;;
+    freeze|thaw)
+        p=$(daemon_pid) || { echo "privd-fault: libvirtd not running" >&2; exit 1; }
+        if [ "$ACTION" = freeze ]; then sig=STOP want=T; else sig=CONT want=S; fi
+        kill -$sig "$p"
+        deadline=$((SECONDS + 5))
+        until [ "$(state "$p")" = "$want" ] || { [ $want = S ] && [ "$(state "$p")" = R ]; }; do
+            [ $SECONDS -lt $deadline ] || { echo "privd-fault: libvirtd $p state $(state "$p")" >&2; exit 1; }
+            sleep 0.02
+        done
+        echo "privd-fault: libvirtd $p $ACTION (state $(state "$p"))"
+        ;;
+    kill-qemu)
+        q=$(cat "$RUN/libvirt/qemu/$3.pid" 2>/dev/null) || { echo "privd-fault: no qemu pid file for $3" >&2; exit 1; }
+        ours "$q" 'qemu*' || { echo "privd-fault: pid $q is not a qemu of this instance" >&2; exit 1; }
+        kill -KILL "$q"
+        echo "privd-fault: killed qemu $q of $3"
+        ;;
+    status)
+        if p=$(daemon_pid); then echo "libvirtd: $p state $(state "$p")"; else echo "libvirtd: not running"; fi
+        echo "socket: $([ -S "$RUN/libvirt/libvirt-sock" ] && echo present || echo absent)"
+        for f in "$RUN"/libvirt/qemu/*.pid; do
+            [ -e "$f" ] && [ "${f##*/}" != driver.pid ] || continue
+            q=$(cat "$f"); n=${f##*/}
+            if ours "$q" 'qemu*'; then echo "qemu: ${n%.pid} pid $q"; fi
+        done
+        ;;
+    *) usage ;;
+esac
