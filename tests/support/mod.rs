@@ -152,8 +152,8 @@ impl Run {
     pub fn reason(&self) -> Option<String> {
         self.stderr
             .lines()
-            .filter_map(|l| l.strip_prefix("ocf-exit-reason:"))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix("ocf-exit-reason:"))
             .map(str::to_string)
     }
 }
