@@ -1,1 +1,0 @@
-//! The libvirt backend of [`super::DomainController`] (work in progress).
