@@ -296,6 +296,41 @@ impl DomainController for LibvirtController {
         })
     }
 
+    fn wakeup(&self, name: &str) -> Outcome<()> {
+        self.on_domain(name, |dom| dom.pm_wakeup(0))
+    }
+
+    /// Pool and network objects are leaked on purpose: virt's Drop panics
+    /// when the free fails, and the process is short-lived.
+    fn ensure_pool_active(&self, pool: &str) -> Outcome<()> {
+        let pool = pool.to_string();
+        self.call(move |s| {
+            s.with_conn(|conn| {
+                let p = std::mem::ManuallyDrop::new(conn.lookup_storage_pool_by_name(&pool)?);
+                if p.is_active()? {
+                    let _ = p.refresh(0);
+                    Ok(())
+                } else {
+                    p.create(0)
+                }
+            })
+        })
+    }
+
+    fn ensure_network_active(&self, network: &str) -> Outcome<()> {
+        let network = network.to_string();
+        self.call(move |s| {
+            s.with_conn(|conn| {
+                let n = std::mem::ManuallyDrop::new(conn.lookup_network_by_name(&network)?);
+                if n.is_active()? {
+                    Ok(())
+                } else {
+                    n.create()
+                }
+            })
+        })
+    }
+
     fn inactive_xml(&self, name: &str) -> Outcome<String> {
         self.on_domain(name, |dom| {
             dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_SECURE)
