@@ -343,3 +343,51 @@ fn utilization_is_written_once_with_the_anchors_values() {
     assert!(calls().contains("--delete-parameter=cpu"), "{}", calls());
     assert_eq!(ocf.ours("stop").code, 0);
 }
+
+#[test]
+fn start_resources_starts_the_storage_pool() {
+    let Some((_g, ocf)) = setup("vdt-res", "obey") else {
+        return;
+    };
+    let pool_dir = lab_dir().join("vdt-pool");
+    std::fs::create_dir_all(&pool_dir).unwrap();
+    let p = pool_dir.to_str().unwrap();
+    virsh(QEMU, &["pool-destroy", "vdt-pool"]);
+    virsh(QEMU, &["pool-undefine", "vdt-pool"]);
+    assert!(virsh(QEMU, &["pool-define-as", "vdt-pool", "dir", "--target", p]).0);
+    assert!(virsh(QEMU, &["pool-start", "vdt-pool"]).0);
+    virsh(QEMU, &["vol-delete", "--pool", "vdt-pool", "vdt-res.qcow2"]);
+    assert!(
+        virsh(
+            QEMU,
+            &[
+                "vol-create-as",
+                "vdt-pool",
+                "vdt-res.qcow2",
+                "1M",
+                "--format",
+                "qcow2"
+            ]
+        )
+        .0
+    );
+    assert!(virsh(QEMU, &["pool-destroy", "vdt-pool"]).0);
+    let xml = lab_dir().join("vdt-res.xml");
+    let text = std::fs::read_to_string(&xml).unwrap().replace(
+        "</devices>",
+        "  <disk type='volume' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n      <source pool='vdt-pool' volume='vdt-res.qcow2'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n  </devices>",
+    );
+    std::fs::write(&xml, text).unwrap();
+    let without = ocf.ours("start");
+    let with = ocf.with("OCF_RESKEY_start_resources", "true").ours("start");
+    let pool_active = virsh(QEMU, &["pool-info", "vdt-pool"])
+        .1
+        .contains("running");
+    let stop = ocf.ours("stop");
+    virsh(QEMU, &["pool-destroy", "vdt-pool"]);
+    virsh(QEMU, &["pool-undefine", "vdt-pool"]);
+    assert_eq!(without.code, 1, "inactive pool: {without:?}");
+    assert_eq!(with.code, 0, "{with:?}");
+    assert!(pool_active);
+    assert_eq!(stop.code, 0);
+}
