@@ -391,3 +391,43 @@ fn start_resources_starts_the_storage_pool() {
     assert!(pool_active);
     assert_eq!(stop.code, 0);
 }
+
+#[test]
+fn failing_monitor_script_fails_the_monitor_like_the_anchor() {
+    let Some((_g, ocf)) = setup("vdt-mscript", "obey") else {
+        return;
+    };
+    let dir = lab_dir().join("mscripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("check-ok");
+    let bad = dir.join("check-bad");
+    std::fs::write(&good, "#!/bin/sh\necho fine\n").unwrap();
+    std::fs::write(&bad, "#!/bin/sh\necho broken service >&2\nexit 3\n").unwrap();
+    let _ = std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&good)
+        .arg(&bad)
+        .status();
+    let ok = ocf.with("OCF_RESKEY_monitor_scripts", good.to_str().unwrap());
+    assert_eq!(ok.ours("start").code, 0);
+    assert_eq!(ok.recurring().ours("monitor").code, 0);
+    let scripts = format!("{} {}", good.display(), bad.display());
+    let failing = ocf.with("OCF_RESKEY_monitor_scripts", &scripts).recurring();
+    let ours = failing.ours("monitor");
+    assert_eq!(ours.code, 1, "{ours:?}");
+    let want = format!(
+        "Monitor command \"{}\" for domain vdt-mscript returned 3 with output: broken service",
+        bad.display()
+    );
+    assert_eq!(ours.reason().as_deref(), Some(want.as_str()));
+    if anchor_available("monitor scripts") {
+        let anchor = failing.anchor("monitor");
+        assert_eq!(anchor.code, 1);
+        assert_eq!(
+            anchor.reason().as_deref(),
+            Some(want.as_str()),
+            "same reason as the anchor"
+        );
+    }
+    assert_eq!(ok.ours("stop").code, 0);
+}
