@@ -33,9 +33,4 @@ cargo test --release --locked -- --test-threads="${TEST_THREADS:-2}"
 step "ocf-tester with a real guest"
 bash ocf-tester/run.sh
 
-if [ -x tests/tools/run.sh ]; then
-    step "Pacemaker tools"
-    bash tests/tools/run.sh
-fi
-
 step "done in $((SECONDS - t0)) s"
