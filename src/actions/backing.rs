@@ -70,9 +70,7 @@ pub fn define_and_start(req: &Request, ctl: &dyn DomainController) -> Result<(),
     if fresh {
         create_overlay(req, &overlay)?;
     }
-    let xml = std::fs::read_to_string(&req.config_path).map_err(|e| {
-        OcfError::installed(format!("Cannot read {}: {e}", req.config_path.display()))
-    })?;
+    let xml = req.config_xml()?;
     ctl.define(&xml).map_err(|e| {
         OcfError::generic(format!("Failed to define virtual domain {}: {e}", req.name))
     })?;

@@ -47,6 +47,26 @@ pub struct Request {
     pub name: String,
 }
 
+/// Time kept free at the end of the operation to report and exit.
+pub const EXIT_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Request {
+    /// The domain XML as text (what libvirt is given to create or define).
+    pub fn config_xml(&self) -> Result<String, OcfError> {
+        std::fs::read_to_string(&self.config_path).map_err(|e| {
+            OcfError::installed(format!("Cannot read {}: {e}", self.config_path.display()))
+        })
+    }
+
+    /// When waiting loops must give up: the deadline less [`EXIT_MARGIN`].
+    pub fn wait_end(&self) -> std::time::Instant {
+        self.ctx
+            .deadline()
+            .checked_sub(EXIT_MARGIN)
+            .unwrap_or_else(std::time::Instant::now)
+    }
+}
+
 /// Runs the agent: the whole life of one invocation.
 pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
     let prefix = reason::prefix(&env);

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use super::monitor::{run_monitor_scripts, unknown_status};
 use super::state::Observed;
-use super::stop::EXIT_MARGIN;
 use super::{backing, housekeeping, snapshot, utilization, Request};
 use crate::controller::{ControllerError, DomainController, DomainState};
 use crate::host::systemd;
@@ -44,9 +43,7 @@ pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
         start_resources(req, ctl)?;
     }
     if req.params.backingfile.is_empty() {
-        let xml = std::fs::read_to_string(&req.config_path).map_err(|e| {
-            OcfError::installed(format!("Cannot read {}: {e}", req.config_path.display()))
-        })?;
+        let xml = req.config_xml()?;
         ctl.create(&xml).map_err(|e| {
             OcfError::generic(format!("Failed to start virtual domain {}: {e}", req.name))
         })?;
@@ -170,11 +167,7 @@ fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfE
 
 /// Waits until the domain runs and the monitor scripts pass.
 fn wait_until_running(req: &Request, ctl: &dyn DomainController) -> OcfResult {
-    let end = req
-        .ctx
-        .deadline()
-        .checked_sub(EXIT_MARGIN)
-        .unwrap_or_else(Instant::now);
+    let end = req.wait_end();
     loop {
         let failure = match Observed::classify(ctl.state(&req.name)) {
             Observed::Active(state) => match run_monitor_scripts(req) {

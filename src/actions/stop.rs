@@ -16,8 +16,6 @@ use crate::controller::{ControllerError, DomainController, DomainState, Shutdown
 use crate::host::process_table::find_domain_process;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 
-/// Time kept free at the end of the operation to report and exit.
-pub const EXIT_MARGIN: Duration = Duration::from_millis(500);
 /// The most the destroy window needs (libvirt: SIGTERM, 10 s, SIGKILL, cleanup).
 pub const MAX_DESTROY_RESERVE: Duration = Duration::from_secs(20);
 
@@ -126,11 +124,7 @@ pub fn force_stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
             return Err(OcfError::generic(format!("forced stop failed: {msg}")));
         }
     }
-    let end = req
-        .ctx
-        .deadline()
-        .checked_sub(EXIT_MARGIN)
-        .unwrap_or_else(Instant::now);
+    let end = req.wait_end();
     loop {
         match Observed::classify(ctl.state(&req.name)) {
             Observed::Inactive => return Ok(OcfRc::Success),
