@@ -25,6 +25,8 @@ use std::process::ExitCode;
 
 use crate::cli::{self, Action, Invocation};
 use crate::controller::libvirt::LibvirtController;
+use crate::controller::rpc::DirectController;
+use crate::controller::DomainController;
 use crate::domain_xml::DomainConfig;
 use crate::metadata::META_DATA;
 use crate::ocf::{logging, reason, Env, OcfContext, OcfError, OcfRc, OcfResult};
@@ -122,7 +124,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
         Err(refusal) => {
             if op.action == Action::Monitor && op.probe && refusal.rc == OcfRc::NotRunning {
                 let ctl = controller_for(&ctx, &params, Action::Monitor);
-                if let Some(verdict) = probe_guard::probe_without_config(&ctx, &ctl) {
+                if let Some(verdict) = probe_guard::probe_without_config(&ctx, ctl.as_ref()) {
                     return finish(verdict);
                 }
             }
@@ -203,14 +205,18 @@ pub fn find_in_path(program: &str, env: &Env) -> Option<PathBuf> {
 
 /// The libvirt controller for this operation: `hypervisor` (unset or
 /// empty: libvirt's default URI), every call bounded by the deadline.
-fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> LibvirtController {
+fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn DomainController> {
     let uri = params.hypervisor.clone().filter(|u| !u.is_empty());
-    let ctl = LibvirtController::new(uri, ctx.deadline());
-    if action == Action::Monitor {
-        // a monitor keeps time for the process-table fallback
-        ctl.with_call_timeout(ctx.remaining() / 3)
-    } else {
-        ctl
+    match action {
+        // state queries: straight over the local socket where possible; a
+        // monitor keeps time for the process-table fallback
+        Action::Monitor => Box::new(DirectController::new(
+            uri,
+            ctx.deadline(),
+            Some(ctx.remaining() / 3),
+        )),
+        Action::Status => Box::new(DirectController::new(uri, ctx.deadline(), None)),
+        _ => Box::new(LibvirtController::new(uri, ctx.deadline())),
     }
 }
 
@@ -223,10 +229,10 @@ fn dispatch(req: &Request) -> OcfResult {
             print!("{META_DATA}");
             Ok(OcfRc::Success)
         }
-        Action::Start => start::start(req, &ctl),
-        Action::Stop => stop::stop(req, &ctl),
-        Action::Monitor => monitor::monitor(req, &ctl),
-        Action::Status => monitor::status(req, &ctl),
+        Action::Start => start::start(req, ctl.as_ref()),
+        Action::Stop => stop::stop(req, ctl.as_ref()),
+        Action::Monitor => monitor::monitor(req, ctl.as_ref()),
+        Action::Status => monitor::status(req, ctl.as_ref()),
         Action::MigrateTo | Action::MigrateFrom => Err(OcfError::generic(format!(
             "{}: live migration is not available in this build yet",
             req.action.name()

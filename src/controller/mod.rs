@@ -9,6 +9,7 @@
 #[cfg(test)]
 pub mod fake;
 pub mod libvirt;
+pub mod rpc;
 
 use std::path::Path;
 use std::time::Duration;

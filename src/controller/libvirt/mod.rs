@@ -19,6 +19,7 @@
 //! the loop must run or libvirtd drops a connection idle for ~30 s
 //! ([`events`]).
 
+pub mod dynload;
 mod errors;
 mod events;
 mod worker;
@@ -68,7 +69,6 @@ impl LibvirtController {
     /// A controller for `uri` (`None`: libvirt's default URI) whose calls all
     /// end before `deadline`. No I/O: the connection opens on the first call.
     pub fn new(uri: Option<String>, deadline: Instant) -> Self {
-        virt::error::clear_error_callback();
         LibvirtController {
             uri,
             deadline,

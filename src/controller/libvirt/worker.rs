@@ -19,6 +19,7 @@ use virt::connect::Connect;
 use virt::domain::Domain;
 use virt::sys;
 
+use super::dynload;
 use super::errors::from_virt;
 use super::events::{self, Hub};
 use crate::controller::{ControllerError, Outcome};
@@ -93,6 +94,8 @@ impl Session {
             // never reach this connection; and once it is, the client offers
             // keepalive, libvirtd pings it and closes it after ~30 s without
             // answers: so the loop must also run (see `events::start_loop`).
+            dynload::ensure_loaded().map_err(ControllerError::Unreachable)?;
+            virt::error::clear_error_callback();
             events::start_loop();
             let conn = Connect::open(self.uri.as_deref())
                 .map_err(|e| ControllerError::Unreachable(e.message().to_string()))?;

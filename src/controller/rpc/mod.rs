@@ -1,0 +1,273 @@
+//! State queries straight over the local libvirt daemon's socket, without
+//! loading libvirt.so.
+//!
+//! Why it exists: a monitor asks two things (the domain's state, and its
+//! vCPUs and memory for utilization), and loading libvirt.so with its ~57
+//! libraries costs more than everything else the monitor does. For a local
+//! URI ([`endpoint`]) this controller asks the daemon itself, in libvirt's
+//! RPC protocol ([`wire`], [`session`]), as libvirt's own client would:
+//! same socket, same procedures, no authentication (root). Anything it
+//! cannot settle with certainty — another URI, an authentication request,
+//! a daemon error other than "no such domain", a malformed reply, a socket
+//! that does not connect — is asked again through the libvirt library
+//! ([`LibvirtController`]), which is also used for every other call. A
+//! daemon that does not answer in time is reported unreachable at once, as
+//! the library backend would after its own timeout.
+
+pub mod endpoint;
+pub mod session;
+pub mod wire;
+
+use std::cell::{OnceCell, RefCell};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::libvirt::LibvirtController;
+use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
+use endpoint::Endpoint;
+use session::{CallError, Session};
+use wire::{DomainRef, ERR_NO_DOMAIN};
+
+/// Time kept back before the deadline for the caller to report a failure.
+const RESERVE: Duration = Duration::from_millis(100);
+
+/// libvirt's client configuration for root.
+const CLIENT_CONF: &str = "/etc/libvirt/libvirt.conf";
+
+/// What a direct query came to.
+enum Direct<T> {
+    /// A certain answer (including "no such domain" and "unreachable").
+    Answer(Outcome<T>),
+    /// Not settled: ask the library.
+    Fallback(String),
+}
+
+/// A [`DomainController`] answering `state` and `info` over the socket.
+pub struct DirectController {
+    endpoint: Option<Endpoint>,
+    uri: Option<String>,
+    deadline: Instant,
+    call_cap: Option<Duration>,
+    session: RefCell<Option<Session>>,
+    /// The last domain looked up (a monitor asks about one domain).
+    looked_up: RefCell<Option<DomainRef>>,
+    /// Set when the daemon did not answer in time: what later calls return.
+    gave_up: RefCell<Option<String>>,
+    library: OnceCell<LibvirtController>,
+}
+
+impl DirectController {
+    /// A controller for `uri` whose calls end before `deadline`; no I/O yet.
+    pub fn new(uri: Option<String>, deadline: Instant, call_cap: Option<Duration>) -> Self {
+        let endpoint = uri.as_deref().and_then(|u| {
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            let is_root = unsafe { nix::libc::geteuid() } == 0;
+            let conf = std::fs::read_to_string(CLIENT_CONF).ok();
+            let configured = endpoint::remote_mode_configured(conf.as_deref());
+            endpoint::local_endpoint(u, is_root, configured, Path::exists)
+        });
+        Self::at(endpoint, uri, deadline, call_cap)
+    }
+
+    /// A controller using `endpoint` (`None`: the library for everything)
+    /// and the library at `uri` for the rest.
+    pub fn at(
+        endpoint: Option<Endpoint>,
+        uri: Option<String>,
+        deadline: Instant,
+        call_cap: Option<Duration>,
+    ) -> Self {
+        DirectController {
+            endpoint,
+            uri,
+            deadline,
+            call_cap,
+            session: RefCell::new(None),
+            looked_up: RefCell::new(None),
+            gave_up: RefCell::new(None),
+            library: OnceCell::new(),
+        }
+    }
+
+    /// Whether the library backend had to be used (libvirt.so loaded).
+    pub fn used_library(&self) -> bool {
+        self.library.get().is_some()
+    }
+
+    /// The library backend, created on first use.
+    fn library(&self) -> &LibvirtController {
+        self.library.get_or_init(|| {
+            let ctl = LibvirtController::new(self.uri.clone(), self.deadline);
+            match self.call_cap {
+                Some(cap) => ctl.with_call_timeout(cap),
+                None => ctl,
+            }
+        })
+    }
+
+    /// When the next direct call must have ended.
+    fn call_deadline(&self) -> Instant {
+        let end = self.deadline.checked_sub(RESERVE).unwrap_or(self.deadline);
+        match self.call_cap {
+            Some(cap) => end.min(Instant::now() + cap),
+            None => end,
+        }
+    }
+
+    /// Runs `query` on the domain `name` over the socket.
+    fn direct<T>(
+        &self,
+        name: &str,
+        query: impl FnOnce(&mut Session, &DomainRef) -> Result<T, CallError>,
+    ) -> Direct<T> {
+        let Some(endpoint) = &self.endpoint else {
+            return Direct::Fallback("not a local URI".into());
+        };
+        if let Some(msg) = self.gave_up.borrow().as_ref() {
+            return Direct::Answer(Err(ControllerError::Unreachable(msg.clone())));
+        }
+        let deadline = self.call_deadline();
+        let outcome = self.with_session(endpoint, deadline, |s| {
+            let cached = self.looked_up.borrow().clone().filter(|d| d.name == name);
+            let dom = match cached {
+                Some(dom) => dom,
+                None => s.lookup(name)?,
+            };
+            let answer = query(s, &dom)?;
+            *self.looked_up.borrow_mut() = Some(dom);
+            Ok(answer)
+        });
+        match outcome {
+            Ok(answer) => Direct::Answer(Ok(answer)),
+            Err(CallError::Remote(e)) if e.code == ERR_NO_DOMAIN => {
+                *self.looked_up.borrow_mut() = None;
+                Direct::Answer(Err(ControllerError::NoDomain))
+            }
+            Err(CallError::TimedOut) => {
+                let waited = deadline.saturating_duration_since(Instant::now());
+                let msg = format!(
+                    "libvirt did not answer on {} in time ({:.1} s left)",
+                    endpoint.socket.display(),
+                    waited.as_secs_f64()
+                );
+                *self.session.borrow_mut() = None;
+                *self.gave_up.borrow_mut() = Some(msg.clone());
+                Direct::Answer(Err(ControllerError::Unreachable(msg)))
+            }
+            Err(other) => {
+                *self.session.borrow_mut() = None;
+                Direct::Fallback(format!("{other:?}"))
+            }
+        }
+    }
+
+    /// Runs `f` on the open session, connecting and opening it first.
+    fn with_session<T>(
+        &self,
+        endpoint: &Endpoint,
+        deadline: Instant,
+        f: impl FnOnce(&mut Session) -> Result<T, CallError>,
+    ) -> Result<T, CallError> {
+        let mut slot = self.session.borrow_mut();
+        if slot.is_none() {
+            let mut s = Session::connect(&endpoint.socket, deadline)?;
+            s.open(&endpoint.name)?;
+            *slot = Some(s);
+        }
+        let session = slot
+            .as_mut()
+            .ok_or(CallError::Protocol("no session".into()))?;
+        session.set_deadline(deadline);
+        f(session)
+    }
+
+    /// A direct answer, or the library's.
+    fn settle<T>(
+        &self,
+        what: &str,
+        direct: Direct<T>,
+        library: impl FnOnce(&LibvirtController) -> Outcome<T>,
+    ) -> Outcome<T> {
+        match direct {
+            Direct::Answer(outcome) => outcome,
+            Direct::Fallback(why) => {
+                log::debug!("{what}: asking through libvirt ({why})");
+                library(self.library())
+            }
+        }
+    }
+}
+
+impl Drop for DirectController {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.get_mut().take() {
+            session.close();
+        }
+    }
+}
+
+impl DomainController for DirectController {
+    fn state(&self, name: &str) -> Outcome<DomainState> {
+        let direct = self.direct(name, |s, dom| s.state(dom).map(DomainState::from_raw));
+        self.settle("state", direct, |l| l.state(name))
+    }
+
+    fn info(&self, name: &str) -> Outcome<DomainInfo> {
+        let direct = self.direct(name, |s, dom| {
+            s.info(dom).map(|i| DomainInfo {
+                vcpus: i.nr_virt_cpu,
+                max_memory_kib: i.max_mem_kib,
+            })
+        });
+        self.settle("info", direct, |l| l.info(name))
+    }
+
+    fn emulator(&self, name: &str) -> Outcome<Option<String>> {
+        self.library().emulator(name)
+    }
+    fn is_persistent(&self, name: &str) -> Outcome<bool> {
+        self.library().is_persistent(name)
+    }
+    fn undefine(&self, name: &str) -> Outcome<()> {
+        self.library().undefine(name)
+    }
+    fn create(&self, xml: &str) -> Outcome<()> {
+        self.library().create(xml)
+    }
+    fn define(&self, xml: &str) -> Outcome<()> {
+        self.library().define(xml)
+    }
+    fn start_defined(&self, name: &str) -> Outcome<()> {
+        self.library().start_defined(name)
+    }
+    fn resume(&self, name: &str) -> Outcome<()> {
+        self.library().resume(name)
+    }
+    fn shutdown(&self, name: &str, modes: &[ShutdownMode]) -> Outcome<()> {
+        self.library().shutdown(name, modes)
+    }
+    fn destroy(&self, name: &str) -> Outcome<()> {
+        self.library().destroy(name)
+    }
+    fn save(&self, name: &str, path: &Path) -> Outcome<()> {
+        self.library().save(name, path)
+    }
+    fn restore(&self, path: &Path) -> Outcome<()> {
+        self.library().restore(path)
+    }
+    fn inactive_xml(&self, name: &str) -> Outcome<String> {
+        self.library().inactive_xml(name)
+    }
+    fn wait_event(&self, name: &str, timeout: Duration) -> bool {
+        self.library().wait_event(name, timeout)
+    }
+    fn wakeup(&self, name: &str) -> Outcome<()> {
+        self.library().wakeup(name)
+    }
+    fn ensure_pool_active(&self, pool: &str) -> Outcome<()> {
+        self.library().ensure_pool_active(pool)
+    }
+    fn ensure_network_active(&self, network: &str) -> Outcome<()> {
+        self.library().ensure_network_active(network)
+    }
+}

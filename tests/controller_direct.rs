@@ -1,0 +1,201 @@
+//! `DirectController` (state queries over the daemon socket, no libvirt.so)
+//! against the libvirt library itself as the oracle, on libvirtd's
+//! daemon-hosted test driver; and its fallbacks against fake daemons that
+//! freeze or ask for authentication.
+//!
+//! Domains are named `dc-<pid>-…` (the test driver is shared on this
+//! libvirtd). Without a libvirtd the libvirtd tests are skipped with a
+//! notice, except under `CI=true` where that is a failure.
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use virtualdomain::controller::libvirt::LibvirtController;
+use virtualdomain::controller::rpc::endpoint::Endpoint;
+use virtualdomain::controller::rpc::wire::{self, Encoder};
+use virtualdomain::controller::rpc::DirectController;
+use virtualdomain::controller::{ControllerError, DomainController, DomainState};
+
+const TEST_URI: &str = "test+unix:///default";
+
+fn name(suffix: &str) -> String {
+    format!("dc-{}-{suffix}", std::process::id())
+}
+
+fn xml(name: &str, vcpus: u32, mib: u64) -> String {
+    format!(
+        "<domain type='test'><name>{name}</name><memory unit='MiB'>{mib}</memory>\
+         <vcpu>{vcpus}</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+    )
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(30)
+}
+
+/// The library on the test driver (its connection keeps the driver's
+/// state alive), or `None` (skip) when libvirtd is absent.
+fn oracle() -> Option<LibvirtController> {
+    let c = LibvirtController::new(Some(TEST_URI.into()), soon());
+    match c.state(&name("probe")) {
+        Err(ControllerError::NoDomain) => Some(c),
+        other => {
+            let msg = format!("libvirtd not usable at {TEST_URI}: {other:?}");
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+            eprintln!("SKIPPED: {msg}");
+            None
+        }
+    }
+}
+
+fn virsh(args: &[&str]) {
+    let out = Command::new("virsh")
+        .args(["-c", TEST_URI])
+        .args(args)
+        .output()
+        .expect("virsh");
+    assert!(out.status.success(), "virsh {args:?}: {out:?}");
+}
+
+#[test]
+fn direct_answers_equal_the_librarys_in_every_state() {
+    let Some(lib) = oracle() else { return };
+    let running = name("run");
+    let paused = name("pause");
+    let defined = name("off");
+    for n in [&running, &paused, &defined] {
+        let _ = lib.destroy(n);
+        let _ = lib.undefine(n);
+    }
+    lib.create(&xml(&running, 2, 256)).unwrap();
+    lib.create(&xml(&paused, 1, 64)).unwrap();
+    virsh(&["suspend", &paused]);
+    lib.define(&xml(&defined, 3, 512)).unwrap();
+
+    let direct = DirectController::new(Some(TEST_URI.into()), soon(), None);
+    let expected = [
+        (&running, DomainState::Running),
+        (&paused, DomainState::Paused),
+        (&defined, DomainState::Shutoff),
+    ];
+    for (n, want) in expected {
+        assert_eq!(direct.state(n), Ok(want), "{n}");
+        assert_eq!(direct.state(n), lib.state(n), "{n}");
+        assert_eq!(direct.info(n), lib.info(n), "{n}");
+    }
+    let info = direct.info(&running).unwrap();
+    assert_eq!((info.vcpus, info.max_memory_kib), (2, 256 * 1024));
+    let absent = name("absent");
+    assert_eq!(direct.state(&absent), Err(ControllerError::NoDomain));
+    assert_eq!(direct.info(&absent), Err(ControllerError::NoDomain));
+    // a domain that goes away between two queries of the same session
+    lib.destroy(&running).unwrap();
+    assert_eq!(direct.state(&running), Err(ControllerError::NoDomain));
+    assert!(!direct.used_library(), "all answered over the socket");
+
+    let _ = lib.destroy(&paused);
+    let _ = lib.undefine(&defined);
+}
+
+#[test]
+fn a_uri_with_parameters_is_left_to_the_library() {
+    let Some(lib) = oracle() else { return };
+    let n = name("param");
+    let _ = lib.destroy(&n);
+    lib.create(&xml(&n, 1, 64)).unwrap();
+    let uri = format!("{TEST_URI}?socket=/var/run/libvirt/libvirt-sock");
+    let direct = DirectController::new(Some(uri), soon(), None);
+    assert_eq!(direct.state(&n), Ok(DomainState::Running));
+    assert!(direct.used_library());
+    let _ = lib.destroy(&n);
+}
+
+/// A fake daemon socket in a fresh directory; `serve` gets each connection.
+fn fake_daemon(tag: &str, serve: fn(UnixStream)) -> Endpoint {
+    let dir = std::env::temp_dir().join(format!("vd-fake-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket: PathBuf = dir.join("sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    Endpoint {
+        socket,
+        name: "test:///default".into(),
+    }
+}
+
+#[test]
+fn a_frozen_daemon_is_unreachable_within_the_call_cap() {
+    let endpoint = fake_daemon("frozen", |stream| {
+        std::thread::sleep(Duration::from_secs(60));
+        drop(stream);
+    });
+    let cap = Duration::from_millis(400);
+    let direct = DirectController::at(
+        Some(endpoint),
+        Some("test:///default".into()),
+        soon(),
+        Some(cap),
+    );
+    let t = Instant::now();
+    let got = direct.state("test");
+    assert!(
+        matches!(got, Err(ControllerError::Unreachable(_))),
+        "{got:?}"
+    );
+    assert!(
+        t.elapsed() < cap + Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(!direct.used_library(), "no second wait through the library");
+    let t = Instant::now();
+    assert!(matches!(
+        direct.info("test"),
+        Err(ControllerError::Unreachable(_))
+    ));
+    assert!(
+        t.elapsed() < Duration::from_millis(50),
+        "later calls fail at once"
+    );
+}
+
+#[test]
+fn a_daemon_asking_for_authentication_is_left_to_the_library() {
+    // Answers AUTH_LIST with [SASL]; the library (here the in-process test
+    // driver, whose built-in domain "test" runs) must then answer.
+    let endpoint = fake_daemon("sasl", |mut stream| {
+        let mut word = [0u8; 4];
+        if stream.read_exact(&mut word).is_err() {
+            return;
+        }
+        let len = wire::message_len(word).unwrap();
+        let mut msg = vec![0u8; len - 4];
+        stream.read_exact(&mut msg).unwrap();
+        let (header, _) = wire::parse_message(&msg).unwrap();
+        assert_eq!(header.procedure, wire::Procedure::AuthList as u32);
+        let body = Encoder::default().u32(1).u32(1).finish();
+        let mut reply = Encoder::default()
+            .u32((wire::HEADER_LEN + body.len()) as u32)
+            .u32(wire::PROGRAM)
+            .u32(1)
+            .u32(header.procedure)
+            .u32(wire::TYPE_REPLY)
+            .u32(header.serial)
+            .u32(wire::STATUS_OK)
+            .finish();
+        reply.extend_from_slice(&body);
+        stream.write_all(&reply).unwrap();
+        let _ = stream.read(&mut [0u8; 64]);
+    });
+    let direct = DirectController::at(Some(endpoint), Some("test:///default".into()), soon(), None);
+    assert_eq!(direct.state("test"), Ok(DomainState::Running));
+    assert!(direct.used_library());
+}
