@@ -12,7 +12,7 @@
 #
 # Run directly: PASS/FAIL per check and a last line "N passed, M failed"; exit 1 if anything
 # failed (~70 s). tests/tools/run.sh sources this file for the functions.
-# (ocf-tester/run.sh is the short single ocf-tester run with a real guest that run-all.sh calls.)
+# (ocf-tester/run.sh is the short single ocf-tester run with a real guest, for running by hand.)
 # Environment: see tests/tools/lib.sh (VD_AGENT, VD_TOOLS_WORKDIR, VD_TOOLS_KEEP, VD_TOOLS_VERBOSE).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/tools/lib.sh"

@@ -30,7 +30,7 @@ bash tests/lab/libvirtd-up.sh
 step "cargo test"
 cargo test --release --locked -- --test-threads="${TEST_THREADS:-2}"
 
-step "ocf-tester with a real guest"
-bash ocf-tester/run.sh
+step "Pacemaker tools: ocf-tester (real guest, test driver), ocft, crm_resource, pcs -f"
+bash tests/tools/run.sh
 
 step "done in $((SECONDS - t0)) s"
