@@ -88,8 +88,22 @@ fn direct_answers_equal_the_librarys_in_every_state() {
     }
     let info = direct.info(&running).unwrap();
     assert_eq!((info.vcpus, info.max_memory_kib), (2, 256 * 1024));
+    let with_emulator = name("emu");
+    let _ = lib.destroy(&with_emulator);
+    let emu_xml = xml(&with_emulator, 1, 64).replace(
+        "</os>",
+        "</os><devices><emulator>/usr/bin/vd-fake-emu</emulator></devices>",
+    );
+    lib.create(&emu_xml).unwrap();
+    assert_eq!(
+        direct.emulator(&with_emulator),
+        Ok(Some("/usr/bin/vd-fake-emu".into()))
+    );
+    assert_eq!(direct.emulator(&running), lib.emulator(&running));
+    lib.destroy(&with_emulator).unwrap();
     let absent = name("absent");
     assert_eq!(direct.state(&absent), Err(ControllerError::NoDomain));
+    assert_eq!(direct.emulator(&absent), Err(ControllerError::NoDomain));
     assert_eq!(direct.info(&absent), Err(ControllerError::NoDomain));
     // a domain that goes away between two queries of the same session
     lib.destroy(&running).unwrap();

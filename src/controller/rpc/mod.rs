@@ -1,8 +1,8 @@
 //! State queries straight over the local libvirt daemon's socket, without
 //! loading libvirt.so.
 //!
-//! Why it exists: a monitor asks two things (the domain's state, and its
-//! vCPUs and memory for utilization), and loading libvirt.so with its ~57
+//! Why it exists: a monitor asks a few things (the domain's state, its vCPUs
+//! and memory for utilization, its emulator for the process-table cache), and loading libvirt.so with its ~57
 //! libraries costs more than everything else the monitor does. For a local
 //! URI ([`endpoint`]) this controller asks the daemon itself, in libvirt's
 //! RPC protocol ([`wire`], [`session`]), as libvirt's own client would:
@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::libvirt::LibvirtController;
 use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
+use crate::domain_xml::DomainConfig;
 use endpoint::Endpoint;
 use session::{CallError, Session};
 use wire::{DomainRef, ERR_NO_DOMAIN};
@@ -223,7 +224,11 @@ impl DomainController for DirectController {
     }
 
     fn emulator(&self, name: &str) -> Outcome<Option<String>> {
-        self.library().emulator(name)
+        let direct = self.direct(name, |s, dom| {
+            s.xml_desc(dom)
+                .map(|xml| DomainConfig::parse(&xml).emulator)
+        });
+        self.settle("emulator", direct, |l| l.emulator(name))
     }
     fn is_persistent(&self, name: &str) -> Outcome<bool> {
         self.library().is_persistent(name)

@@ -1,6 +1,6 @@
 //! One connection to a local libvirt daemon's socket, speaking just enough
 //! of the RPC protocol for a state query: authentication list, open, domain
-//! lookup, state, info, close. Every read and write is bounded by a
+//! lookup, state, info, live XML, close. Every read and write is bounded by a
 //! timeout, so a frozen daemon costs at most that long.
 
 use std::io::{self, Read, Write};
@@ -127,6 +127,13 @@ impl Session {
             max_mem_kib,
             nr_virt_cpu,
         })
+    }
+
+    /// `virDomainGetXMLDesc` with no flags: the live definition.
+    pub fn xml_desc(&mut self, dom: &DomainRef) -> CallResult<String> {
+        let args = dom.encode(Encoder::default()).u32(0).finish();
+        let reply = self.call(Procedure::DomainGetXmlDesc, &args)?;
+        Ok(Decoder::new(&reply).string()?)
     }
 
     /// Closes the hypervisor connection politely; errors do not matter.

@@ -20,6 +20,7 @@ pub const MAX_MESSAGE: usize = 4 << 20;
 pub enum Procedure {
     ConnectOpen = 1,
     ConnectClose = 2,
+    DomainGetXmlDesc = 14,
     DomainGetInfo = 16,
     DomainLookupByName = 23,
     AuthList = 66,
