@@ -33,4 +33,7 @@ cargo test --release --locked -- --test-threads="${TEST_THREADS:-2}"
 step "Pacemaker tools: ocf-tester (real guest, test driver), ocft, crm_resource, pcs -f"
 bash tests/tools/run.sh
 
+step "benchmark smoke run (no timing asserted; the full run is bash bench/run.sh)"
+AGENT=target/release/VirtualDomain bash bench/run.sh --smoke
+
 step "done in $((SECONDS - t0)) s"

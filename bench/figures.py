@@ -1,0 +1,228 @@
+"""The benchmarks of bench/harness.py, one function per figure of
+BENCHMARKS.md. Each returns plain numbers (seconds, counts, bytes) and
+raises BenchError when a benchmark cannot run at all (an agent's wrong rc,
+a guest that does not come up, a missing event): the smoke run relies on
+that. None of them judges a timing goal (report.py does, without failing)."""
+
+import glob
+import json
+import os
+import re
+import resource
+import shlex
+import statistics
+import time
+
+from lab import QEMU, TESTDRV, BenchError, Keeper, Watcher, agent_env, log, make_cib
+from lab import domstate, run, timed, virsh, virsh_batch
+
+AGENTS = ("ours", "anchor")
+
+
+def monitor_variants(ctx):
+    """name -> (argv, env) of the five monitor commands of figure 1."""
+    g, cib, d = ctx.guest, ctx.cib, ctx.tmp
+    return {
+        "floor": ([ctx.floor, QEMU, g.name], ctx.plain_env),
+        "ours": ([ctx.agent, "monitor"], agent_env("bench-o1", f"{d}/rsc-ours", g.xml, cib=cib)),
+        "ours, utilization off": ([ctx.agent, "monitor"], agent_env(
+            "bench-o2", f"{d}/rsc-ours-off", g.xml, cib=cib, util=False)),
+        "anchor": ([ctx.anchor, "monitor"], agent_env("bench-a1", f"{d}/rsc-anchor", g.xml, cib=cib)),
+        "anchor, utilization off": ([ctx.anchor, "monitor"], agent_env(
+            "bench-a2", f"{d}/rsc-anchor-off", g.xml, cib=cib, util=False)),
+    }
+
+
+def check_monitors(variants):
+    """One monitor of each (steady state afterwards: utilization written)."""
+    for name, (cmd, env) in variants.items():
+        rc, out = run(cmd, env=env, check=False, timeout=60)
+        if rc != 0:
+            raise BenchError(f"monitor ({name}) rc {rc}, expected 0: {out.strip()[-500:]}")
+
+
+def monitor_timing(ctx, variants):
+    """Figure 1: hyperfine -N, in rounds that cycle through the variants so
+    that a noisy moment does not fall on one variant only; times pooled."""
+    out = {name: {"times": [], "cpu": []} for name in variants}
+    for rnd in range(ctx.p["rounds"]):
+        for name, (cmd, env) in variants.items():
+            js = os.path.join(ctx.tmp, "hyperfine.json")
+            runs, warm = ctx.p["runs"], ctx.p["warmup"]
+            run(["hyperfine", "-N", "--style", "none", "-w", str(warm), "-r", str(runs),
+                 "--export-json", js, shlex.join(cmd)], env=env, timeout=60 + 5 * (runs + warm))
+            with open(js) as f:
+                r = json.load(f)["results"][0]
+            if any(c != 0 for c in r["exit_codes"]):
+                raise BenchError(f"monitor ({name}) exit codes {r['exit_codes']}")
+            out[name]["times"] += r["times"]
+            out[name]["cpu"].append(r["user"] + r["system"])
+        log(f"monitor round {rnd + 1}/{ctx.p['rounds']} done")
+    return {name: {"median": statistics.median(v["times"]), "cpu": statistics.fmean(v["cpu"]),
+                   "runs": len(v["times"])} for name, v in out.items()}
+
+
+_CLONE = re.compile(r"^(clone3?|v?fork)\(")
+_RET = re.compile(r"=\s*(\d+)\s*$")
+
+
+def process_counts(ctx, variants):
+    """Figure 3: processes (and threads) created by one steady-state run,
+    from strace -ff: one file per task, so no interleaved lines."""
+    res = {}
+    for name, (cmd, env) in variants.items():
+        d = os.path.join(ctx.tmp, "strace-" + re.sub(r"\W+", "-", name))
+        os.makedirs(d)
+        rc, out = run(["strace", "-ff", "-qq", "-e", "trace=process", "-o", f"{d}/t", *cmd],
+                      env=env, check=False, timeout=120)
+        if rc != 0:
+            raise BenchError(f"monitor ({name}) under strace rc {rc}: {out.strip()[-500:]}")
+        procs = threads = 0
+        for path in glob.glob(f"{d}/t.*"):
+            with open(path) as f:
+                for line in f:
+                    m = _RET.search(line)
+                    if _CLONE.match(line) and m and int(m.group(1)) > 0:
+                        if "CLONE_THREAD" in line:
+                            threads += 1
+                        else:
+                            procs += 1
+        res[name] = {"processes": procs, "threads": threads}
+    return res
+
+
+def _maxrss(ctx, cmd, env):
+    """Peak RSS (bytes) of the largest process of cmd's tree (bench/rss.c)."""
+    rc, out = run([ctx.rss, *cmd], env=env, check=False, timeout=60)
+    lines = [x for x in out.splitlines() if x.startswith("maxrss_kib ")]
+    if rc != 0 or not lines:
+        raise BenchError(f"{cmd[0]} rc {rc} while measuring RSS: {out.strip()[-300:]}")
+    return int(lines[-1].split()[1]) * 1024
+
+
+def size_and_rss(ctx, variants):
+    """Figure 7: stripped binary size, peak RSS of one monitor."""
+    stripped = os.path.join(ctx.tmp, "VirtualDomain.stripped")
+    run(["strip", "-o", stripped, ctx.agent])
+    res = {"size": os.path.getsize(stripped), "size_as_built": os.path.getsize(ctx.agent),
+           "rss": {}}
+    for name in ("floor", "ours", "anchor"):
+        cmd, env = variants[name]
+        res["rss"][name] = statistics.median(
+            _maxrss(ctx, cmd, env) for _ in range(ctx.p["rss_reps"]))
+    return res
+
+
+def _agent_cmd(ctx, agent, action, interval=0):
+    d, g = ctx.tmp, ctx.guest
+    if agent == "ours":
+        return [ctx.agent, action], agent_env("bench-o1", f"{d}/rsc-ours", g.xml,
+                                              interval=interval, cib=ctx.cib)
+    return [ctx.anchor, action], agent_env("bench-a1", f"{d}/rsc-anchor", g.xml,
+                                           interval=interval, cib=ctx.cib)
+
+
+def start_stop_cycles(ctx):
+    """Figures 4 and 8, alternating agents: start (to the STARTED event and
+    to the agent's exit), wait until the guest's OS is up (ACPI works only
+    then), stop (the agent's exit minus the STOPPED event), then check that
+    a monitor says 7 (so the fast monitors of figure 1 are not blind)."""
+    g = ctx.guest
+    g.destroy()
+    res = {a: {"to_started": [], "start_exit": [], "exit_after_stopped": [], "stop_exit": []}
+           for a in AGENTS}
+    w = Watcher(ctx.events, QEMU, g.name)
+    try:
+        for i in range(ctx.p["cycles"]):
+            for agent in AGENTS if i % 2 == 0 else AGENTS[::-1]:
+                cmd, env = _agent_cmd(ctx, agent, "start")
+                rc, out, t0, t1 = timed(cmd, env)
+                started = w.wait_for("STARTED", t0, 10)
+                if rc != 0 or started is None:
+                    raise BenchError(f"start ({agent}) rc {rc}, STARTED event "
+                                     f"{'missing' if started is None else 'seen'}: {out[-500:]}")
+                res[agent]["to_started"].append(started - t0)
+                res[agent]["start_exit"].append(t1 - t0)
+                g.wait_up()
+                cmd, env = _agent_cmd(ctx, agent, "stop")
+                rc, out, t0, t1 = timed(cmd, env)
+                stopped = w.wait_for("STOPPED", t0, 10)
+                if rc != 0 or stopped is None or domstate(g.name) == "running":
+                    raise BenchError(f"stop ({agent}) rc {rc}, STOPPED event "
+                                     f"{'missing' if stopped is None else 'seen'}: {out[-500:]}")
+                cmd, env = _agent_cmd(ctx, agent, "monitor", interval=10000)
+                rc, out = run(cmd, env=env, check=False)
+                if rc != 7:  # a monitor that says "running" now would be a broken one
+                    raise BenchError(f"monitor ({agent}) after stop rc {rc}, expected 7: {out}")
+                res[agent]["exit_after_stopped"].append(t1 - stopped)
+                res[agent]["stop_exit"].append(t1 - t0)
+                log(f"cycle {i + 1}, {agent}: start {res[agent]['start_exit'][-1]:.2f} s, stop "
+                    f"{t1 - t0:.2f} s, exit {1000 * (t1 - stopped):.0f} ms after STOPPED")
+    finally:
+        w.stop()
+    return {a: {k: statistics.median(v) for k, v in r.items()} | {"n": len(r["stop_exit"])}
+            for a, r in res.items()}
+
+
+def migrate_from(ctx):
+    """Figure 5 would go here (migrate_to on one node, migrate_from on the
+    other, time until the domain runs there); our agent has no live
+    migration yet, so nothing is measured."""
+    return None
+
+
+def _td_cleanup(names=None):
+    listed = virsh("list", "--all", "--name", uri=TESTDRV, check=False).split()
+    doomed = [n for n in listed if n.startswith("bench-td-") and (names is None or n in names)]
+    if doomed:
+        virsh_batch(TESTDRV, [c for n in doomed for c in (f"destroy {n}", f"undefine {n}")])
+
+
+def test_driver_round(ctx):
+    """Figure 6: N test-driver domains in the shared libvirtd, one monitor
+    of each per agent; CPU of all children (RUSAGE_CHILDREN) and wall time.
+    A warm-up round first so both agents are in the steady state."""
+    n = ctx.p["domains"]
+    names = [f"bench-td-{i:03d}" for i in range(1, n + 1)]
+    d = os.path.join(ctx.tmp, "td")
+    os.makedirs(d)
+    keeper = Keeper(os.path.join(d, "keeper.pid"))
+    keeper.start()
+    try:
+        _td_cleanup()
+        cmds = []
+        for name in names:
+            with open(f"{d}/{name}.xml", "w") as f:
+                f.write(f"<domain type='test'>\n  <name>{name}</name>\n  <memory unit='MiB'>"
+                        f"128</memory>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n"
+                        f"</domain>\n")
+            cmds += [f"define {d}/{name}.xml", f"start {name}"]
+        virsh_batch(TESTDRV, cmds)
+        running = set(virsh("list", "--state-running", "--name", uri=TESTDRV).split())
+        if missing := [x for x in names if x not in running]:
+            raise BenchError(f"test-driver domains not running: {missing[:5]}")
+        envs = {}
+        for agent, binary in (("ours", ctx.agent), ("anchor", ctx.anchor)):
+            for name in names:
+                inst = f"{name}-{agent[0]}"
+                envs[agent, name] = ([binary, "monitor"], agent_env(
+                    inst, f"{d}/rsc-{agent}", f"{d}/{name}.xml", uri=TESTDRV,
+                    cib=make_cib(f"{d}/{inst}.cib.xml", inst)))
+        res = {}
+        for phase in ("warm-up", "measured"):
+            for agent in AGENTS:
+                ru0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
+                for name in names:
+                    cmd, env = envs[agent, name]
+                    rc, out = run(cmd, env=env, check=False, timeout=60)
+                    if rc != 0:
+                        raise BenchError(f"monitor ({agent}) of {name} rc {rc}: {out[-300:]}")
+                t1, ru1 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime
+                log(f"test driver, {phase} round, {agent}: {n} monitors, cpu {cpu:.2f} s, "
+                    f"wall {t1 - t0:.2f} s")
+                res[agent] = {"cpu": cpu, "wall": t1 - t0, "n": n}
+        return res
+    finally:
+        _td_cleanup(set(names))
+        keeper.stop()

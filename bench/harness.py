@@ -1,0 +1,110 @@
+"""The benchmark run behind bench/run.sh (stdlib only): prepares the guest
+and the offline CIB, runs every figure of bench/figures.py in one go (so the
+ratios come from the same minutes on a noisy machine), cleans up whatever it
+started even on failure, and writes the report (bench/report.py).
+
+Exit status: 0 when every benchmark ran (goals are reported, not enforced),
+1 when one could not run at all, 2 on a usage error."""
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+import figures
+import report
+from lab import BenchError, Guest, base_env, log, make_cib
+
+PARAMS = {
+    "full": {"rounds": 3, "runs": 15, "warmup": 3, "rss_reps": 5, "cycles": 5, "domains": 200},
+    "smoke": {"rounds": 1, "runs": 3, "warmup": 1, "rss_reps": 1, "cycles": 1, "domains": 10},
+}
+
+
+class Ctx:
+    """What every figure needs: programs, the guest, a scratch directory."""
+
+    def __init__(self, a, tmp):
+        self.agent, self.anchor, self.tmp = a.agent, a.anchor, tmp
+        self.floor = os.path.join(a.bin, "floor")
+        self.events = os.path.join(a.bin, "events")
+        self.rss = os.path.join(a.bin, "rss")
+        self.guest = Guest(a.guest, a.workdir)
+        self.cib = os.path.join(tmp, "cib.xml")
+        self.plain_env = base_env()
+        self.p = PARAMS[a.mode]
+
+
+def _terminate(signum, _frame):
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=PARAMS, required=True)
+    ap.add_argument("--agent", required=True, help="our VirtualDomain binary")
+    ap.add_argument("--anchor", default="/usr/lib/ocf/resource.d/heartbeat/VirtualDomain")
+    ap.add_argument("--bin", required=True, help="directory holding floor, events, rss")
+    ap.add_argument("--out", required=True, help="where the markdown report goes")
+    ap.add_argument("--workdir", default="/srv/vdbench")
+    ap.add_argument("--guest", default="bench-g1")
+    a = ap.parse_args()
+    if not a.guest.startswith("bench-"):
+        ap.error("the guest's name must start with bench-")
+    helpers = [os.path.join(a.bin, x) for x in ("floor", "events", "rss")]
+    for path in (a.agent, a.anchor, *helpers):
+        if not os.access(path, os.X_OK):
+            ap.error(f"not executable: {path}")
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(s, _terminate)
+
+    t_start = time.time()
+    mach = report.machine()
+    vers = report.versions(a.agent)
+    tmp = tempfile.mkdtemp(prefix="vdbench-")
+    os.chmod(tmp, 0o755)
+    ctx, r = Ctx(a, tmp), {}
+    try:
+        log(f"{a.mode} run; agent {a.agent}; scratch {tmp}")
+        ctx.guest.prepare()
+        ctx.guest.ensure_up()
+        make_cib(ctx.cib, "bench-o1", "bench-o2", "bench-a1", "bench-a2")
+        variants = figures.monitor_variants(ctx)
+        figures.check_monitors(variants)
+        log("1/2: monitor timing")
+        r["monitor"] = figures.monitor_timing(ctx, variants)
+        log("3: processes per monitor")
+        r["procs"] = figures.process_counts(ctx, variants)
+        log("7: size and peak RSS")
+        r["size"] = figures.size_and_rss(ctx, variants)
+        log("4/8: start and stop cycles")
+        r["cycles"] = figures.start_stop_cycles(ctx)
+        r["migrate"] = figures.migrate_from(ctx)
+        log("6: test-driver domains")
+        r["testdrv"] = figures.test_driver_round(ctx)
+    except BenchError as e:
+        log(f"FAILED: {e}")
+        return 1
+    finally:
+        try:
+            ctx.guest.destroy()
+        except BenchError as e:
+            log(f"cleanup: {e}")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    mach["load_end"] = "%.2f %.2f %.2f" % os.getloadavg()
+    text, goals = report.render(r, mach, vers, a.mode, ctx.p, time.time() - t_start)
+    with open(a.out + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(a.out + ".tmp", a.out)
+    for fig, goal, measured, ok in goals:
+        print(f"  [{fig}] {goal}: {measured} -> {'reached' if ok else 'NOT reached'}")
+    log(f"report written to {a.out} ({time.time() - t_start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""BENCHMARKS.md from one harness run: the machine, the versions, the method,
+one table per figure, and the goals with reached / NOT reached. Goals are
+only reported, never enforced (the machine is shared and noisy)."""
+
+import os
+import platform
+import re
+import subprocess
+import time
+
+from lab import REPO
+
+MB = 1_000_000
+
+
+def _out(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def _pkg(name):
+    return _out(["dpkg-query", "-W", "-f", "${Version}", name]) or "not installed"
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
+            "load": "%.2f %.2f %.2f" % os.getloadavg()}
+
+
+def versions(agent):
+    v = _out(["virsh", "-c", "qemu:///system", "version"])
+    lib = re.search(r"Using library: libvirt (\S+)", v)
+    hv = re.search(r"Running hypervisor: QEMU (\S+)", v)
+    head = _out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    dirty = _out(["git", "-C", REPO, "status", "--porcelain", "--", "src", "Cargo.toml",
+                  "Cargo.lock", "metadata"])
+    return [
+        ("libvirt", f"{lib.group(1) if lib else '?'} (libvirt-daemon {_pkg('libvirt-daemon')})"),
+        ("qemu", f"{hv.group(1) if hv else '?'} (qemu-system-x86 {_pkg('qemu-system-x86')})"),
+        ("pacemaker", _pkg("pacemaker-cli-utils")),
+        ("resource-agents (the anchor)", _pkg("resource-agents")),
+        ("rustc", _out(["rustc", "--version"])),
+        ("hyperfine", _out(["hyperfine", "--version"])),
+        ("strace", _out(["strace", "-V"]).splitlines()[0] if _out(["strace", "-V"]) else "?"),
+        ("gcc (floor, watcher)", _out(["gcc", "-dumpfullversion"])),
+        ("ours", f"{_out([agent, '--version'])}, commit {head}"
+                 f"{' + uncommitted changes' if dirty else ''}"),
+    ]
+
+
+def _ms(s):
+    return f"{1000 * s:.1f}"
+
+
+def _x(num, den=1.0):
+    """num/den as a ratio, or — when den is not positive (e.g. an exit before the event)."""
+    return f"{num / den:.2f}×" if den > 0 else "—"
+
+
+def goals(r):
+    """(figure, goal, measured, reached) for every goal that was measured."""
+    m, g = r["monitor"], []
+    ours, floor = m["ours"]["median"], m["floor"]["median"]
+    g.append(("1", "ours ≤ 1.5× floor (wall)", _x(ours / floor), ours <= 1.5 * floor))
+    a = m["anchor"]["median"] / ours
+    g.append(("1", "ours ≥ 15× faster than the anchor (default)", _x(a), a >= 15))
+    off = m["anchor, utilization off"]["median"] / m["ours, utilization off"]["median"]
+    g.append(("1", "ours ≥ 5× faster than the anchor (utilization off)", _x(off), off >= 5))
+    g.append(("2", "ours ≤ 0.5× floor (wall)", _x(ours / floor), ours <= 0.5 * floor))
+    p = r["procs"]["ours"]["processes"]
+    g.append(("3", "ours starts 0 processes per steady-state monitor", str(p), p == 0))
+    s = r["cycles"]["ours"]["exit_after_stopped"]
+    g.append(("4", "ours exits ≤ 50 ms after libvirt reports the domain stopped",
+              f"{_ms(s)} ms", s <= 0.050))
+    td = r["testdrv"]
+    share = td["ours"]["cpu"] / td["anchor"]["cpu"]
+    g.append(("6", "ours ≤ 1/20 of the anchor's CPU (test driver round)",
+              f"1/{1 / share:.1f}" if share > 0 else "0", share <= 1 / 20))
+    size = r["size"]["size"]
+    g.append(("7", "stripped binary ≤ 3 MB", f"{size / MB:.2f} MB", size <= 3 * MB))
+    rss = r["size"]["rss"]["ours"]
+    g.append(("7", "peak RSS of one monitor ≤ 10 MB", f"{rss / MB:.1f} MB", rss <= 10 * MB))
+    return g
+
+
+def _yes(ok):
+    return "reached" if ok else "**NOT reached**"
+
+
+def _goal_rows(all_goals, fig):
+    rows = [f"| goal | measured | |", "|---|---|---|"]
+    rows += [f"| {t} | {v} | {_yes(ok)} |" for f, t, v, ok in all_goals if f == fig]
+    return rows + [""]
+
+
+def render(r, mach, vers, mode, p, took):
+    G, L = goals(r), []
+    m = r["monitor"]
+    add = L.extend
+    add(["# Benchmarks: ocf:rust:VirtualDomain beside ocf:heartbeat:VirtualDomain", ""])
+    if mode == "smoke":
+        add(["**Smoke run** (a few iterations of everything): the figures are not meant "
+             "for conclusions.", ""])
+    add([f"Written by `bash bench/run.sh{' --smoke' if mode == 'smoke' else ''}` on "
+         f"{time.strftime('%Y-%m-%d %H:%M %Z')} in {took:.0f} s. Every figure below comes from "
+         "this one run (same machine, same guests, same minutes): the machine is shared and "
+         "noisy, so compare ratios, not absolute times from different runs.", "",
+         "## Machine and versions", "", "| | |", "|---|---|",
+         f"| CPU | {mach['cpu']}, {mach['cores']} cores |", f"| kernel | {mach['kernel']} |",
+         f"| load average at start / end | {mach['load']} / {mach['load_end']} |"])
+    add([f"| {k} | {v} |" for k, v in vers] + [""])
+    add(["## Method", "",
+         "- *floor*: `bench/floor.c` (connect, look the domain up, read its state, close; "
+         "`gcc -O2 … -lvirt`), the least any libvirt client does for a monitor.",
+         "- *anchor*: the installed shell agent. *ours*: the release binary built from this "
+         "tree. Each agent has its own resource name and `HA_RSCTMP`.",
+         "- Real guest: the tests/lab TCG guest (`make-guest.sh … obey`), transient, on "
+         "`qemu:///system`. Utilization on (the default) uses an offline CIB "
+         "(`CIB_file`, `cibadmin --empty` plus the primitives) so `crm_resource` works as "
+         "with a cluster and the steady state is real; one checked monitor of each variant "
+         "comes first. *Utilization off*: `autoset_utilization_{cpu,host_memory,hv_memory}"
+         "=false`.",
+         f"- Monitor times: `hyperfine -N -w {p['warmup']} -r {p['runs']}`, "
+         f"{p['rounds']} round(s) cycling through the variants, all times pooled; wall = "
+         "median; CPU = mean user+sys of the process tree (the CPU spent inside libvirtd is "
+         "not counted, for any variant).",
+         "- Processes: `strace -ff -qq -e trace=process`, one steady-state monitor; "
+         "clone/fork calls that created a process (threads counted apart); the agent "
+         "itself is not counted.",
+         "- Start / stop: `bench/events.c` prints libvirt's lifecycle events with "
+         "CLOCK_REALTIME stamps taken on receipt; the harness takes the agent's exit "
+         "time with `time.time()` right after a blocking `waitpid`. Agents alternate; "
+         f"{p['cycles']} cycle(s) of start → guest OS up → stop per agent; medians.",
+         f"- Test driver: {p['domains']} domains `bench-td-NNN` on `test+unix:///default` "
+         "in the shared libvirtd (kept alive by `testdrv-keeper.sh`), one offline CIB per "
+         "resource; a warm-up round, then one measured monitor of each domain per agent; "
+         "CPU = user+sys of all children (`getrusage(RUSAGE_CHILDREN)` delta).",
+         "- RSS: `ru_maxrss` from `wait4` (the largest process of the command's tree), "
+         f"median of {p['rss_reps']}. Size: the release binary after `strip`. "
+         "MB = 10⁶ bytes.", ""])
+    add(["## Goals", "", "| figure | goal | measured | |", "|---|---|---|---|"])
+    add([f"| {f} | {t} | {v} | {_yes(ok)} |" for f, t, v, ok in G] + [""])
+    missed = [f"{t} (measured {v})" for _, t, v, ok in G if not ok]
+    add([f"Not reached in this run: {'; '.join(missed)}." if missed
+         else "Every goal was reached in this run.", ""])
+    add(["## 1. Monitor of a running real guest", "",
+         "| command | wall, median (ms) | CPU user+sys, mean (ms) | runs | wall ÷ ours (default) |",
+         "|---|---|---|---|---|"])
+    for name, v in m.items():
+        add([f"| {name} | {_ms(v['median'])} | {_ms(v['cpu'])} | {v['runs']} | "
+             f"{_x(v['median'], m['ours']['median'])} |"])
+    add([""] + _goal_rows(G, "1"))
+    add(["## 2. Ours against the floor", "",
+         "| | wall | CPU |", "|---|---|---|",
+         f"| ours / floor | {_x(m['ours']['median'], m['floor']['median'])} | "
+         f"{_x(m['ours']['cpu'], m['floor']['cpu'])} |", ""] + _goal_rows(G, "2"))
+    add(["## 3. Processes started per steady-state monitor", "",
+         "| command | processes | threads |", "|---|---|---|"])
+    add([f"| {n} | {v['processes']} | {v['threads']} |" for n, v in r["procs"].items()])
+    add([""] + _goal_rows(G, "3"))
+    c = r["cycles"]
+    add(["## 4. Stop of a guest that powers off on ACPI", "",
+         "| agent | exit − STOPPED event (ms) | whole stop action (s) | cycles |", "|---|---|---|---|"])
+    add([f"| {a} | {_ms(c[a]['exit_after_stopped'])} | {c[a]['stop_exit']:.2f} | {c[a]['n']} |"
+         for a in ("ours", "anchor")])
+    add([f"| anchor / ours | {_x(c['anchor']['exit_after_stopped'], c['ours']['exit_after_stopped'])}"
+         f" | {_x(c['anchor']['stop_exit'], c['ours']['stop_exit'])} | |", ""])
+    add(_goal_rows(G, "4"))
+    add(["## 5. migrate_from", "", "Not measured: live migration not implemented yet "
+         "(`migrate_from()` in bench/figures.py is the stub).", ""])
+    td = r["testdrv"]
+    add([f"## 6. {td['ours']['n']} test-driver domains, one monitor each", "",
+         "| agent | CPU (s) | wall (s) | CPU per monitor (ms) |", "|---|---|---|---|"])
+    add([f"| {a} | {td[a]['cpu']:.2f} | {td[a]['wall']:.2f} | {_ms(td[a]['cpu'] / td[a]['n'])} |"
+         for a in ("ours", "anchor")])
+    add([f"| anchor / ours | {_x(td['anchor']['cpu'], td['ours']['cpu'])} | "
+         f"{_x(td['anchor']['wall'], td['ours']['wall'])} | |", ""] + _goal_rows(G, "6"))
+    s = r["size"]
+    add(["## 7. Binary size and peak RSS", "",
+         f"Stripped release binary: {s['size'] / MB:.2f} MB ({s['size']} bytes; as built: "
+         f"{s['size_as_built']} bytes).", "",
+         "| command (one monitor) | peak RSS (MB) |", "|---|---|"])
+    label = {"anchor": "anchor (its largest process)"}
+    add([f"| {label.get(n, n)} | {v / MB:.1f} |" for n, v in s["rss"].items()] + [""]
+        + _goal_rows(G, "7"))
+    add(["## 8. Start", "",
+         "| agent | action begins → STARTED event (s) | whole start action (s) | cycles |", "|---|---|---|---|"])
+    add([f"| {a} | {c[a]['to_started']:.2f} | {c[a]['start_exit']:.2f} | {c[a]['n']} |"
+         for a in ("ours", "anchor")])
+    add([f"| anchor / ours | {_x(c['anchor']['to_started'], c['ours']['to_started'])} | "
+         f"{_x(c['anchor']['start_exit'], c['ours']['start_exit'])} | |", "", "No goal set.", ""])
+    with open(os.path.join(REPO, "bench", "analysis.md")) as f:
+        add([f.read()])
+    return "\n".join(L), G

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/run.sh - one command that benchmarks our agent beside the installed
+# anchor (ocf:heartbeat:VirtualDomain) and writes BENCHMARKS.md at the repo
+# root. It builds the agent from this tree (so the current source is what is
+# measured; AGENT=/path/to/VirtualDomain measures another binary instead),
+# compiles the C helpers (bench/floor.c, events.c, rss.c), makes sure
+# libvirtd runs (tests/lab) and hands over to bench/harness.py.
+#
+#   bash bench/run.sh           full run -> BENCHMARKS.md (or OUT=path)
+#   bash bench/run.sh --smoke   a few iterations of everything -> a temp file
+#                               (or OUT=path); fails only if a benchmark
+#                               cannot run, never on a timing goal (CI)
+set -euo pipefail
+usage() { echo "usage: [AGENT=binary] [OUT=report.md] $0 [--smoke]" >&2; exit 2; }
+MODE=full
+case $# in
+    0) ;;
+    1) [ "$1" = --smoke ] && MODE=smoke || usage ;;
+    *) usage ;;
+esac
+cd "$(dirname "$0")/.."
+REPO=$PWD
+export PATH="$HOME/.cargo/bin:/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root" >&2; exit 2; }
+for tool in hyperfine strace gcc virsh cibadmin crm_resource python3 strip; do
+    command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool is missing (tests/lab/install-deps.sh)" >&2; exit 1; }
+done
+ANCHOR=/usr/lib/ocf/resource.d/heartbeat/VirtualDomain
+[ -x "$ANCHOR" ] || { echo "bench/run.sh: the anchor $ANCHOR is not installed" >&2; exit 1; }
+
+# one benchmark at a time on this machine: both would use the same guest
+exec 9> /run/vdbench.lock
+flock -w 900 9 || { echo "bench/run.sh: another benchmark holds /run/vdbench.lock" >&2; exit 1; }
+
+BIN=$(mktemp -d /tmp/vdbench-bin.XXXXXX)
+OUTTMP=""
+trap 'rm -rf "$BIN"' EXIT
+if [ -z "${AGENT:-}" ]; then
+    echo "== building the agent (CARGO_TARGET_DIR=/tmp/bench-target)"
+    CARGO_TARGET_DIR=/tmp/bench-target cargo build --release --locked --quiet
+    AGENT=/tmp/bench-target/release/VirtualDomain
+fi
+AGENT=$(realpath "$AGENT")
+[ -x "$AGENT" ] || { echo "bench/run.sh: AGENT=$AGENT is not executable" >&2; exit 1; }
+
+gcc -O2 -Wall -o "$BIN/floor" bench/floor.c -lvirt
+gcc -O2 -Wall -o "$BIN/events" bench/events.c -lvirt
+gcc -O2 -Wall -o "$BIN/rss" bench/rss.c
+
+bash tests/lab/libvirtd-up.sh 9>&-   # a daemon it starts must not hold the lock
+
+if [ -n "${OUT:-}" ]; then
+    OUT=$(realpath -m "$OUT")
+elif [ $MODE = full ]; then
+    OUT=$REPO/BENCHMARKS.md
+else
+    OUT=$(mktemp /tmp/vdbench-smoke.XXXXXX.md)
+    OUTTMP=$OUT
+fi
+echo "== $MODE benchmark run of $AGENT -> $OUT"
+start=$SECONDS
+rc=0
+python3 -B bench/harness.py --mode "$MODE" --agent "$AGENT" --anchor "$ANCHOR" --bin "$BIN" \
+    --out "$OUT" || rc=$?
+if [ $rc -ne 0 ]; then
+    [ -z "$OUTTMP" ] || rm -f "$OUTTMP"
+    echo "== benchmark FAILED (rc $rc) after $((SECONDS - start)) s" >&2
+    exit $rc
+fi
+echo "== done in $((SECONDS - start)) s: $OUT"
