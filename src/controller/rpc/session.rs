@@ -54,6 +54,8 @@ pub struct RawInfo {
 
 /// Auth type `REMOTE_AUTH_NONE`.
 const AUTH_NONE: u32 = 0;
+/// How long closing may wait for the daemon's reply.
+const CLOSE_WAIT: Duration = Duration::from_millis(200);
 /// Replies skipped while waiting for ours (stray messages of other programs).
 const MAX_SKIPPED: usize = 16;
 
@@ -136,8 +138,11 @@ impl Session {
         Ok(Decoder::new(&reply).string()?)
     }
 
-    /// Closes the hypervisor connection politely; errors do not matter.
+    /// Closes the hypervisor connection politely, waiting for the reply
+    /// at most [`CLOSE_WAIT`] (the answer is already known); errors do not
+    /// matter.
     pub fn close(mut self) {
+        self.deadline = self.deadline.min(Instant::now() + CLOSE_WAIT);
         let _ = self.call(Procedure::ConnectClose, &[]);
     }
 
