@@ -207,6 +207,15 @@ impl Drop for DirectController {
     }
 }
 
+/// Trait methods answered by the library backend alone.
+macro_rules! delegate_to_library {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(fn $name(&self, $($arg: $ty),*) -> $ret {
+            self.library().$name($($arg),*)
+        })*
+    };
+}
+
 impl DomainController for DirectController {
     fn state(&self, name: &str) -> Outcome<DomainState> {
         let direct = self.direct(name, |s, dom| s.state(dom).map(DomainState::from_raw));
@@ -230,49 +239,22 @@ impl DomainController for DirectController {
         });
         self.settle("emulator", direct, |l| l.emulator(name))
     }
-    fn is_persistent(&self, name: &str) -> Outcome<bool> {
-        self.library().is_persistent(name)
-    }
-    fn undefine(&self, name: &str) -> Outcome<()> {
-        self.library().undefine(name)
-    }
-    fn create(&self, xml: &str) -> Outcome<()> {
-        self.library().create(xml)
-    }
-    fn define(&self, xml: &str) -> Outcome<()> {
-        self.library().define(xml)
-    }
-    fn start_defined(&self, name: &str) -> Outcome<()> {
-        self.library().start_defined(name)
-    }
-    fn resume(&self, name: &str) -> Outcome<()> {
-        self.library().resume(name)
-    }
-    fn shutdown(&self, name: &str, modes: &[ShutdownMode]) -> Outcome<()> {
-        self.library().shutdown(name, modes)
-    }
-    fn destroy(&self, name: &str) -> Outcome<()> {
-        self.library().destroy(name)
-    }
-    fn save(&self, name: &str, path: &Path) -> Outcome<()> {
-        self.library().save(name, path)
-    }
-    fn restore(&self, path: &Path) -> Outcome<()> {
-        self.library().restore(path)
-    }
-    fn inactive_xml(&self, name: &str) -> Outcome<String> {
-        self.library().inactive_xml(name)
-    }
-    fn wait_event(&self, name: &str, timeout: Duration) -> bool {
-        self.library().wait_event(name, timeout)
-    }
-    fn wakeup(&self, name: &str) -> Outcome<()> {
-        self.library().wakeup(name)
-    }
-    fn ensure_pool_active(&self, pool: &str) -> Outcome<()> {
-        self.library().ensure_pool_active(pool)
-    }
-    fn ensure_network_active(&self, network: &str) -> Outcome<()> {
-        self.library().ensure_network_active(network)
+
+    delegate_to_library! {
+        fn is_persistent(name: &str) -> Outcome<bool>;
+        fn undefine(name: &str) -> Outcome<()>;
+        fn create(xml: &str) -> Outcome<()>;
+        fn define(xml: &str) -> Outcome<()>;
+        fn start_defined(name: &str) -> Outcome<()>;
+        fn resume(name: &str) -> Outcome<()>;
+        fn shutdown(name: &str, modes: &[ShutdownMode]) -> Outcome<()>;
+        fn destroy(name: &str) -> Outcome<()>;
+        fn save(name: &str, path: &Path) -> Outcome<()>;
+        fn restore(path: &Path) -> Outcome<()>;
+        fn inactive_xml(name: &str) -> Outcome<String>;
+        fn wait_event(name: &str, timeout: Duration) -> bool;
+        fn wakeup(name: &str) -> Outcome<()>;
+        fn ensure_pool_active(pool: &str) -> Outcome<()>;
+        fn ensure_network_active(network: &str) -> Outcome<()>;
     }
 }
