@@ -7,6 +7,7 @@
 pub mod backing;
 pub mod config_save;
 pub mod housekeeping;
+pub mod migration_uri;
 pub mod monitor;
 pub mod probe_guard;
 pub mod setup;
