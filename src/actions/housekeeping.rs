@@ -14,7 +14,7 @@ pub fn after_monitor(req: &Request, ctl: &dyn DomainController, observed: &Obser
     if active {
         cache_emulator(req, ctl);
     }
-    let info = if active {
+    let info = if active && utilization::needs_info(&req.params) {
         ctl.info(&req.name).ok()
     } else {
         None

@@ -16,6 +16,7 @@ use super::Request;
 use crate::controller::DomainInfo;
 use crate::host::command::run_bounded;
 use crate::host::state_files;
+use crate::params::Params;
 
 /// What should happen to one attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,24 @@ pub enum Wanted {
 }
 
 /// The attributes this monitor wants, from the parameters and libvirt's figures.
+/// Whether any attribute is to be set from the domain's figures (an
+/// attribute to unset, or not managed, needs none of them).
+pub fn needs_info(p: &Params) -> bool {
+    [
+        (p.autoset_utilization_cpu, p.unset_utilization_cpu),
+        (
+            p.autoset_utilization_host_memory,
+            p.unset_utilization_host_memory,
+        ),
+        (
+            p.autoset_utilization_hv_memory,
+            p.unset_utilization_hv_memory,
+        ),
+    ]
+    .iter()
+    .any(|&(autoset, unset)| autoset && !unset)
+}
+
 pub fn wanted(req: &Request, info: Option<DomainInfo>) -> BTreeMap<&'static str, Wanted> {
     let p = &req.params;
     let memory_mib = info.map(|i| i.max_memory_kib / 1024);
@@ -177,5 +196,21 @@ mod tests {
         m.insert("hv_memory".to_string(), Wanted::Delete);
         assert_eq!(decode(&encode(&m)), m);
         assert_eq!(decode("garbage\ncpu=x\n"), BTreeMap::new());
+    }
+
+    #[test]
+    fn the_domains_figures_are_needed_only_to_set_an_attribute() {
+        let p = |pairs: &[(&str, &str)]| crate::actions::test_support::request(pairs).params;
+        let off = [
+            ("OCF_RESKEY_autoset_utilization_cpu", "false"),
+            ("OCF_RESKEY_autoset_utilization_host_memory", "false"),
+            ("OCF_RESKEY_autoset_utilization_hv_memory", "false"),
+        ];
+        assert!(!needs_info(&p(&off)));
+        let mut one = off.to_vec();
+        one[1].1 = "true";
+        assert!(needs_info(&p(&one)));
+        one.push(("OCF_RESKEY_unset_utilization_host_memory", "true"));
+        assert!(!needs_info(&p(&one)), "unset wins over autoset");
     }
 }
