@@ -22,27 +22,26 @@ fn metadata_file() -> String {
     std::fs::read_to_string(path).expect("metadata/VirtualDomain.xml")
 }
 
-fn our_metadata() -> String {
-    let out = Command::cargo_bin("VirtualDomain")
+/// `VirtualDomain meta-data` with an empty environment.
+fn run_meta_data() -> std::process::Output {
+    Command::cargo_bin("VirtualDomain")
         .unwrap()
         .arg("meta-data")
         .env_clear()
         .timeout(common::TIMEOUT)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn our_metadata() -> String {
+    let out = run_meta_data();
     assert_eq!(out.status.code(), Some(0));
     String::from_utf8(out.stdout).expect("UTF-8 meta-data")
 }
 
 #[test]
 fn meta_data_with_empty_environment_prints_the_file() {
-    let out = Command::cargo_bin("VirtualDomain")
-        .unwrap()
-        .arg("meta-data")
-        .env_clear()
-        .timeout(common::TIMEOUT)
-        .output()
-        .unwrap();
+    let out = run_meta_data();
     assert_eq!(out.status.code(), Some(0), "stderr: {:?}", out.stderr);
     assert_eq!(String::from_utf8_lossy(&out.stdout), metadata_file());
     assert!(
