@@ -33,11 +33,11 @@ impl Decimal {
         }
     }
 
-    /// The value, 0 when invalid (validation rejects it before any use).
-    pub fn value(&self) -> u64 {
+    /// The value, `None` when the text is not a decimal.
+    pub fn valid(&self) -> Option<u64> {
         match self {
-            Decimal::Valid(v) => *v,
-            Decimal::Invalid(_) => 0,
+            Decimal::Valid(v) => Some(*v),
+            Decimal::Invalid(_) => None,
         }
     }
 

@@ -168,7 +168,8 @@ proptest! {
         let op = Operation { action, probe };
         let host = HostFacts { required_missing, have_csync2 };
         match setup::check(op, &params, &config, host) {
-            Ok(name) => {
+            Ok(accepted) => {
+                let name = accepted.name;
                 prop_assert!(!name.is_empty());
                 prop_assert!(params.config.is_some());
                 prop_assert!(matches!(&config, ConfigFile::Read(d) if d.name.as_deref() == Some(name.as_str())));

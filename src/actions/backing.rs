@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use super::Request;
 use crate::controller::DomainController;
@@ -28,12 +27,8 @@ pub fn image_format(info_json: &str) -> Option<String> {
     Some(value.split('"').next()?.to_string())
 }
 
-fn limit(req: &Request) -> Duration {
-    req.ctx.remaining().saturating_sub(Duration::from_secs(2))
-}
-
 fn run(req: &Request, cmd: Command) -> Result<String, String> {
-    match run_bounded(cmd, limit(req)) {
+    match run_bounded(cmd, req.ctx.work_left()) {
         Ok(done) if done.success() => Ok(done.output),
         Ok(done) => Err(done.output),
         Err(e) => Err(e),

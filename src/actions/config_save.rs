@@ -26,11 +26,7 @@ pub fn save_config(req: &Request, ctl: &dyn DomainController) {
     if std::fs::read(&req.config_path).is_ok_and(|current| current == xml.as_bytes()) {
         return;
     }
-    let limit = req
-        .ctx
-        .remaining()
-        .saturating_sub(Duration::from_secs(1))
-        .min(Duration::from_secs(30));
+    let limit = req.ctx.work_left().min(Duration::from_secs(30));
     if !validates(&xml, limit) {
         log::warn!(
             "Domain {} config failed to validate after dump. Skipping config update.",

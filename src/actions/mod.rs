@@ -5,11 +5,13 @@
 //! domain XML, run the setup checks ([`setup`]), then the action itself.
 
 pub mod backing;
+pub mod config_guard;
 pub mod config_save;
+pub mod guest_process;
 pub mod housekeeping;
 pub mod migration_uri;
 pub mod monitor;
-pub mod probe_guard;
+pub mod observe;
 pub mod setup;
 pub mod snapshot;
 pub mod start;
@@ -32,7 +34,7 @@ use crate::domain_xml::DomainConfig;
 use crate::metadata::META_DATA;
 use crate::ocf::{logging, reason, Env, OcfContext, OcfError, OcfRc, OcfResult};
 use crate::params::Params;
-use setup::{ConfigFile, HostFacts, Message, Operation};
+use setup::{Accepted, ConfigFile, HostFacts, Message, Operation, Settings};
 
 /// Domain XML files larger than this are not read (a config pointing at a
 /// device or a huge file must not stall the agent).
@@ -45,13 +47,12 @@ pub struct Request {
     pub ctx: OcfContext,
     pub params: Params,
     pub config_path: PathBuf,
+    /// The checked parameters, typed.
+    pub settings: Settings,
     pub domain: DomainConfig,
     /// The domain's name (from the config).
     pub name: String,
 }
-
-/// Time kept free at the end of the operation to report and exit.
-pub const EXIT_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Request {
     /// The domain XML as text (what libvirt is given to create or define).
@@ -59,14 +60,6 @@ impl Request {
         std::fs::read_to_string(&self.config_path).map_err(|e| {
             OcfError::installed(format!("Cannot read {}: {e}", self.config_path.display()))
         })
-    }
-
-    /// When waiting loops must give up: the deadline less [`EXIT_MARGIN`].
-    pub fn wait_end(&self) -> std::time::Instant {
-        self.ctx
-            .deadline()
-            .checked_sub(EXIT_MARGIN)
-            .unwrap_or_else(std::time::Instant::now)
     }
 }
 
@@ -120,12 +113,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
         config_file.as_ref().unwrap_or(&ConfigFile::Unreadable),
         host,
     );
-    let name = match checked {
-        Ok(name) => name,
+    let Accepted { name, settings } = match checked {
+        Ok(accepted) => accepted,
         Err(refusal) => {
-            if op.action == Action::Monitor && op.probe && refusal.rc == OcfRc::NotRunning {
-                let ctl = controller_for(&ctx, &params, Action::Monitor);
-                if let Some(verdict) = probe_guard::probe_without_config(&ctx, ctl.as_ref()) {
+            let probe = op.action == Action::Monitor && op.probe;
+            if refusal.unreadable_config && (probe || op.action == Action::Stop) {
+                let ctl = controller_for(&ctx, &params, op.action);
+                if let Some(verdict) =
+                    config_guard::without_config(op.action, &ctx, &params, ctl.as_ref())
+                {
                     return finish(verdict);
                 }
             }
@@ -147,6 +143,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
         ctx,
         config_path: PathBuf::from(params.config.clone().unwrap_or_default()),
         params,
+        settings,
         domain,
         name,
     };
@@ -205,19 +202,18 @@ pub fn find_in_path(program: &str, env: &Env) -> Option<PathBuf> {
 }
 
 /// The libvirt controller for this operation: `hypervisor` (unset or
-/// empty: libvirt's default URI), every call bounded by the deadline.
+/// empty: libvirt's default URI), every call ending by the operation's
+/// work end (the deadline less the exit margin).
 fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn DomainController> {
     let uri = params.hypervisor.clone().filter(|u| !u.is_empty());
+    let end = ctx.work_end();
     match action {
         // state queries: straight over the local socket where possible; a
-        // monitor keeps time for the process-table fallback
-        Action::Monitor => Box::new(DirectController::new(
-            uri,
-            ctx.deadline(),
-            Some(ctx.remaining() / 3),
-        )),
-        Action::Status => Box::new(DirectController::new(uri, ctx.deadline(), None)),
-        _ => Box::new(LibvirtController::new(uri, ctx.deadline())),
+        // monitor (and status) keeps time for the process-table fallback
+        Action::Monitor | Action::Status => {
+            Box::new(DirectController::new(uri, end, Some(ctx.work_left() / 3)))
+        }
+        _ => Box::new(LibvirtController::new(uri, end)),
     }
 }
 

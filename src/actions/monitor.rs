@@ -6,14 +6,12 @@
 //! table decides, as the anchor does — but never by looping forever.
 
 use std::process::Command;
-use std::time::Duration;
 
+use super::guest_process::{self, GuestProcess};
 use super::state::Observed;
 use super::{housekeeping, Request};
 use crate::controller::DomainController;
 use crate::host::command::run_bounded;
-use crate::host::process_table::{find_domain_process, EmulatorKind};
-use crate::host::state_files;
 use crate::ocf::logging::NOTICE;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 
@@ -22,7 +20,6 @@ pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     let observed = Observed::classify(ctl.state(&req.name));
     let result = match &observed {
         Observed::Indeterminate(why) => process_fallback(req, why),
-        Observed::Unknown(what) => Err(unknown_status(req, what)),
         Observed::Active(state) => {
             log::debug!(
                 "Virtual domain {} is currently {}.",
@@ -35,6 +32,7 @@ pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
             log::debug!("Virtual domain {} is not running.", req.name);
             Ok(OcfRc::NotRunning)
         }
+        other => Err(unknown_observation(req, other)),
     };
     housekeeping::after_monitor(req, ctl, &observed);
     result
@@ -45,11 +43,11 @@ pub fn status(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     match Observed::classify(ctl.state(&req.name)) {
         Observed::Active(_) => Ok(OcfRc::Success),
         Observed::Inactive => Ok(OcfRc::NotRunning),
-        Observed::Unknown(what) => Err(unknown_status(req, &what)),
         Observed::Indeterminate(why) => Err(OcfError::generic(format!(
             "Virtual domain {} has no state: {why}",
             req.name
         ))),
+        other => Err(unknown_observation(req, &other)),
     }
 }
 
@@ -60,26 +58,25 @@ pub fn unknown_status(req: &Request, what: &str) -> OcfError {
     ))
 }
 
-/// The emulator kind of the domain, from the cache or the config.
-pub fn emulator_kind(req: &Request) -> Option<EmulatorKind> {
-    let cached = state_files::read(&state_files::emulator_cache(&req.ctx.rsctmp, &req.name));
-    let emulator = cached.or_else(|| req.domain.emulator_basename().map(str::to_string))?;
-    EmulatorKind::of(crate::domain_xml::basename(&emulator).unwrap_or(&emulator))
+/// The anchor's "unknown status" error for an observation neither up nor down.
+pub fn unknown_observation(req: &Request, seen: &Observed) -> OcfError {
+    unknown_status(req, &seen.unknown_word().unwrap_or_default())
 }
 
 /// libvirt cannot answer: look for the guest's process.
 pub fn process_fallback(req: &Request, why: &str) -> OcfResult {
-    let Some(kind) = emulator_kind(req) else {
-        if req.ctx.is_probe() {
-            log::info!(target: NOTICE, "Unable to determine emulator for {}", req.name);
+    let emulator = req.domain.emulator.as_deref();
+    match guest_process::look_up(&req.ctx.rsctmp, &req.name, emulator) {
+        GuestProcess::Unknown => {
+            if req.ctx.is_probe() {
+                log::info!(target: NOTICE, "Unable to determine emulator for {}", req.name);
+            }
+            Err(OcfError::generic(format!(
+                "Cannot determine the state of {}: {why}; no emulator process to look for",
+                req.name
+            )))
         }
-        return Err(OcfError::generic(format!(
-            "Cannot determine the state of {}: {why}; no emulator process to look for",
-            req.name
-        )));
-    };
-    match find_domain_process(kind, &req.name) {
-        Some(pid) => {
+        GuestProcess::Running(pid) => {
             log::info!(
                 target: NOTICE,
                 "Virtual domain {} is running (process {pid}); libvirt: {why}",
@@ -87,7 +84,7 @@ pub fn process_fallback(req: &Request, why: &str) -> OcfResult {
             );
             Ok(OcfRc::Success)
         }
-        None => {
+        GuestProcess::Absent => {
             log::info!(target: NOTICE, "Virtual domain {} has no process; libvirt: {why}", req.name);
             Ok(OcfRc::NotRunning)
         }
@@ -97,11 +94,7 @@ pub fn process_fallback(req: &Request, why: &str) -> OcfResult {
 /// Runs `monitor_scripts` in order; the first failure fails the monitor.
 pub fn run_monitor_scripts(req: &Request) -> OcfResult {
     for script in &req.params.monitor_scripts {
-        let limit = req
-            .ctx
-            .remaining()
-            .saturating_sub(Duration::from_millis(500));
-        let outcome = run_bounded(Command::new(script), limit);
+        let outcome = run_bounded(Command::new(script), req.ctx.work_left());
         let (code, output) = match outcome {
             Ok(done) if done.success() => {
                 log::debug!(

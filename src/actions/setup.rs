@@ -10,7 +10,7 @@ use crate::cli::Action;
 use crate::controller::ShutdownMode;
 use crate::domain_xml::DomainConfig;
 use crate::ocf::OcfRc;
-use crate::params::{Decimal, Params};
+use crate::params::Params;
 
 /// The anchor's generic message for an invalid environment.
 pub const INVALID_ENV: &str = "environment is invalid, resource considered stopped";
@@ -46,6 +46,28 @@ pub enum Message {
 pub struct Refusal {
     pub rc: OcfRc,
     pub messages: Vec<Message>,
+    /// The refusal's cause is an unreadable config file (everything else
+    /// checked before it passed): the guards of `config_guard` apply.
+    pub unreadable_config: bool,
+}
+
+/// The parameters whose text had to be checked, as typed values: what the
+/// actions use (never the text again).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    pub shutdown_modes: Vec<ShutdownMode>,
+    /// `shutdown_timeout` in seconds (`None`: unset).
+    pub shutdown_timeout: Option<u64>,
+    pub migration_speed: u64,
+    pub migration_downtime: u64,
+}
+
+/// A setup that passed the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The domain's name (from the config).
+    pub name: String,
+    pub settings: Settings,
 }
 
 /// The operation as the checks see it.
@@ -62,18 +84,19 @@ impl Operation {
     }
 }
 
-/// Runs the checks in the anchor's order. `Ok` carries the domain name.
+/// Runs the checks in the anchor's order.
 pub fn check(
     op: Operation,
     params: &Params,
     config: &ConfigFile,
     host: HostFacts,
-) -> Result<String, Refusal> {
+) -> Result<Accepted, Refusal> {
     let mut messages = Vec::new();
     let Some(config_path) = params.config.as_ref() else {
         return Err(Refusal {
             rc: OcfRc::ErrConfigured,
             messages: vec![Message::Reason("config: required parameter not set".into())],
+            unreadable_config: false,
         });
     };
     if host.required_missing {
@@ -106,7 +129,9 @@ pub fn check(
                     "Configuration file {path} does not exist or not readable."
                 ))
             });
-            return Err(invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages));
+            let mut refusal = invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages);
+            refusal.unreadable_config = true;
+            return Err(refusal);
         }
         ConfigFile::Read(domain) => domain,
     };
@@ -120,35 +145,48 @@ pub fn check(
             messages: vec![Message::Reason(
                 "Setup problem: couldn't find command: csync2".into(),
             )],
+            unreadable_config: false,
         });
     }
-    let value_checks = [
-        (
-            params.migration_speed.is_valid(),
-            "migration_speed has to be a decimal value",
-        ),
-        (
-            params.migration_downtime.is_valid(),
-            "migration_downtime has to be a decimal value",
-        ),
-        (
-            !params.stateless || !params.backingfile.is_empty(),
-            "Stateless functionality can't be achieved without a backing file.",
-        ),
-        (
-            params.shutdown_timeout.as_ref().is_none_or(Decimal::is_valid),
-            "shutdown_timeout has to be a decimal value",
-        ),
-        (
-            ShutdownMode::parse_list(&params.shutdown_mode).is_ok(),
-            "shutdown_mode has to be a comma-separated list of acpi, agent, initctl, signal, paravirt",
-        ),
-    ];
-    if let Some((_, reason)) = value_checks.iter().find(|(ok, _)| !ok) {
-        messages.push(Message::Reason((*reason).into()));
-        return Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages));
+    match settings(params) {
+        Ok(settings) => Ok(Accepted { name, settings }),
+        Err(reason) => {
+            messages.push(Message::Reason(reason.into()));
+            Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages))
+        }
     }
-    Ok(name)
+}
+
+/// The checked parameters as types, or the first failure's reason (in
+/// the anchor's order of checks).
+pub fn settings(params: &Params) -> Result<Settings, &'static str> {
+    let migration_speed = params
+        .migration_speed
+        .valid()
+        .ok_or("migration_speed has to be a decimal value")?;
+    let migration_downtime = params
+        .migration_downtime
+        .valid()
+        .ok_or("migration_downtime has to be a decimal value")?;
+    if params.stateless && params.backingfile.is_empty() {
+        return Err("Stateless functionality can't be achieved without a backing file.");
+    }
+    let shutdown_timeout = match &params.shutdown_timeout {
+        None => None,
+        Some(d) => Some(
+            d.valid()
+                .ok_or("shutdown_timeout has to be a decimal value")?,
+        ),
+    };
+    let shutdown_modes = ShutdownMode::parse_list(&params.shutdown_mode).map_err(|_| {
+        "shutdown_mode has to be a comma-separated list of acpi, agent, initctl, signal, paravirt"
+    })?;
+    Ok(Settings {
+        shutdown_modes,
+        shutdown_timeout,
+        migration_speed,
+        migration_downtime,
+    })
 }
 
 /// `handle_invalid_env`: the per-action routing of a failed check.
@@ -175,7 +213,11 @@ fn invalid_env(op: Operation, rc: OcfRc, msg: &str, mut messages: Vec<Message>) 
             rc
         }
     };
-    Refusal { rc, messages }
+    Refusal {
+        rc,
+        messages,
+        unreadable_config: false,
+    }
 }
 
 #[cfg(test)]

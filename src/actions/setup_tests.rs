@@ -136,9 +136,36 @@ fn valid_setup_passes_with_the_name() {
             &p,
             &named(),
             HOST
-        ),
+        )
+        .map(|accepted| accepted.name),
         Ok("vm1".to_string())
     );
+}
+
+#[test]
+fn checked_parameters_come_out_typed() {
+    let p = params(&[
+        ("config", "/x.xml"),
+        ("shutdown_mode", "acpi, agent"),
+        ("shutdown_timeout", "045"),
+        ("migration_speed", "100"),
+    ]);
+    let op = Operation {
+        action: Action::Stop,
+        probe: false,
+    };
+    let settings = check(op, &p, &named(), HOST).unwrap().settings;
+    assert_eq!(
+        settings,
+        Settings {
+            shutdown_modes: vec![ShutdownMode::Acpi, ShutdownMode::Agent],
+            shutdown_timeout: Some(45),
+            migration_speed: 100,
+            migration_downtime: 0,
+        }
+    );
+    let unset = check(op, &params(&[("config", "/x.xml")]), &named(), HOST).unwrap();
+    assert_eq!(unset.settings, Settings::default());
 }
 
 #[test]

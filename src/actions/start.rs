@@ -9,7 +9,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::monitor::{run_monitor_scripts, unknown_status};
+use super::monitor::{run_monitor_scripts, unknown_observation, unknown_status};
+use super::observe::{observe, observe_patiently, retry_pause};
 use super::state::Observed;
 use super::{backing, housekeeping, snapshot, utilization, Request};
 use crate::controller::{ControllerError, DomainController, DomainState};
@@ -19,20 +20,38 @@ use crate::ocf::{OcfError, OcfRc, OcfResult};
 /// `start`.
 pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     utilization::forget(req);
-    match Observed::classify(ctl.state(&req.name)) {
+    // a restarting libvirtd, or a passing error, is asked again until the
+    // time is up: an error is never taken for a state
+    match observe_patiently(ctl, &req.name, req.ctx.work_end(), |_| false) {
         Observed::Active(DomainState::Paused) => return resume(req, ctl),
         Observed::Active(_) => {
             log::info!("Virtual domain {} already running.", req.name);
             return Ok(OcfRc::Success);
         }
-        Observed::Indeterminate(why) => {
+        Observed::Inactive => {}
+        Observed::PmSuspended => {
+            log::warn!("{}", unknown_status(req, "pmsuspended"));
+            if wake_up(req, ctl) {
+                return wait_until_running(req, ctl);
+            }
+            destroy_before_start(req, ctl, "pmsuspended")?;
+        }
+        Observed::Crashed => {
+            log::warn!("{}", unknown_status(req, "crashed"));
+            destroy_before_start(req, ctl, "crashed")?;
+        }
+        Observed::Unrecognized(n) => {
             return Err(OcfError::generic(format!(
-                "Cannot start {}: {why}",
+                "Cannot start {}: libvirt reports state {n}, unknown to this agent",
                 req.name
             )));
         }
-        Observed::Unknown(what) => clear_dead_domain(req, ctl, &what)?,
-        Observed::Inactive => {}
+        Observed::Failed(why) | Observed::Indeterminate(why) => {
+            return Err(OcfError::generic(format!(
+                "Cannot start {}: its state is unknown ({why})",
+                req.name
+            )));
+        }
     }
     systemd::ensure_shutdown_ordering(short_limit(req));
     if let Some(restored) = snapshot::restore(req, ctl) {
@@ -43,10 +62,7 @@ pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
         start_resources(req, ctl)?;
     }
     if req.params.backingfile.is_empty() {
-        let xml = req.config_xml()?;
-        ctl.create(&xml).map_err(|e| {
-            OcfError::generic(format!("Failed to start virtual domain {}: {e}", req.name))
-        })?;
+        create(req, ctl)?;
     } else {
         backing::define_and_start(req, ctl)?;
     }
@@ -54,10 +70,42 @@ pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
 }
 
 fn short_limit(req: &Request) -> Duration {
-    req.ctx
-        .remaining()
-        .saturating_sub(Duration::from_secs(1))
-        .min(Duration::from_secs(10))
+    req.ctx.work_left().min(Duration::from_secs(10))
+}
+
+/// `create` from the config. A create whose answer is lost (libvirtd
+/// restarting) may have started the domain or not: the state decides
+/// whether it is sent again.
+fn create(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
+    let xml = req.config_xml()?;
+    let end = req.ctx.work_end();
+    let mut attempt = 0;
+    loop {
+        let why = match ctl.create(&xml) {
+            Ok(()) => return Ok(()),
+            Err(ControllerError::Unreachable(why)) => why,
+            Err(e) => return Err(start_failed(req, &e.to_string())),
+        };
+        let pause = retry_pause(attempt);
+        if Instant::now() + pause >= end {
+            return Err(start_failed(req, &why));
+        }
+        std::thread::sleep(pause);
+        attempt += 1;
+        ctl.recover();
+        match observe_patiently(ctl, &req.name, end, |_| false) {
+            Observed::Inactive => log::info!("Starting {} again after: {why}", req.name),
+            Observed::Active(_) => return Ok(()),
+            other => return Err(start_failed(req, &format!("{other:?} after: {why}"))),
+        }
+    }
+}
+
+fn start_failed(req: &Request, why: &str) -> OcfError {
+    OcfError::generic(format!(
+        "Failed to start virtual domain {}: {why}",
+        req.name
+    ))
 }
 
 /// A paused domain is resumed: a started resource is one that runs.
@@ -69,18 +117,27 @@ fn resume(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     Ok(OcfRc::Success)
 }
 
-/// A pmsuspended domain is woken up when possible; a crashed one (or one
-/// that cannot be woken) is destroyed so the start can create it afresh.
-fn clear_dead_domain(
+/// Wakes a pmsuspended domain; whether the driver did.
+fn wake_up(req: &Request, ctl: &dyn DomainController) -> bool {
+    match ctl.wakeup(&req.name) {
+        Ok(()) => {
+            log::info!("Woke up pmsuspended domain {}.", req.name);
+            true
+        }
+        Err(e) => {
+            log::info!("Cannot wake up domain {}: {e}", req.name);
+            false
+        }
+    }
+}
+
+/// A domain libvirt *reports* crashed (or pmsuspended and not wakeable)
+/// is destroyed so the start can create it afresh. Never for an error.
+fn destroy_before_start(
     req: &Request,
     ctl: &dyn DomainController,
     what: &str,
 ) -> Result<(), OcfError> {
-    log::warn!("{}", unknown_status(req, what));
-    if what == DomainState::PmSuspended.virsh_word() && ctl.wakeup(&req.name).is_ok() {
-        log::info!("Woke up pmsuspended domain {}.", req.name);
-        return Ok(());
-    }
     log::info!(
         "Destroying domain {} ({what}) before starting it.",
         req.name
@@ -165,11 +222,13 @@ fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfE
     Ok(())
 }
 
-/// Waits until the domain runs and the monitor scripts pass.
+/// Waits until the domain runs and the monitor scripts pass. A woken
+/// domain may still be pmsuspended for a moment; a libvirtd restarting
+/// meanwhile is waited for.
 fn wait_until_running(req: &Request, ctl: &dyn DomainController) -> OcfResult {
-    let end = req.wait_end();
+    let end = req.ctx.work_end();
     loop {
-        let failure = match Observed::classify(ctl.state(&req.name)) {
+        let failure = match observe(ctl, &req.name, end) {
             Observed::Active(state) => match run_monitor_scripts(req) {
                 Ok(_) => {
                     housekeeping::after_monitor(req, ctl, &Observed::Active(state));
@@ -184,8 +243,12 @@ fn wait_until_running(req: &Request, ctl: &dyn DomainController) -> OcfResult {
                     req.name
                 )));
             }
-            Observed::Unknown(what) => return Err(unknown_status(req, &what)),
-            Observed::Indeterminate(why) => {
+            seen @ (Observed::Crashed | Observed::Unrecognized(_)) => {
+                return Err(unknown_observation(req, &seen));
+            }
+            seen @ Observed::PmSuspended => unknown_observation(req, &seen),
+            Observed::Failed(why) | Observed::Indeterminate(why) => {
+                ctl.recover();
                 OcfError::generic(format!("Virtual domain {}: {why}", req.name))
             }
         };
@@ -196,3 +259,7 @@ fn wait_until_running(req: &Request, ctl: &dyn DomainController) -> OcfResult {
         ctl.wait_event(&req.name, left.min(Duration::from_secs(1)));
     }
 }
+
+#[cfg(test)]
+#[path = "start_tests.rs"]
+mod tests;

@@ -9,11 +9,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::monitor::{emulator_kind, unknown_status};
+use super::guest_process::{self, GuestProcess};
+use super::monitor::unknown_status;
+use super::observe::{observe, observe_patiently, retry_pause, QUERY_CAP};
 use super::state::Observed;
 use super::{config_save, snapshot, utilization, Request};
-use crate::controller::{ControllerError, DomainController, DomainState, ShutdownMode};
-use crate::host::process_table::find_domain_process;
+use crate::controller::{within, ControllerError, DomainController, DomainState};
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 
 /// The most the destroy window needs (libvirt: SIGTERM, 10 s, SIGKILL, cleanup).
@@ -40,57 +41,89 @@ pub fn resend_after(sent: u32) -> Duration {
 /// `stop`.
 pub fn stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     utilization::forget(req);
-    let rc = match Observed::classify(ctl.state(&req.name)) {
-        Observed::Inactive => {
-            log::info!("Domain {} already stopped.", req.name);
-            Ok(OcfRc::Success)
-        }
-        Observed::Indeterminate(why) => stop_without_libvirt(req, &why),
-        Observed::Unknown(what) => {
-            log::error!("{}", unknown_status(req, &what));
-            force_stop(req, ctl)
-        }
-        Observed::Active(state) => stop_active(req, ctl, state),
-    };
+    let rc = stop_domain(req, ctl);
     if req.params.save_config_on_stop {
         config_save::save_config(req, ctl);
     }
     rc
 }
 
+/// When the graceful phase ends (measured from the agent's start).
+fn graceful_end(req: &Request) -> Instant {
+    req.ctx.started + graceful_window(req.ctx.timeout, req.settings.shutdown_timeout)
+}
+
+fn stop_domain(req: &Request, ctl: &dyn DomainController) -> OcfResult {
+    // a restarting libvirtd gets the graceful window to answer; the destroy
+    // window is never spent waiting for a first answer
+    let first_answer_by = graceful_end(req)
+        .max(Instant::now() + QUERY_CAP)
+        .min(req.ctx.work_end());
+    let settled = |seen: &Observed| matches!(seen, Observed::Indeterminate(_)) && guest_gone(req);
+    match observe_patiently(ctl, &req.name, first_answer_by, settled) {
+        Observed::Inactive => {
+            log::info!("Domain {} already stopped.", req.name);
+            Ok(OcfRc::Success)
+        }
+        Observed::Indeterminate(why) if guest_gone(req) => considered_stopped(req, &why),
+        Observed::Active(state) => stop_active(req, ctl, state),
+        seen => {
+            if let Some(what) = seen.unknown_word() {
+                log::error!("{}", unknown_status(req, &what));
+            }
+            force_stop(req, ctl)
+        }
+    }
+}
+
 fn stop_active(req: &Request, ctl: &dyn DomainController, state: DomainState) -> OcfResult {
-    let shutdown_timeout = req.params.shutdown_timeout.as_ref().map(|d| d.value());
-    let window = graceful_window(req.ctx.timeout, shutdown_timeout);
-    if req.params.force_stop || window.is_zero() {
+    let graceful_end = graceful_end(req);
+    if req.params.force_stop || Instant::now() >= graceful_end {
         return force_stop(req, ctl);
     }
     log::info!("Issuing graceful shutdown request for domain {}.", req.name);
-    if !req.params.snapshot.is_empty() && snapshot::save(req, ctl) {
-        return Ok(OcfRc::Success);
-    }
-    if state == DomainState::Paused {
-        log::info!(
-            "Domain {} is paused and cannot shut down by itself.",
-            req.name
-        );
-        return force_stop(req, ctl);
-    }
-    let modes = ShutdownMode::parse_list(&req.params.shutdown_mode).unwrap_or_default();
-    let graceful_end = req.ctx.started + window;
+    // every call before destroy ends with the graceful window, whatever
+    // libvirtd does (a job holding the domain's lock, a missing guest
+    // agent, a frozen daemon): the destroy window stays whole
+    let graceful = within(ctl, graceful_end, || {
+        if !req.params.snapshot.is_empty() && snapshot::save(req, ctl) {
+            return Some(Ok(OcfRc::Success));
+        }
+        if state == DomainState::Paused {
+            log::info!(
+                "Domain {} is paused and cannot shut down by itself.",
+                req.name
+            );
+            return None;
+        }
+        shut_down_gracefully(req, ctl, graceful_end)
+    });
+    graceful.unwrap_or_else(|| force_stop(req, ctl))
+}
+
+/// Sends the graceful request (again, with back-off) until the domain is
+/// gone or `graceful_end`. `None`: not stopped, destroy it.
+fn shut_down_gracefully(
+    req: &Request,
+    ctl: &dyn DomainController,
+    graceful_end: Instant,
+) -> Option<OcfResult> {
+    let modes = &req.settings.shutdown_modes;
     let mut sent = 0;
     let mut next_request = Instant::now();
-    loop {
-        let now = Instant::now();
-        if now >= graceful_end {
-            break;
-        }
-        if now >= next_request {
-            if let Err(e) = ctl.shutdown(&req.name, &modes) {
-                match e {
-                    ControllerError::NoDomain => return Ok(OcfRc::Success),
-                    ControllerError::Unreachable(why) => return stop_without_libvirt(req, &why),
-                    e => log::warn!("Graceful shutdown request for {} failed: {e}", req.name),
+    while Instant::now() < graceful_end {
+        if Instant::now() >= next_request {
+            match ctl.shutdown(&req.name, modes) {
+                Ok(()) => {}
+                Err(ControllerError::NoDomain) => return Some(Ok(OcfRc::Success)),
+                Err(ControllerError::Unreachable(why)) => {
+                    log::warn!(
+                        "Graceful shutdown request for {} got no answer: {why}",
+                        req.name
+                    );
+                    ctl.recover();
                 }
+                Err(e) => log::warn!("Graceful shutdown request for {} failed: {e}", req.name),
             }
             sent += 1;
             next_request = Instant::now() + resend_after(sent);
@@ -99,66 +132,105 @@ fn stop_active(req: &Request, ctl: &dyn DomainController, state: DomainState) ->
             .min(graceful_end)
             .saturating_duration_since(Instant::now());
         ctl.wait_event(&req.name, wait);
-        match Observed::classify(ctl.state(&req.name)) {
+        match observe(ctl, &req.name, graceful_end) {
             Observed::Inactive => {
                 log::info!("Domain {} stopped gracefully.", req.name);
-                return Ok(OcfRc::Success);
+                return Some(Ok(OcfRc::Success));
             }
-            Observed::Active(_) => {}
-            Observed::Unknown(_) | Observed::Indeterminate(_) => break,
+            Observed::Indeterminate(why) if guest_gone(req) => {
+                return Some(considered_stopped(req, &why));
+            }
+            Observed::Indeterminate(_) => ctl.recover(),
+            Observed::Active(_) | Observed::Failed(_) => {}
+            Observed::Crashed | Observed::PmSuspended | Observed::Unrecognized(_) => return None,
         }
     }
-    force_stop(req, ctl)
+    None
 }
 
-/// Destroy, then wait until libvirt reports the domain gone.
+/// Destroy, then wait until libvirt reports the domain gone. A call that
+/// gets no answer is tried again on a fresh connection until the time is
+/// up; the guest's emulator process found gone ends the stop at once.
 pub fn force_stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     log::info!(
         "Issuing forced shutdown (destroy) request for domain {}.",
         req.name
     );
-    match ctl.destroy(&req.name) {
-        Ok(()) | Err(ControllerError::NoDomain) | Err(ControllerError::InvalidState(_)) => {}
-        Err(ControllerError::Unreachable(why)) => return stop_without_libvirt(req, &why),
-        Err(ControllerError::Failed(msg)) => {
-            return Err(OcfError::generic(format!("forced stop failed: {msg}")));
-        }
-    }
-    let end = req.wait_end();
+    let end = req.ctx.work_end();
+    let mut attempt = 0;
     loop {
-        match Observed::classify(ctl.state(&req.name)) {
-            Observed::Inactive => return Ok(OcfRc::Success),
-            Observed::Indeterminate(why) => return stop_without_libvirt(req, &why),
-            Observed::Active(_) | Observed::Unknown(_) => {}
+        ctl.recover();
+        let failure = match ctl.destroy(&req.name) {
+            Ok(()) | Err(ControllerError::NoDomain) | Err(ControllerError::InvalidState(_)) => {
+                break;
+            }
+            Err(ControllerError::Unreachable(why)) if guest_gone(req) => {
+                return considered_stopped(req, &why);
+            }
+            Err(ControllerError::Unreachable(why)) => no_state_failure(req, &why),
+            Err(ControllerError::Failed(msg)) => {
+                if observe(ctl, &req.name, end) == Observed::Inactive {
+                    return Ok(OcfRc::Success);
+                }
+                OcfError::generic(format!("forced stop failed: {msg}"))
+            }
+        };
+        let pause = retry_pause(attempt);
+        if Instant::now() + pause >= end {
+            return Err(failure);
         }
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(OcfError::generic(format!(
+        std::thread::sleep(pause);
+        attempt += 1;
+    }
+    wait_until_gone(req, ctl, end)
+}
+
+fn wait_until_gone(req: &Request, ctl: &dyn DomainController, end: Instant) -> OcfResult {
+    loop {
+        let failure = match observe(ctl, &req.name, end) {
+            Observed::Inactive => return Ok(OcfRc::Success),
+            Observed::Indeterminate(why) if guest_gone(req) => {
+                return considered_stopped(req, &why);
+            }
+            Observed::Indeterminate(why) => {
+                ctl.recover();
+                no_state_failure(req, &why)
+            }
+            _ => OcfError::generic(format!(
                 "forced stop failed: {} still present after destroy",
                 req.name
-            )));
+            )),
+        };
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(failure);
         }
         ctl.wait_event(&req.name, left.min(Duration::from_millis(200)));
     }
 }
 
-/// libvirt cannot answer. The domain is stopped only if its emulator
-/// process is provably absent; otherwise stop fails (Pacemaker fences,
-/// which is safer than a second copy of the guest elsewhere).
-fn stop_without_libvirt(req: &Request, why: &str) -> OcfResult {
-    let absent =
-        emulator_kind(req).is_some_and(|kind| find_domain_process(kind, &req.name).is_none());
-    if absent {
-        log::info!(
-            "Domain {} has no emulator process; considered stopped (libvirt: {why}).",
-            req.name
-        );
-        return Ok(OcfRc::Success);
-    }
-    Err(OcfError::generic(format!(
+/// The guest's emulator process is provably absent (libvirt aside).
+fn guest_gone(req: &Request) -> bool {
+    guest_process::look_up(&req.ctx.rsctmp, &req.name, req.domain.emulator.as_deref())
+        == GuestProcess::Absent
+}
+
+fn considered_stopped(req: &Request, why: &str) -> OcfResult {
+    log::info!(
+        "Domain {} has no emulator process; considered stopped (libvirt: {why}).",
+        req.name
+    );
+    Ok(OcfRc::Success)
+}
+
+/// libvirt cannot answer and the guest's process may run: stop fails
+/// (Pacemaker fences, which is safer than a second copy of the guest
+/// elsewhere).
+fn no_state_failure(req: &Request, why: &str) -> OcfError {
+    OcfError::generic(format!(
         "Virtual domain {} has no state during stop operation, bailing out ({why}).",
         req.name
-    )))
+    ))
 }
 
 #[cfg(test)]

@@ -108,16 +108,112 @@ fn snapshot_save_replaces_the_shutdown() {
 }
 
 #[test]
-fn unreachable_libvirt_without_a_process_is_stopped_and_with_no_emulator_fails() {
+fn unreachable_libvirt_without_a_process_is_stopped_at_once() {
     let fake = FakeController {
         unreachable: Some("socket missing".into()),
         ..Default::default()
     };
     // the test config names qemu-system-x86_64 and no such guest process exists
+    let t = Instant::now();
     assert_eq!(stop(&request(&[]), &fake), Ok(OcfRc::Success));
-    let mut req = request(&[]);
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn unreachable_libvirt_and_no_emulator_fails_only_when_the_time_is_up() {
+    let fake = FakeController {
+        unreachable: Some("socket missing".into()),
+        ..Default::default()
+    };
+    let mut req = request(&[("OCF_RESKEY_CRM_meta_timeout", "4000")]);
     req.domain.emulator = None;
+    let t = Instant::now();
     let err = stop(&req, &fake).unwrap_err();
     assert_eq!(err.rc, OcfRc::ErrGeneric);
     assert!(err.reason.unwrap().contains("no state during stop"));
+    // kept retrying (a restarting daemon would have been caught) ...
+    assert!(t.elapsed() >= Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(fake.count("destroy") >= 2, "{:?}", fake.calls.borrow());
+    // ... and still answered with the exit margin (1 s of 4 s) to spare
+    assert!(
+        t.elapsed() <= Duration::from_millis(3100),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn a_blocking_graceful_call_cannot_eat_the_destroy_window() {
+    // shutdown (a domain job holding the lock, an absent guest agent, a
+    // stalled daemon) and save alike: blocked until the graceful window
+    // ends, then destroy on a fresh connection
+    for (blocking, extra) in [
+        ("shutdown", vec![]),
+        ("save", vec![("OCF_RESKEY_snapshot", "/snap")]),
+    ] {
+        let mut fake = FakeController::with("vm1", DomainState::Running);
+        fake.hangs_on = vec![blocking];
+        let mut vars = vec![("OCF_RESKEY_CRM_meta_timeout", "6000")];
+        vars.extend(extra);
+        let req = request(&vars);
+        let t = Instant::now();
+        assert_eq!(stop(&req, &fake), Ok(OcfRc::Success), "{blocking}");
+        assert_eq!(
+            fake.count("destroy"),
+            1,
+            "{blocking}: {:?}",
+            fake.calls.borrow()
+        );
+        assert!(fake.count("recover") >= 1, "{blocking}");
+        // graceful window 4 s of 6 s; destroyed right after it
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(3900), "{blocking}: {took:?}");
+        assert!(took < Duration::from_secs(5), "{blocking}: {took:?}");
+    }
+}
+
+#[test]
+fn a_libvirtd_restart_during_stop_does_not_fail_it() {
+    // at the first query, and again at the shutdown request
+    let mut fake = FakeController::with("vm1", DomainState::Running);
+    fake.obeys_shutdown = true;
+    fake.script_unreachable(3);
+    fake.fail_verb.borrow_mut().push((
+        "shutdown",
+        ControllerError::Unreachable("End of file while reading data".into()),
+    ));
+    let mut req = request(&[]);
+    req.domain.emulator = None; // the process table cannot decide
+    assert_eq!(stop(&req, &fake), Ok(OcfRc::Success));
+    assert_eq!(fake.count("destroy"), 0, "{:?}", fake.calls.borrow());
+    assert_eq!(fake.count("shutdown"), 2, "{:?}", fake.calls.borrow());
+}
+
+#[test]
+fn a_restart_during_destroy_is_retried() {
+    let fake = FakeController::with("vm1", DomainState::Running);
+    fake.fail_verb.borrow_mut().push((
+        "destroy",
+        ControllerError::Unreachable("Connection refused".into()),
+    ));
+    let mut req = request(&[("OCF_RESKEY_force_stop", "true")]);
+    req.domain.emulator = None;
+    assert_eq!(stop(&req, &fake), Ok(OcfRc::Success));
+    assert_eq!(fake.count("destroy"), 2);
+}
+
+#[test]
+fn a_state_error_is_asked_again_and_not_taken_for_a_state() {
+    let mut fake = FakeController::with("vm1", DomainState::Running);
+    fake.obeys_shutdown = true;
+    fake.fail_verb
+        .borrow_mut()
+        .push(("state", ControllerError::Failed("internal error".into())));
+    assert_eq!(stop(&request(&[]), &fake), Ok(OcfRc::Success));
+    assert_eq!(
+        fake.count("destroy"),
+        0,
+        "graceful, as for any running domain"
+    );
+    assert_eq!(fake.count("shutdown"), 1);
 }

@@ -1,6 +1,6 @@
 //! Building requests for unit tests of actions.
 
-use super::Request;
+use super::{setup, Request};
 use crate::cli::Action;
 use crate::domain_xml::DomainConfig;
 use crate::ocf::{Env, OcfContext};
@@ -35,6 +35,7 @@ pub fn request(pairs: &[(&str, &str)]) -> Request {
         action: Action::Stop,
         ctx: OcfContext::from_env(&env),
         config_path: "/nonexistent/vm1.xml".into(),
+        settings: setup::settings(&params).expect("valid test parameters"),
         params,
         domain: DomainConfig {
             name: Some("vm1".into()),

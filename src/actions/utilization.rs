@@ -148,12 +148,7 @@ fn write_attribute(req: &Request, attr: &str, want: &Wanted) -> bool {
             .arg(format!("--parameter-value={value}")),
         Wanted::Delete => cmd.arg(format!("--delete-parameter={attr}")),
     };
-    let limit = req
-        .ctx
-        .remaining()
-        .saturating_sub(Duration::from_secs(1))
-        .min(Duration::from_secs(10));
-    match run_bounded(cmd, limit) {
+    match run_bounded(cmd, req.ctx.work_left().min(Duration::from_secs(10))) {
         Ok(done) if done.success() => true,
         Ok(done)
             if done.output.contains("not connected")

@@ -1,10 +1,10 @@
 //! An in-memory controller for unit tests of the action logic. The real
 //! capabilities are tested against libvirt itself (tests/).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
 
@@ -19,6 +19,19 @@ pub struct FakeController {
     pub obeys_shutdown: bool,
     /// Whether create fails.
     pub create_fails: bool,
+    /// Whether `wakeup` brings a pmsuspended domain back to running.
+    pub wakes_up: bool,
+    /// Errors the next calls return, one each, before doing anything.
+    pub fail_next: RefCell<VecDeque<ControllerError>>,
+    /// Errors the next calls of one kind (`"create"`, `"state"`, …) return,
+    /// one each, before doing anything.
+    pub fail_verb: RefCell<Vec<(&'static str, ControllerError)>>,
+    /// Calls (by name) that do not answer: they block until the bound of
+    /// `limit_calls` (at most [`FakeController::HANG`]) and leave the
+    /// connection wedged until `recover`, like the libvirt backend.
+    pub hangs_on: Vec<&'static str>,
+    pub wedged: Cell<bool>,
+    pub limit: Cell<Option<Instant>>,
     pub calls: RefCell<Vec<String>>,
 }
 
@@ -29,8 +42,45 @@ impl FakeController {
         fake
     }
 
+    /// How long a hanging call blocks without a bound.
+    pub const HANG: Duration = Duration::from_secs(60);
+
+    /// The next `n` calls fail as during a libvirtd restart.
+    pub fn script_unreachable(&self, n: usize) {
+        let mut next = self.fail_next.borrow_mut();
+        for _ in 0..n {
+            next.push_back(ControllerError::Unreachable("libvirtd restarting".into()));
+        }
+    }
+
     fn call(&self, what: String) -> Outcome<()> {
+        let verb = what.split(' ').next().unwrap_or_default().to_string();
         self.calls.borrow_mut().push(what);
+        if self.wedged.get() {
+            return Err(ControllerError::Unreachable("wedged".into()));
+        }
+        if self.hangs_on.contains(&verb.as_str()) {
+            let until = self
+                .limit
+                .get()
+                .unwrap_or_else(|| Instant::now() + Self::HANG);
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            self.wedged.set(true);
+            return Err(ControllerError::Unreachable(format!(
+                "{verb} did not answer"
+            )));
+        }
+        if let Some(e) = self.fail_next.borrow_mut().pop_front() {
+            return Err(e);
+        }
+        let scripted = {
+            let mut by_verb = self.fail_verb.borrow_mut();
+            let found = by_verb.iter().position(|(v, _)| *v == verb);
+            found.map(|i| by_verb.remove(i).1)
+        };
+        if let Some(e) = scripted {
+            return Err(e);
+        }
         match &self.unreachable {
             Some(msg) => Err(ControllerError::Unreachable(msg.clone())),
             None => Ok(()),
@@ -151,6 +201,22 @@ impl DomainController for FakeController {
     fn wait_event(&self, _name: &str, timeout: Duration) -> bool {
         std::thread::sleep(timeout.min(Duration::from_millis(5)));
         false
+    }
+    fn limit_calls(&self, until: Option<Instant>) {
+        self.limit.set(until);
+    }
+    fn recover(&self) {
+        self.calls.borrow_mut().push("recover".into());
+        self.wedged.set(false);
+    }
+    fn wakeup(&self, name: &str) -> Outcome<()> {
+        self.call(format!("wakeup {name}"))?;
+        if self.wakes_up && self.domains.borrow().get(name) == Some(&DomainState::PmSuspended) {
+            self.set(name, DomainState::Running);
+            Ok(())
+        } else {
+            Err(ControllerError::Failed("cannot wake up".into()))
+        }
     }
 }
 

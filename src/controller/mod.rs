@@ -12,7 +12,7 @@ pub mod libvirt;
 pub mod rpc;
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// libvirt's domain states (`virDomainState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +98,14 @@ impl ShutdownMode {
     }
 }
 
+/// Runs `f` with every controller call it makes bounded by `until`.
+pub fn within<T>(ctl: &dyn DomainController, until: Instant, f: impl FnOnce() -> T) -> T {
+    ctl.limit_calls(Some(until));
+    let out = f();
+    ctl.limit_calls(None);
+    out
+}
+
 /// Why a controller call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ControllerError {
@@ -151,6 +159,15 @@ pub trait DomainController {
     /// Returns whether an event arrived. Implementations may return early
     /// without an event; callers always re-check the state.
     fn wait_event(&self, name: &str, timeout: Duration) -> bool;
+    /// Bounds the calls that follow: each one ends by `until` at the latest
+    /// (still within the controller's own deadline); `None` lifts the bound.
+    /// See [`within`].
+    fn limit_calls(&self, _until: Option<Instant>) {}
+    /// After a call that did not answer in time, the connection it used is
+    /// wedged (the call may still be stuck inside libvirt): abandon it, so
+    /// the next call opens a fresh connection with its own bounded time.
+    /// Does nothing when the connection is healthy.
+    fn recover(&self) {}
     /// Wakes a pmsuspended domain.
     fn wakeup(&self, name: &str) -> Outcome<()> {
         Err(ControllerError::Failed(format!(

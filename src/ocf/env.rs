@@ -133,6 +133,27 @@ impl OcfContext {
     pub fn remaining(&self) -> Duration {
         self.deadline().saturating_duration_since(Instant::now())
     }
+
+    /// The time kept free at the end of the operation so that an action
+    /// that cannot finish still reports its own code and reason, with room
+    /// for a scheduling hiccup: a tenth of the timeout, at least 1 s (but
+    /// never more than half of a very short timeout).
+    pub fn exit_margin(&self) -> Duration {
+        (self.timeout / 10)
+            .max(Duration::from_secs(1))
+            .min(self.timeout / 2)
+    }
+
+    /// When all work must have ended: the deadline less [`Self::exit_margin`].
+    /// Every libvirt call, wait and child process of the action ends by then.
+    pub fn work_end(&self) -> Instant {
+        self.deadline() - self.exit_margin()
+    }
+
+    /// Time left before [`Self::work_end`].
+    pub fn work_left(&self) -> Duration {
+        self.work_end().saturating_duration_since(Instant::now())
+    }
 }
 
 /// Pacemaker passes milliseconds as decimal text; anything else is ignored.
@@ -157,6 +178,17 @@ mod tests {
         assert!(ctx(&[]).is_probe());
         assert!(ctx(&[("OCF_RESKEY_CRM_meta_interval", "0")]).is_probe());
         assert!(!ctx(&[("OCF_RESKEY_CRM_meta_interval", "10000")]).is_probe());
+    }
+
+    #[test]
+    fn exit_margin_is_a_tenth_at_least_a_second() {
+        let margin = |ms: &str| ctx(&[("OCF_RESKEY_CRM_meta_timeout", ms)]).exit_margin();
+        assert_eq!(margin("90000"), Duration::from_secs(9));
+        assert_eq!(margin("8000"), Duration::from_secs(1));
+        assert_eq!(margin("20000"), Duration::from_secs(2));
+        assert_eq!(margin("1000"), Duration::from_millis(500));
+        let c = ctx(&[("OCF_RESKEY_CRM_meta_timeout", "8000")]);
+        assert_eq!(c.deadline() - c.work_end(), Duration::from_secs(1));
     }
 
     #[test]

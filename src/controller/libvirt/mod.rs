@@ -6,10 +6,12 @@
 //! or frozen libvirtd makes every action hang until Pacemaker kills it
 //! (anchor §10.2 #1). Here every call is bounded by the operation deadline:
 //! one thread ([`worker`]) owns the connection and runs the calls; the caller
-//! waits at most until the deadline (minus a reserve) or the per-call cap.
-//! When a call does not answer in time the controller is marked hung and
-//! every later call fails at once with [`ControllerError::Unreachable`]; the
-//! stuck thread is abandoned (the process exits when the action is done).
+//! waits at most until the deadline, the per-call cap or the bound set with
+//! [`DomainController::limit_calls`]. When a call does not answer in time
+//! the connection is marked hung and every later call fails at once with
+//! [`ControllerError::Unreachable`], until [`DomainController::recover`]
+//! abandons the stuck thread (the process exits when the action is done)
+//! and the next call opens a fresh connection on a new one.
 //!
 //! Traps handled: virt's `Domain::state()` swallows errors (we call
 //! `virDomainGetState`), its `Drop` of `Connect`/`Domain` panics when the C
@@ -29,7 +31,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use virt::sys;
@@ -38,9 +40,6 @@ use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome,
 use crate::domain_xml::DomainConfig;
 use errors::{check, flags_rejected};
 use worker::{release, Job, Session};
-
-/// Time kept back before the deadline for the caller to report the failure.
-const RESERVE: Duration = Duration::from_millis(100);
 
 /// Undefine also drops what would make a plain undefine fail, keeping data:
 /// managed-save image (useless: the agent always starts from its config),
@@ -56,9 +55,12 @@ pub struct LibvirtController {
     uri: Option<String>,
     deadline: Instant,
     call_cap: Option<Duration>,
+    /// The bound of [`DomainController::limit_calls`].
+    limit: Mutex<Option<Instant>>,
     worker: Mutex<Option<Sender<Job>>>,
-    /// Set once a call did not answer in time: the message every later call returns.
-    hung: OnceLock<String>,
+    /// Set when a call did not answer in time: the message every later call
+    /// returns until [`DomainController::recover`].
+    hung: Mutex<Option<String>>,
     hub: Arc<events::Hub>,
     /// Events numbered above this are news for `wait_event`: the newest
     /// event number when the latest call was sent (or `wait_event` returned).
@@ -73,8 +75,9 @@ impl LibvirtController {
             uri,
             deadline,
             call_cap: None,
+            limit: Mutex::new(None),
             worker: Mutex::new(None),
-            hung: OnceLock::new(),
+            hung: Mutex::new(None),
             hub: Arc::new(events::Hub::default()),
             cursor: AtomicU64::new(0),
         }
@@ -98,11 +101,15 @@ impl LibvirtController {
         self.dispatch(move |s| s.watch_events(&hub))
     }
 
-    /// Time left before the deadline, minus the reserve.
+    /// When the next call must have ended: the deadline or the limit.
+    fn call_end(&self) -> Instant {
+        let limit = *lock(&self.limit);
+        limit.map_or(self.deadline, |l| l.min(self.deadline))
+    }
+
+    /// Time left before [`Self::call_end`].
     fn time_left(&self) -> Duration {
-        self.deadline
-            .saturating_duration_since(Instant::now())
-            .saturating_sub(RESERVE)
+        self.call_end().saturating_duration_since(Instant::now())
     }
 
     /// How long the next call may take.
@@ -111,8 +118,12 @@ impl LibvirtController {
         self.call_cap.map_or(left, |cap| left.min(cap))
     }
 
+    fn hung_message(&self) -> Option<String> {
+        lock(&self.hung).clone()
+    }
+
     fn is_hung(&self) -> bool {
-        self.hung.get().is_some()
+        self.hung_message().is_some()
     }
 
     /// Runs `f` on the connection thread, marking a news point for events.
@@ -131,8 +142,8 @@ impl LibvirtController {
         T: Send + 'static,
         F: FnOnce(&mut Session) -> Outcome<T> + Send + 'static,
     {
-        if let Some(msg) = self.hung.get() {
-            return Err(ControllerError::Unreachable(msg.clone()));
+        if let Some(msg) = self.hung_message() {
+            return Err(ControllerError::Unreachable(msg));
         }
         let wait = self.budget();
         if wait.is_zero() {
@@ -145,7 +156,7 @@ impl LibvirtController {
             let _ = tx.send(f(session));
         });
         {
-            let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+            let mut worker = lock(&self.worker);
             if worker.is_none() {
                 let spawned = worker::spawn(self.uri.clone()).map_err(|e| {
                     ControllerError::Failed(format!("cannot start the libvirt thread: {e}"))
@@ -162,7 +173,7 @@ impl LibvirtController {
             Err(RecvTimeoutError::Timeout) => {
                 let msg = format!("libvirt did not answer within {:.1} s", wait.as_secs_f64());
                 log::debug!("{msg}; giving up on this connection");
-                let _ = self.hung.set(msg.clone());
+                *lock(&self.hung) = Some(msg.clone());
                 Err(ControllerError::Unreachable(msg))
             }
             Err(RecvTimeoutError::Disconnected) => {
@@ -180,6 +191,11 @@ impl LibvirtController {
         let name = name.to_string();
         self.call(move |s| s.with_domain(&name, f))
     }
+}
+
+/// A mutex's guard, also after a panic elsewhere (the data stays valid).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn c_path(path: &Path) -> Outcome<CString> {
@@ -200,6 +216,21 @@ fn shutdown_flags(modes: &[ShutdownMode]) -> u32 {
 }
 
 impl DomainController for LibvirtController {
+    fn limit_calls(&self, until: Option<Instant>) {
+        *lock(&self.limit) = until;
+    }
+
+    /// The stuck connection thread keeps its job; dropping its sender ends
+    /// it once libvirt lets go. Lifecycle callbacks are registered again on
+    /// the fresh connection by the next `wait_event`.
+    fn recover(&self) {
+        let mut hung = lock(&self.hung);
+        if let Some(msg) = hung.take() {
+            log::debug!("abandoning the wedged libvirt connection ({msg})");
+            *lock(&self.worker) = None;
+        }
+    }
+
     fn state(&self, name: &str) -> Outcome<DomainState> {
         self.on_domain(name, |dom| {
             let (mut state, mut reason) = (0, 0);
@@ -384,5 +415,26 @@ mod tests {
         // Past the deadline: fails without any I/O and without marking it hung.
         assert!(matches!(c.state("x"), Err(ControllerError::Unreachable(_))));
         assert!(c.worker.lock().unwrap().is_none() && !c.is_hung());
+    }
+
+    #[test]
+    fn limit_bounds_calls_and_recover_clears_a_hang() {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let c = LibvirtController::new(Some("test:///default".into()), far);
+        assert_eq!(c.call_end(), far);
+        let soon = Instant::now() + Duration::from_secs(5);
+        c.limit_calls(Some(soon));
+        assert_eq!(c.call_end(), soon);
+        c.limit_calls(Some(far + Duration::from_secs(1)));
+        assert_eq!(c.call_end(), far, "never past the deadline");
+        c.limit_calls(None);
+        assert_eq!(c.call_end(), far);
+        *lock(&c.hung) = Some("stuck".into());
+        assert_eq!(
+            c.state("x"),
+            Err(ControllerError::Unreachable("stuck".into()))
+        );
+        c.recover();
+        assert!(!c.is_hung());
     }
 }
