@@ -7,6 +7,9 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// At most this much output is kept (the rest is read and dropped).
+const CAPTURE_CAP: usize = 1 << 20;
+
 /// How a bounded command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finished {
@@ -22,7 +25,8 @@ impl Finished {
     }
 }
 
-/// Runs `cmd` with stdin closed and stdout+stderr captured together; kills
+/// Runs `cmd` with stdin closed and stdout+stderr captured together (the
+/// first [`CAPTURE_CAP`] bytes; the rest is drained); kills
 /// its whole process group when `limit` passes. `Err` when it could not be
 /// started or timed out.
 pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String> {
@@ -37,7 +41,9 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String
     drop(cmd);
     let collector = std::thread::spawn(move || {
         let mut out = Vec::new();
-        let _ = (&reader).take(1 << 20).read_to_end(&mut out);
+        let _ = (&reader).take(CAPTURE_CAP as u64).read_to_end(&mut out);
+        // the rest is drained: closing the pipe would kill the writer (SIGPIPE)
+        let _ = std::io::copy(&mut &reader, &mut std::io::sink());
         out
     });
     let deadline = Instant::now() + limit;
@@ -110,6 +116,23 @@ mod tests {
         let r = run_bounded(sh("sleep 30"), Duration::from_millis(300));
         assert!(r.is_err());
         assert!(t.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn output_past_the_cap_is_drained_not_cut_off_by_sigpipe() {
+        let t = Instant::now();
+        let f = run_bounded(
+            sh("yes abcdefg | head -c 4194304 && echo done >&2"),
+            Duration::from_secs(20),
+        )
+        .expect("a 4 MiB writer must finish, not be killed at the limit");
+        assert_eq!(f.code, 0);
+        assert_eq!(
+            f.output.len(),
+            CAPTURE_CAP - 1,
+            "cut to the cap, then trimmed"
+        );
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
     #[test]
