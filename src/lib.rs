@@ -13,22 +13,14 @@ pub mod domain_xml;
 pub mod host;
 pub mod metadata;
 pub mod ocf;
+mod panic_guard;
 pub mod params;
 
 use std::process::ExitCode;
 
 /// The whole agent, as `main` runs it.
 pub fn main_entry() -> ExitCode {
-    install_panic_guard();
-    actions::run(std::env::args_os(), ocf::Env::from_process())
-}
-
-/// A bug must still end as an OCF error with a reason, never as a bare
-/// abort: print an exit reason and exit 1.
-fn install_panic_guard() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = format!("internal error: {info}");
-        ocf::reason::exit_reason(ocf::reason::DEFAULT_PREFIX, &msg);
-        std::process::exit(i32::from(ocf::OcfRc::ErrGeneric.code()));
-    }));
+    let env = ocf::Env::from_process();
+    panic_guard::install(ocf::reason::prefix(&env));
+    actions::run(std::env::args_os(), env)
 }

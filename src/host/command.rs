@@ -3,9 +3,25 @@
 //! children, so the agent kills its own children first.
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+/// At most this much output is kept (the rest is read and dropped).
+const CAPTURE_CAP: usize = 1 << 20;
+/// After the command exits, how long its output pipe may stay open (held
+/// by something it left running) before that is killed.
+const PIPE_GRACE: Duration = Duration::from_millis(150);
+/// How long to wait for a killed command to be reaped, and for the last
+/// bytes once the pipe's holders are killed (SIGKILL is quick; a process
+/// stuck in the kernel is not waited for).
+const AFTER_KILL: Duration = Duration::from_millis(200);
 
 /// How a bounded command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,62 +38,104 @@ impl Finished {
     }
 }
 
-/// Runs `cmd` with stdin closed and stdout+stderr captured together; kills
-/// its whole process group when `limit` passes. `Err` when it could not be
+/// Runs `cmd` with stdin closed and stdout+stderr captured together (the
+/// first [`CAPTURE_CAP`] bytes; the rest is drained so the writer never
+/// blocks). Kills its whole process group when `limit` passes, and what
+/// is left of the group when it still holds the output pipe
+/// [`PIPE_GRACE`] after the command exited. `Err` when it could not be
 /// started or timed out.
 pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String> {
+    let deadline = Instant::now() + limit;
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let (reader, writer) = std::io::pipe().map_err(|e| format!("{program}: {e}"))?;
-    let writer_err = writer.try_clone().map_err(|e| format!("{program}: {e}"))?;
+    let fail = |e: std::io::Error| format!("{program}: {e}");
+    let (reader, writer) = std::io::pipe().map_err(fail)?;
+    let writer_err = writer.try_clone().map_err(fail)?;
     cmd.stdin(Stdio::null())
         .stdout(writer)
         .stderr(writer_err)
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| format!("{program}: {e}"))?;
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let (eof_tx, eof) = mpsc::channel();
+    let sink = Arc::clone(&output);
+    std::thread::Builder::new()
+        .name("bounded-output".into())
+        .spawn(move || {
+            drain(reader, &sink);
+            let _ = eof_tx.send(());
+        })
+        .map_err(fail)?;
+    let child = cmd.spawn().map_err(fail)?;
+    // our copies of the pipe's write end: the child has its own
     drop(cmd);
-    let collector = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = (&reader).take(1 << 20).read_to_end(&mut out);
-        out
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(child.id() as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                let _ = child.wait();
-                return Err(format!(
-                    "{program} did not finish within {:.1} s",
-                    limit.as_secs_f64()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Err(format!("{program}: {e}")),
+    // the child leads its own group (process_group(0)): pgid == pid
+    let group = Pid::from_raw(child.id() as i32);
+    let exited = wait_in_thread(child).map_err(fail)?;
+    let status = match exited.recv_timeout(limit) {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => return Err(fail(e)),
+        // past the limit (or the waiting thread died): kill the whole group
+        Err(_) => {
+            let _ = killpg(group, Signal::SIGKILL);
+            let _ = exited.recv_timeout(AFTER_KILL);
+            return Err(format!(
+                "{program} did not finish within {:.1} s",
+                limit.as_secs_f64()
+            ));
         }
     };
-    // grandchildren may hold the pipe open: do not wait for them past the deadline
-    let output = loop {
-        if collector.is_finished() || Instant::now() >= deadline {
-            break if collector.is_finished() {
-                collector.join().unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
-    use std::os::unix::process::ExitStatusExt;
-    let code = status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    // A process it left running may hold the pipe open: wait a moment,
+    // never past the deadline, then kill the group's leftovers (the group
+    // outlives its reaped leader while any member is alive, so its id
+    // cannot have been reused) and keep what was read.
+    let grace = PIPE_GRACE.min(deadline.saturating_duration_since(Instant::now()));
+    if eof.recv_timeout(grace).is_err() {
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = eof.recv_timeout(AFTER_KILL);
+    }
+    let bytes = std::mem::take(&mut *output.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(Finished {
-        code,
-        output: String::from_utf8_lossy(&output).trim_end().to_string(),
+        code: status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        output: String::from_utf8_lossy(&bytes).trim_end().to_string(),
     })
+}
+
+/// Reads `reader` to its end, keeping the first [`CAPTURE_CAP`] bytes.
+fn drain(mut reader: std::io::PipeReader, sink: &Mutex<Vec<u8>>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        let mut out = sink.lock().unwrap_or_else(|p| p.into_inner());
+        let room = CAPTURE_CAP.saturating_sub(out.len());
+        out.extend_from_slice(&buf[..n.min(room)]);
+    }
+}
+
+/// Reaps `child` on a thread of its own; the result comes on the channel.
+/// If that thread cannot be started the child is killed and reaped here.
+fn wait_in_thread(mut child: Child) -> std::io::Result<Receiver<std::io::Result<ExitStatus>>> {
+    let (tx, rx) = mpsc::channel();
+    let pid = Pid::from_raw(child.id() as i32);
+    let spawned = std::thread::Builder::new()
+        .name("bounded-wait".into())
+        .spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+    match spawned {
+        Ok(_) => Ok(rx),
+        Err(e) => {
+            // the closure, and the Child in it, are gone; the pid is not
+            let _ = killpg(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -110,6 +168,76 @@ mod tests {
         let r = run_bounded(sh("sleep 30"), Duration::from_millis(300));
         assert!(r.is_err());
         assert!(t.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn output_past_the_cap_is_drained_not_cut_off_by_sigpipe() {
+        let t = Instant::now();
+        let f = run_bounded(
+            sh("yes abcdefg | head -c 4194304 && echo done >&2"),
+            Duration::from_secs(20),
+        )
+        .expect("a 4 MiB writer must finish, not be killed at the limit");
+        assert_eq!(f.code, 0);
+        assert_eq!(
+            f.output.len(),
+            CAPTURE_CAP - 1,
+            "cut to the cap, then trimmed"
+        );
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
+
+    /// Whether `pid` is gone (or only a zombie waiting for a reaper).
+    fn gone(pid: i32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+
+    #[test]
+    fn a_grandchild_holding_stdout_neither_holds_the_caller_nor_lingers() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!(
+            "sleep 60 & echo $! > {}; echo ok; exit 0",
+            pidfile.display()
+        );
+        let t = Instant::now();
+        let f = run_bounded(sh(&script), Duration::from_secs(30)).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        assert_eq!(
+            f,
+            Finished {
+                code: 0,
+                output: "ok".into()
+            }
+        );
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let until = Instant::now() + Duration::from_secs(5);
+        while !gone(pid) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(pid), "the grandchild {pid} outlived the call");
+    }
+
+    #[test]
+    fn what_lets_go_of_the_output_is_left_running() {
+        let f = run_bounded(
+            sh("sleep 30 >/dev/null 2>&1 & echo $!"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        let pid: i32 = f.output.parse().unwrap();
+        std::thread::sleep(PIPE_GRACE * 2);
+        assert!(!gone(pid), "a detached process was killed");
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
 
     #[test]

@@ -97,11 +97,18 @@ impl HaLogger {
         format!("{}[{}]", self.tag, std::process::id())
     }
 
-    fn with_syslog(&self, f: impl FnOnce(&mut SyslogSink)) {
+    /// Runs `f` on the syslog sink, opened on first use. With `wait`
+    /// false the sink is skipped when its lock is held (or poisoned).
+    fn with_syslog(&self, wait: bool, f: impl FnOnce(&mut SyslogSink)) {
         let Some(facility) = self.facility else {
             return;
         };
-        let Ok(mut guard) = self.syslog.lock() else {
+        let guard = if wait {
+            self.syslog.lock().ok()
+        } else {
+            self.syslog.try_lock().ok()
+        };
+        let Some(mut guard) = guard else {
             return;
         };
         if guard.is_none() {
@@ -127,13 +134,18 @@ impl HaLogger {
     /// One non-debug line (`line` is `"PRIO: message"`), as `ha_log`.
     /// `to_stderr` is false for exit reasons, which are on stderr already.
     pub fn log_line(&self, line: &str, to_stderr: bool) {
+        self.emit(line, to_stderr, true);
+    }
+
+    /// [`Self::log_line`], waiting for the syslog sink's lock or not.
+    fn emit(&self, line: &str, to_stderr: bool, wait_for_syslog: bool) {
         if self.tty {
             if to_stderr {
                 eprintln!("{line}");
             }
             return;
         }
-        self.with_syslog(|s| {
+        self.with_syslog(wait_for_syslog, |s| {
             let msg = line.to_string();
             let _ = match severity_of(line) {
                 "err" => s.err(msg),
@@ -165,7 +177,7 @@ impl HaLogger {
             eprintln!("{line}");
             return;
         }
-        self.with_syslog(|s| {
+        self.with_syslog(true, |s| {
             let _ = s.debug(line.to_string());
         });
         let date = local_date(&self.datefmt);
@@ -216,6 +228,22 @@ pub fn log_exit_reason(msg: &str) {
     if let Some(logger) = LOGGER.get() {
         logger.log_line(&format!("ERROR: {msg}"), false);
     }
+}
+
+/// [`log_exit_reason`] for the panic hook: never waits for a lock (the
+/// panicking code may hold the syslog sink's; then syslog is skipped).
+pub fn log_exit_reason_nowait(msg: &str) {
+    if let Some(logger) = LOGGER.get() {
+        logger.emit(&format!("ERROR: {msg}"), false, false);
+    }
+}
+
+/// Runs `f` with the syslog sink's lock held (tests of the panic hook).
+#[cfg(test)]
+pub(crate) fn with_syslog_locked<R>(f: impl FnOnce() -> R) -> R {
+    let logger = LOGGER.get().expect("logging::init first");
+    let _held = logger.syslog.lock();
+    f()
 }
 
 /// The local time formatted with strftime(3), as `date +FMT` would.
