@@ -182,7 +182,7 @@ fn paused_guest_is_running_for_monitor_and_resumed_by_start() {
 }
 
 #[test]
-fn probe_with_unreadable_config_sees_the_running_guest() {
+fn probe_and_stop_with_unreadable_config_see_the_running_guest() {
     let Some((_g, ocf)) = setup("vdt-probe", "obey") else {
         return;
     };
@@ -192,16 +192,38 @@ fn probe_with_unreadable_config_sees_the_running_guest() {
     let hidden = lab_dir().join("vdt-probe.xml.hidden");
     std::fs::rename(&config, &hidden).unwrap();
     let ours = ocf.ours("monitor");
-    let anchor = anchor_available("probe divergence").then(|| ocf.anchor("monitor"));
+    let with_anchor = anchor_available("probe divergence");
+    let anchor = with_anchor.then(|| ocf.anchor("monitor"));
+    // stop: the anchor answers 0 and leaves the guest running (a second
+    // copy may start elsewhere); ours stops it before answering 0
+    let anchor_stop = with_anchor.then(|| ocf.anchor("stop"));
+    let running_after_anchor_stop = domstate(QEMU, "vdt-probe");
+    wait_guest_up("vdt-probe");
+    let ours_stop = ocf.ours("stop");
+    let after_ours_stop = domstate(QEMU, "vdt-probe");
     std::fs::rename(&hidden, &config).unwrap();
     assert_eq!(
         ours.code, 0,
         "ours must not say 'not running' for a running guest: {ours:?}"
     );
-    if let Some(anchor) = anchor {
+    assert_eq!(ours_stop.code, 0, "{ours_stop:?}");
+    assert!(
+        after_ours_stop.contains("shut off") || after_ours_stop.contains("failed to get domain"),
+        "ours stopped the guest: {after_ours_stop}"
+    );
+    assert!(
+        console("vdt-probe").contains("guest: poweroff now"),
+        "gracefully"
+    );
+    if let (Some(anchor), Some(anchor_stop)) = (anchor, anchor_stop) {
         assert_eq!(
             anchor.code, 7,
             "the anchor's double-start hazard (documented divergence)"
+        );
+        assert_eq!(anchor_stop.code, 0, "{anchor_stop:?}");
+        assert_eq!(
+            running_after_anchor_stop, "running",
+            "the anchor's stop leaves the guest running (documented divergence)"
         );
     }
     assert_eq!(ocf.ours("stop").code, 0);

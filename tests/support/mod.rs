@@ -261,3 +261,77 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// Runs a tests/lab script (bounded by 120 s); its output, asserting success.
+pub fn lab(script: &str, args: &[&str]) -> String {
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg("bash")
+        .arg(repo().join("tests/lab").join(script))
+        .args(args)
+        .output()
+        .expect("lab script");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} {args:?}: {text}");
+    text
+}
+
+/// A private libvirtd (tests/lab/privd-*) in directory `dir`, taken down
+/// (guests destroyed) when dropped.
+pub struct Privd {
+    pub dir: &'static str,
+}
+
+impl Privd {
+    /// Starts the private libvirtd.
+    pub fn up(dir: &'static str) -> Privd {
+        let privd = Privd { dir };
+        lab("privd-up.sh", &[dir]);
+        privd
+    }
+
+    /// The URI reaching it from outside for `driver` (`qemu`, `lxc`).
+    pub fn uri(&self, driver: &str) -> String {
+        format!(
+            "{driver}+unix:///system?socket={}/run/libvirt/libvirt-sock",
+            self.dir
+        )
+    }
+
+    /// `privd-fault.sh DIR ACTION [ARGS]`.
+    pub fn fault(&self, action: &str, args: &[&str]) -> String {
+        let mut all = vec![self.dir, action];
+        all.extend_from_slice(args);
+        lab("privd-fault.sh", &all)
+    }
+}
+
+impl Drop for Privd {
+    fn drop(&mut self) {
+        let _ = Command::new("timeout")
+            .args(["120", "bash"])
+            .arg(repo().join("tests/lab/privd-down.sh"))
+            .arg(self.dir)
+            .status();
+    }
+}
+
+/// A copy of `ocf` whose operation timeout is `ms`.
+pub fn timed(ocf: &Ocf, ms: u64) -> Ocf {
+    ocf.with("OCF_RESKEY_CRM_meta_timeout", &ms.to_string())
+}
+
+/// The run ended with `code`, and before its timeout of `timeout_ms` with
+/// the agent's exit margin to spare (max(1 s, T/10); 300 ms of slack for a
+/// busy machine), so Pacemaker reads the agent's answer, not a timeout.
+pub fn assert_answered_in_time(run: &Run, timeout_ms: u64, code: i32, what: &str) {
+    assert_eq!(run.code, code, "{what}: {run:?}");
+    let margin = (timeout_ms / 10).max(1000).min(timeout_ms / 2);
+    let latest = Duration::from_millis(timeout_ms - margin + 300);
+    assert!(
+        run.elapsed <= latest,
+        "{what} took {:?} (timeout {timeout_ms} ms: answer due by {latest:?})",
+        run.elapsed
+    );
+}
