@@ -14,6 +14,7 @@
 //! daemon that does not answer in time is reported unreachable at once, as
 //! the library backend would after its own timeout.
 
+mod bounded_io;
 pub mod endpoint;
 pub mod session;
 pub mod wire;
