@@ -33,12 +33,24 @@ struct Ended {
 /// Asks the state of `test` through `daemon` on another thread; fails the
 /// test (instead of hanging) when no answer comes in far more than the cap.
 fn ask(daemon: &FakeDaemon) -> Ended {
+    ask_with(daemon, |direct| direct)
+}
+
+/// [`ask`] with the controller set up by `setup`.
+fn ask_with(
+    daemon: &FakeDaemon,
+    setup: impl FnOnce(DirectController) -> DirectController + Send + 'static,
+) -> Ended {
     let endpoint = daemon.endpoint();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let direct =
-            DirectController::at(Some(endpoint), Some(FAKE_URI.into()), deadline, Some(CAP));
+        let direct = setup(DirectController::at(
+            Some(endpoint),
+            Some(FAKE_URI.into()),
+            deadline,
+            Some(CAP),
+        ));
         let t = Instant::now();
         let state = direct.state("test");
         let took = t.elapsed();
@@ -205,4 +217,38 @@ fn a_daemon_dripping_its_reply_ends_at_the_cap() {
 fn a_daemon_that_never_accepts_is_unreachable_at_the_cap() {
     let daemon = FakeDaemon::never_accepting();
     assert_unreachable_in_time(&ask(&daemon));
+}
+
+/// A daemon that wrongly says `test` does not exist (the library knows it runs).
+fn denying_daemon() -> FakeDaemon {
+    faulty(
+        |call| {
+            is(call, Procedure::DomainLookupByName).then(|| {
+                reply_frame(
+                    call.procedure,
+                    call.serial,
+                    wire::STATUS_ERROR,
+                    &no_domain_error(),
+                )
+            })
+        },
+        Afterwards::Continue,
+    )
+}
+
+#[test]
+fn a_probe_confirms_no_such_domain_through_the_library() {
+    let probe = ask_with(&denying_daemon(), |d| d.confirm_absence(true));
+    assert_fell_back(&probe);
+}
+
+#[test]
+fn a_recurring_monitor_believes_no_such_domain_from_the_socket() {
+    let recurring = ask_with(&denying_daemon(), |d| d.confirm_absence(false));
+    assert_eq!(
+        recurring.state,
+        Err(ControllerError::NoDomain),
+        "{recurring:?}"
+    );
+    assert!(!recurring.used_library, "{recurring:?}");
 }

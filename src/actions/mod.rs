@@ -211,11 +211,10 @@ fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn 
     match action {
         // state queries: straight over the local socket where possible; a
         // monitor keeps time for the process-table fallback
-        Action::Monitor => Box::new(DirectController::new(
-            uri,
-            ctx.deadline(),
-            Some(ctx.remaining() / 3),
-        )),
+        Action::Monitor => Box::new(
+            DirectController::new(uri, ctx.deadline(), Some(ctx.remaining() / 3))
+                .confirm_absence(ctx.is_probe()),
+        ),
         Action::Status => Box::new(DirectController::new(uri, ctx.deadline(), None)),
         _ => Box::new(LibvirtController::new(uri, ctx.deadline())),
     }

@@ -137,6 +137,23 @@ pub fn healthy_body(call: &Header) -> Vec<u8> {
     }
 }
 
+/// A `remote_error` body saying "no such domain" (`VIR_ERR_NO_DOMAIN`).
+pub fn no_domain_error() -> Vec<u8> {
+    Encoder::default()
+        .i32(wire::ERR_NO_DOMAIN)
+        .i32(10) // VIR_FROM_QEMU
+        .opt_string(Some("Domain not found"))
+        .i32(2) // level
+        .u32(0) // dom
+        .opt_string(None)
+        .opt_string(None)
+        .opt_string(None)
+        .i32(-1)
+        .i32(-1)
+        .u32(0) // net
+        .finish()
+}
+
 /// Serves healthy replies until `fault` returns the bytes to send instead
 /// for a call (then those bytes are sent, and `after` decides the rest).
 pub fn serve_until(

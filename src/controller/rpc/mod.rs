@@ -55,6 +55,8 @@ pub struct DirectController {
     looked_up: RefCell<Option<DomainRef>>,
     /// Set when the daemon did not answer in time: what later calls return.
     gave_up: RefCell<Option<String>>,
+    /// "No such domain" from the socket is asked again through the library.
+    confirm_absence: bool,
     library: OnceCell<LibvirtController>,
 }
 
@@ -87,8 +89,19 @@ impl DirectController {
             session: RefCell::new(None),
             looked_up: RefCell::new(None),
             gave_up: RefCell::new(None),
+            confirm_absence: false,
             library: OnceCell::new(),
         }
+    }
+
+    /// Whether a "no such domain" answered over the socket must be
+    /// confirmed through the library before it is believed. For probes:
+    /// they are rare, and a wrong "absent" makes Pacemaker start the
+    /// domain a second time elsewhere. Recurring monitors keep the socket's
+    /// answer.
+    pub fn confirm_absence(mut self, confirm: bool) -> Self {
+        self.confirm_absence = confirm;
+        self
     }
 
     /// Whether the library backend had to be used (libvirt.so loaded).
@@ -143,7 +156,11 @@ impl DirectController {
             Ok(answer) => Direct::Answer(Ok(answer)),
             Err(CallError::Remote(e)) if e.code == ERR_NO_DOMAIN => {
                 *self.looked_up.borrow_mut() = None;
-                Direct::Answer(Err(ControllerError::NoDomain))
+                if self.confirm_absence {
+                    Direct::Fallback(format!("confirming \"{}\"", e.message))
+                } else {
+                    Direct::Answer(Err(ControllerError::NoDomain))
+                }
             }
             Err(CallError::TimedOut) => {
                 let waited = deadline.saturating_duration_since(Instant::now());
