@@ -182,3 +182,56 @@ fn a_daemon_asking_for_authentication_is_left_to_the_library() {
     assert_eq!(direct.state("test"), Ok(DomainState::Running));
     assert!(direct.used_library());
 }
+
+/// Undefines the domain when the test ends, however it ends.
+struct Undefine<'a>(&'a LibvirtController, String);
+
+impl Drop for Undefine<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.undefine(&self.1);
+    }
+}
+
+#[test]
+fn with_no_uri_the_daemon_socket_answers_as_the_library_does() {
+    // libvirt's default as the agent sees it with `hypervisor` unset; the
+    // daemon picks its driver (qemu here)
+    if std::env::var_os("LIBVIRT_DEFAULT_URI").is_some() {
+        eprintln!("SKIPPED: LIBVIRT_DEFAULT_URI is set");
+        return;
+    }
+    let uri = Command::new("virsh").args(["-c", "", "uri"]).output();
+    let default_is_qemu =
+        uri.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "qemu:///system");
+    if !default_is_qemu {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no default libvirt"
+        );
+        eprintln!("SKIPPED: libvirt's default URI is not qemu:///system");
+        return;
+    }
+    let lib = LibvirtController::new(None, soon());
+    let n = format!("rpcw-{}-default", std::process::id());
+    let _ = lib.undefine(&n);
+    lib.define(&format!(
+        "<domain type='qemu'><name>{n}</name><memory unit='MiB'>32</memory>\
+         <vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+    ))
+    .unwrap();
+    let _undefine = Undefine(&lib, n.clone());
+
+    let direct = DirectController::new(None, soon(), None);
+    assert_eq!(direct.state(&n), Ok(DomainState::Shutoff));
+    assert_eq!(direct.state(&n), lib.state(&n));
+    assert_eq!(direct.info(&n), lib.info(&n));
+    let absent = format!("rpcw-{}-absent", std::process::id());
+    assert_eq!(direct.state(&absent), Err(ControllerError::NoDomain));
+    assert_eq!(lib.state(&absent), Err(ControllerError::NoDomain));
+    assert!(!direct.used_library(), "answered over the socket");
+    let virsh = Command::new("virsh")
+        .args(["-c", "", "domstate", &n])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&virsh.stdout).trim(), "shut off");
+}

@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use super::libvirt::LibvirtController;
 use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
 use crate::domain_xml::DomainConfig;
-use endpoint::Endpoint;
+use crate::ocf::Env;
+use endpoint::{Client, ClientConf, Endpoint};
 use session::{CallError, Session};
 use wire::{DomainRef, ERR_NO_DOMAIN};
 
@@ -61,15 +62,10 @@ pub struct DirectController {
 }
 
 impl DirectController {
-    /// A controller for `uri` whose calls end before `deadline`; no I/O yet.
+    /// A controller for `uri` (`None`: libvirt's default URI) whose calls
+    /// end before `deadline`; no I/O yet.
     pub fn new(uri: Option<String>, deadline: Instant, call_cap: Option<Duration>) -> Self {
-        let endpoint = uri.as_deref().and_then(|u| {
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            let is_root = unsafe { nix::libc::geteuid() } == 0;
-            let conf = std::fs::read_to_string(CLIENT_CONF).ok();
-            let configured = endpoint::remote_mode_configured(conf.as_deref());
-            endpoint::local_endpoint(u, is_root, configured, Path::exists)
-        });
+        let endpoint = endpoint::resolve(uri.as_deref(), &this_client(), Path::exists);
         Self::at(endpoint, uri, deadline, call_cap)
     }
 
@@ -214,6 +210,20 @@ impl DirectController {
                 library(self.library())
             }
         }
+    }
+}
+
+/// This process as libvirt's client library sees it: its effective uid,
+/// its environment (which the library reads too) and root's client
+/// configuration.
+fn this_client() -> Client {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let is_root = unsafe { nix::libc::geteuid() } == 0;
+    let conf = std::fs::read_to_string(CLIENT_CONF).ok();
+    Client {
+        is_root,
+        default_uri_env: Env::from_process().non_empty("LIBVIRT_DEFAULT_URI"),
+        conf: ClientConf::parse(conf.as_deref()),
     }
 }
 
