@@ -2,17 +2,19 @@
 //! loading libvirt.so.
 //!
 //! Why it exists: a monitor asks a few things (the domain's state, its vCPUs
-//! and memory for utilization, its emulator for the process-table cache), and loading libvirt.so with its ~57
-//! libraries costs more than everything else the monitor does. For a local
-//! URI ([`endpoint`]) this controller asks the daemon itself, in libvirt's
-//! RPC protocol ([`wire`], [`session`]), as libvirt's own client would:
-//! same socket, same procedures, no authentication (root). Anything it
-//! cannot settle with certainty — another URI, an authentication request,
-//! a daemon error other than "no such domain", a malformed reply, a socket
-//! that does not connect — is asked again through the libvirt library
-//! ([`LibvirtController`]), which is also used for every other call. A
-//! daemon that does not answer in time is reported unreachable at once, as
-//! the library backend would after its own timeout.
+//! and memory for utilization, its emulator for the process-table cache),
+//! and loading libvirt.so with its ~57 libraries costs more than everything
+//! else the monitor does. For a local URI, or libvirt's default one
+//! ([`endpoint`]), this controller asks the daemon itself, in libvirt's RPC
+//! protocol ([`wire`], [`session`]), as libvirt's own client would: same
+//! socket, same procedures, no authentication (root). Anything it cannot
+//! settle with certainty — another URI, an authentication request, a daemon
+//! error other than "no such domain", a malformed reply, a socket that does
+//! not connect; "no such domain" too when the caller asks for
+//! [`DirectController::confirm_absence`] — is asked again through the
+//! libvirt library ([`LibvirtController`]), which is also used for every
+//! other call. A daemon that does not answer in time is reported
+//! unreachable at once, as the library backend would after its own timeout.
 
 mod bounded_io;
 pub mod endpoint;
