@@ -20,7 +20,7 @@ AGENTS = ("ours", "anchor")
 
 
 def monitor_variants(ctx):
-    """name -> (argv, env) of the five monitor commands of figure 1."""
+    """name -> (argv, env) of the seven monitor commands of figure 1."""
     g, cib, d = ctx.guest, ctx.cib, ctx.tmp
     return {
         "floor": ([ctx.floor, QEMU, g.name], ctx.plain_env),
@@ -30,6 +30,10 @@ def monitor_variants(ctx):
         "anchor": ([ctx.anchor, "monitor"], agent_env("bench-a1", f"{d}/rsc-anchor", g.xml, cib=cib)),
         "anchor, utilization off": ([ctx.anchor, "monitor"], agent_env(
             "bench-a2", f"{d}/rsc-anchor-off", g.xml, cib=cib, util=False)),
+        "ours, hypervisor unset": ([ctx.agent, "monitor"], agent_env(
+            "bench-o3", f"{d}/rsc-ours-unset", g.xml, uri=None, cib=cib)),
+        "anchor, hypervisor unset": ([ctx.anchor, "monitor"], agent_env(
+            "bench-a3", f"{d}/rsc-anchor-unset", g.xml, uri=None, cib=cib)),
     }
 
 

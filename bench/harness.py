@@ -71,7 +71,8 @@ def main():
         log(f"{a.mode} run; agent {a.agent}; scratch {tmp}")
         ctx.guest.prepare()
         ctx.guest.ensure_up()
-        make_cib(ctx.cib, "bench-o1", "bench-o2", "bench-a1", "bench-a2")
+        make_cib(ctx.cib, "bench-o1", "bench-o2", "bench-o3", "bench-a1", "bench-a2",
+                 "bench-a3")
         variants = figures.monitor_variants(ctx)
         figures.check_monitors(variants)
         log("1/2: monitor timing")

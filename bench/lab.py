@@ -84,10 +84,14 @@ def base_env():
 
 
 def agent_env(instance, rsctmp, config, uri=QEMU, interval=10000, util=True, cib=None):
+    """The OCF environment of one agent run; uri=None leaves `hypervisor`
+    unset (libvirt's default URI)."""
     env = base_env()
     env.update(OCF_ROOT="/usr/lib/ocf", OCF_RESOURCE_INSTANCE=instance,
-               OCF_RESKEY_config=config, OCF_RESKEY_hypervisor=uri,
+               OCF_RESKEY_config=config,
                OCF_RESKEY_CRM_meta_timeout="90000", HA_RSCTMP=rsctmp)
+    if uri:
+        env["OCF_RESKEY_hypervisor"] = uri
     if interval:
         env["OCF_RESKEY_CRM_meta_interval"] = str(interval)
     if cib:

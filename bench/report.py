@@ -127,7 +127,9 @@ def render(r, mach, vers, mode, p, took):
          "(`CIB_file`, `cibadmin --empty` plus the primitives) so `crm_resource` works as "
          "with a cluster and the steady state is real; one checked monitor of each variant "
          "comes first. *Utilization off*: `autoset_utilization_{cpu,host_memory,hv_memory}"
-         "=false`.",
+         "=false`. *Hypervisor unset*: no `hypervisor` parameter, so libvirt's default URI "
+         "(the anchor asks `virsh uri` on every run; ours resolves it as libvirt's client "
+         "does and asks the daemon's socket).",
          f"- Monitor times: `hyperfine -N -w {p['warmup']} -r {p['runs']}`, "
          f"{p['rounds']} round(s) cycling through the variants, all times pooled; wall = "
          "median; CPU = mean user+sys of the process tree (the CPU spent inside libvirtd is "
@@ -157,6 +159,10 @@ def render(r, mach, vers, mode, p, took):
     for name, v in m.items():
         add([f"| {name} | {_ms(v['median'])} | {_ms(v['cpu'])} | {v['runs']} | "
              f"{_x(v['median'], m['ours']['median'])} |"])
+    ours_unset, anchor_unset = m["ours, hypervisor unset"], m["anchor, hypervisor unset"]
+    add(["", f"With `hypervisor` unset the anchor takes "
+         f"{_x(anchor_unset['median'], ours_unset['median'])} ours' wall time "
+         "(no goal set)."])
     add([""] + _goal_rows(G, "1"))
     add(["## 2. Ours against the floor", "",
          "| | wall | CPU |", "|---|---|---|",

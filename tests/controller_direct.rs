@@ -7,17 +7,18 @@
 //! libvirtd). Without a libvirtd the libvirtd tests are skipped with a
 //! notice, except under `CI=true` where that is a failure.
 
+mod fake_daemon;
+
 use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use virtualdomain::controller::libvirt::LibvirtController;
-use virtualdomain::controller::rpc::endpoint::Endpoint;
 use virtualdomain::controller::rpc::wire::{self, Encoder};
 use virtualdomain::controller::rpc::DirectController;
 use virtualdomain::controller::{ControllerError, DomainController, DomainState};
+
+use fake_daemon::{read_call, reply_frame, FakeDaemon, FAKE_URI};
 
 const TEST_URI: &str = "test+unix:///default";
 
@@ -127,34 +128,16 @@ fn a_uri_with_parameters_is_left_to_the_library() {
     let _ = lib.destroy(&n);
 }
 
-/// A fake daemon socket in a fresh directory; `serve` gets each connection.
-fn fake_daemon(tag: &str, serve: fn(UnixStream)) -> Endpoint {
-    let dir = std::env::temp_dir().join(format!("vd-fake-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket: PathBuf = dir.join("sock");
-    let listener = UnixListener::bind(&socket).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(stream));
-        }
-    });
-    Endpoint {
-        socket,
-        name: "test:///default".into(),
-    }
-}
-
 #[test]
 fn a_frozen_daemon_is_unreachable_within_the_call_cap() {
-    let endpoint = fake_daemon("frozen", |stream| {
+    let daemon = FakeDaemon::serving(|stream| {
         std::thread::sleep(Duration::from_secs(60));
         drop(stream);
     });
     let cap = Duration::from_millis(400);
     let direct = DirectController::at(
-        Some(endpoint),
-        Some("test:///default".into()),
+        Some(daemon.endpoint()),
+        Some(FAKE_URI.into()),
         soon(),
         Some(cap),
     );
@@ -185,31 +168,70 @@ fn a_frozen_daemon_is_unreachable_within_the_call_cap() {
 fn a_daemon_asking_for_authentication_is_left_to_the_library() {
     // Answers AUTH_LIST with [SASL]; the library (here the in-process test
     // driver, whose built-in domain "test" runs) must then answer.
-    let endpoint = fake_daemon("sasl", |mut stream| {
-        let mut word = [0u8; 4];
-        if stream.read_exact(&mut word).is_err() {
+    let daemon = FakeDaemon::serving(|mut stream| {
+        let Some(call) = read_call(&mut stream) else {
             return;
-        }
-        let len = wire::message_len(word).unwrap();
-        let mut msg = vec![0u8; len - 4];
-        stream.read_exact(&mut msg).unwrap();
-        let (header, _) = wire::parse_message(&msg).unwrap();
-        assert_eq!(header.procedure, wire::Procedure::AuthList as u32);
-        let body = Encoder::default().u32(1).u32(1).finish();
-        let mut reply = Encoder::default()
-            .u32((wire::HEADER_LEN + body.len()) as u32)
-            .u32(wire::PROGRAM)
-            .u32(1)
-            .u32(header.procedure)
-            .u32(wire::TYPE_REPLY)
-            .u32(header.serial)
-            .u32(wire::STATUS_OK)
-            .finish();
-        reply.extend_from_slice(&body);
+        };
+        assert_eq!(call.procedure, wire::Procedure::AuthList as u32);
+        let sasl = Encoder::default().u32(1).u32(1).finish();
+        let reply = reply_frame(call.procedure, call.serial, wire::STATUS_OK, &sasl);
         stream.write_all(&reply).unwrap();
         let _ = stream.read(&mut [0u8; 64]);
     });
-    let direct = DirectController::at(Some(endpoint), Some("test:///default".into()), soon(), None);
+    let direct = DirectController::at(Some(daemon.endpoint()), Some(FAKE_URI.into()), soon(), None);
     assert_eq!(direct.state("test"), Ok(DomainState::Running));
     assert!(direct.used_library());
+}
+
+/// Undefines the domain when the test ends, however it ends.
+struct Undefine<'a>(&'a LibvirtController, String);
+
+impl Drop for Undefine<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.undefine(&self.1);
+    }
+}
+
+#[test]
+fn with_no_uri_the_daemon_socket_answers_as_the_library_does() {
+    // libvirt's default as the agent sees it with `hypervisor` unset; the
+    // daemon picks its driver (qemu here)
+    if std::env::var_os("LIBVIRT_DEFAULT_URI").is_some() {
+        eprintln!("SKIPPED: LIBVIRT_DEFAULT_URI is set");
+        return;
+    }
+    let uri = Command::new("virsh").args(["-c", "", "uri"]).output();
+    let default_is_qemu =
+        uri.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "qemu:///system");
+    if !default_is_qemu {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no default libvirt"
+        );
+        eprintln!("SKIPPED: libvirt's default URI is not qemu:///system");
+        return;
+    }
+    let lib = LibvirtController::new(None, soon());
+    let n = format!("rpcw-{}-default", std::process::id());
+    let _ = lib.undefine(&n);
+    lib.define(&format!(
+        "<domain type='qemu'><name>{n}</name><memory unit='MiB'>32</memory>\
+         <vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+    ))
+    .unwrap();
+    let _undefine = Undefine(&lib, n.clone());
+
+    let direct = DirectController::new(None, soon(), None);
+    assert_eq!(direct.state(&n), Ok(DomainState::Shutoff));
+    assert_eq!(direct.state(&n), lib.state(&n));
+    assert_eq!(direct.info(&n), lib.info(&n));
+    let absent = format!("rpcw-{}-absent", std::process::id());
+    assert_eq!(direct.state(&absent), Err(ControllerError::NoDomain));
+    assert_eq!(lib.state(&absent), Err(ControllerError::NoDomain));
+    assert!(!direct.used_library(), "answered over the socket");
+    let virsh = Command::new("virsh")
+        .args(["-c", "", "domstate", &n])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&virsh.stdout).trim(), "shut off");
 }

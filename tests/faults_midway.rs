@@ -100,7 +100,8 @@ fn daemon_faults_in_the_middle_of_stop_and_start() {
         privd.fault("start", &[]);
         let anchor = run.join().expect("anchor run");
         assert_eq!(
-            anchor.code, 1,
+            anchor.code,
+            1,
             "the anchor bails out of a stop that meets a libvirtd restart \
              (documented divergence): {anchor:?} after {:?}",
             started.elapsed()

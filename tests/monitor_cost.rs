@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 
 use support::*;
@@ -27,29 +26,6 @@ fn the_executable_does_not_link_libvirt() {
     );
 }
 
-/// The lines of an `strace -f` log of `action` that match `pattern`.
-fn strace(ocf: &Ocf, action: &str, log: &Path) -> (i32, String) {
-    let status = Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-e",
-            "trace=openat,open,execve,clone,clone3,fork,vfork,connect",
-        ])
-        .arg("-o")
-        .arg(log)
-        .arg(BIN)
-        .arg(action)
-        .env_clear()
-        .envs(ocf.vars.iter().map(|(k, v)| (k, v)))
-        .status()
-        .expect("strace");
-    (
-        status.code().unwrap_or(-1),
-        std::fs::read_to_string(log).unwrap(),
-    )
-}
-
 #[test]
 fn a_steady_state_monitor_loads_no_libvirt_and_starts_no_process() {
     let name = "vdt-cost";
@@ -64,7 +40,7 @@ fn a_steady_state_monitor_loads_no_libvirt_and_starts_no_process() {
     assert_eq!(ocf.ours("monitor").code, 0, "warm-up");
     let log = lab_dir().join(format!("{name}.strace"));
 
-    let (code, trace) = strace(&ocf, "monitor", &log);
+    let (code, trace) = ocf.ours_traced("monitor", &log);
     assert_eq!(code, 0, "running guest: {trace}");
     assert!(
         !trace.contains("libvirt.so"),
@@ -94,7 +70,7 @@ fn a_steady_state_monitor_loads_no_libvirt_and_starts_no_process() {
 
     // the same monitor once the guest is gone: still no library needed
     virsh(QEMU, &["destroy", name]);
-    let (code, trace) = strace(&ocf, "monitor", &log);
+    let (code, trace) = ocf.ours_traced("monitor", &log);
     assert_eq!(code, 7, "{trace}");
     assert!(!trace.contains("libvirt.so"), "{trace}");
     // a stop (library path) still works after the direct monitors

@@ -209,10 +209,12 @@ fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn 
     let end = ctx.work_end();
     match action {
         // state queries: straight over the local socket where possible; a
-        // monitor (and status) keeps time for the process-table fallback
-        Action::Monitor | Action::Status => {
-            Box::new(DirectController::new(uri, end, Some(ctx.work_left() / 3)))
-        }
+        // monitor (and status) keeps time for the process-table fallback;
+        // a probe (and status) never says "no such domain" on the socket's word alone
+        Action::Monitor | Action::Status => Box::new(
+            DirectController::new(uri, end, Some(ctx.work_left() / 3))
+                .confirm_absence(action == Action::Status || ctx.is_probe()),
+        ),
         _ => Box::new(LibvirtController::new(uri, end)),
     }
 }

@@ -239,6 +239,31 @@ impl Ocf {
         )
     }
 
+    /// Runs our agent under `strace -f` (files opened, sockets connected,
+    /// programs and threads started), the log written to `log`: the exit
+    /// code and the log.
+    pub fn ours_traced(&self, action: &str, log: &Path) -> (i32, String) {
+        let status = Command::new("strace")
+            .args([
+                "-f",
+                "-qq",
+                "-e",
+                "trace=openat,open,execve,clone,clone3,fork,vfork,connect",
+            ])
+            .arg("-o")
+            .arg(log)
+            .arg(env!("CARGO_BIN_EXE_VirtualDomain"))
+            .arg(action)
+            .env_clear()
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .status()
+            .expect("strace");
+        (
+            status.code().unwrap_or(-1),
+            std::fs::read_to_string(log).unwrap(),
+        )
+    }
+
     /// Runs the installed anchor.
     pub fn anchor(&self, action: &str) -> Run {
         self.run_program(Path::new(ANCHOR), action, Duration::from_secs(120))

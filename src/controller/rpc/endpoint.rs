@@ -1,8 +1,12 @@
 //! Which hypervisor URIs the direct protocol path serves, and on which
-//! socket: the choice libvirt's own client makes for a local URI, kept to
-//! the cases where that choice is unambiguous. Everything else (remote
+//! socket: the choice libvirt's own client makes, kept to the cases where
+//! that choice is unambiguous. With no URI (`hypervisor` unset) the default
+//! is resolved as libvirt does: `LIBVIRT_DEFAULT_URI`, then `uri_default`
+//! in the client configuration, then libvirt's own probe (for root, the
+//! local daemon's socket, which picks the driver). Everything else (remote
 //! transports, query parameters, session daemons, a configured
-//! `remote_mode`, no URI at all) goes through the libvirt library.
+//! `remote_mode` or `uri_aliases`, a configuration this reading is not
+//! sure of) goes through the libvirt library.
 
 use std::path::{Path, PathBuf};
 
@@ -22,21 +26,82 @@ const DAEMON_DRIVERS: &[&str] = &["qemu", "lxc", "xen", "ch", "bhyve"];
 
 /// Libvirt's system socket directory (`$LOCALSTATEDIR/run/libvirt`).
 const SOCKET_DIR: &str = "/var/run/libvirt";
+/// The socket of libvirtd and of virtproxyd.
+const PROXY_SOCKET: &str = "libvirt-sock";
+/// What makes libvirt's in-library OpenVZ driver claim a URI-less open.
+const OPENVZ_PROBE: &str = "/proc/vz";
 
-/// The endpoint for `uri`, or `None` when the library must handle it.
-/// `is_root`: the caller's effective uid is 0 (others use session daemons);
-/// `exists`: whether a path exists (libvirt prefers a driver's own daemon
-/// socket, `virt<driver>d-sock`, over libvirtd's `libvirt-sock`);
-/// `remote_mode_configured`: libvirt.conf sets `remote_mode`.
-pub fn local_endpoint(
-    uri: &str,
-    is_root: bool,
-    remote_mode_configured: bool,
+/// The facts about this client that libvirt's choice depends on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    /// The effective uid is 0 (others use session daemons).
+    pub is_root: bool,
+    /// `LIBVIRT_DEFAULT_URI` when set and not empty (libvirt ignores an
+    /// empty one).
+    pub default_uri_env: Option<String>,
+    /// What the client configuration says.
+    pub conf: ClientConf,
+}
+
+/// What libvirt's client configuration (`/etc/libvirt/libvirt.conf` for
+/// root) says, as far as the socket choice depends on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientConf {
+    /// `uri_default`, a plain quoted string.
+    pub uri_default: Option<String>,
+    /// `remote_mode` is set: it changes the socket choice.
+    pub remote_mode: bool,
+    /// `uri_aliases` is set: a default URI may be an alias.
+    pub uri_aliases: bool,
+    /// A setting this reading cannot interpret with certainty.
+    pub unsure: bool,
+}
+
+/// Where the monitor's hypervisor (`None`: unset) is reached, or `None`
+/// when the library must decide. `exists`: whether a path exists.
+pub fn resolve(
+    hypervisor: Option<&str>,
+    client: &Client,
     exists: impl Fn(&Path) -> bool,
 ) -> Option<Endpoint> {
-    if !is_root || remote_mode_configured {
+    let conf = &client.conf;
+    if !client.is_root || conf.remote_mode || conf.unsure {
         return None;
     }
+    if let Some(uri) = hypervisor {
+        return local_endpoint(uri, exists);
+    }
+    match client
+        .default_uri_env
+        .as_deref()
+        .or(conf.uri_default.as_deref())
+    {
+        Some(_) if conf.uri_aliases => None,
+        Some(uri) => local_endpoint(uri, exists),
+        None => probed_endpoint(exists),
+    }
+}
+
+/// libvirt with no URI at all: the client library's own drivers probe
+/// first (only OpenVZ, when `/proc/vz` exists: left to the library); then
+/// the remote driver connects to the local `libvirt-sock` (libvirtd's, or
+/// virtproxyd's, which listens on the same path) and opens the empty name,
+/// letting the daemon pick its driver.
+fn probed_endpoint(exists: impl Fn(&Path) -> bool) -> Option<Endpoint> {
+    if exists(Path::new(OPENVZ_PROBE)) {
+        return None;
+    }
+    let socket = Path::new(SOCKET_DIR).join(PROXY_SOCKET);
+    exists(&socket).then(|| Endpoint {
+        socket,
+        name: String::new(),
+    })
+}
+
+/// The endpoint for the URI `uri`, or `None` when the library must handle
+/// it. libvirt prefers a driver's own daemon socket, `virt<driver>d-sock`,
+/// over libvirtd's `libvirt-sock`.
+pub fn local_endpoint(uri: &str, exists: impl Fn(&Path) -> bool) -> Option<Endpoint> {
     let (scheme, rest) = uri.split_once("://")?;
     // no host, user or port; an absolute path; no query or fragment
     let path = rest.strip_prefix('/')?;
@@ -56,7 +121,7 @@ pub fn local_endpoint(
         return None;
     }
     let direct = Path::new(SOCKET_DIR).join(format!("virt{driver}d-sock"));
-    let legacy = Path::new(SOCKET_DIR).join("libvirt-sock");
+    let legacy = Path::new(SOCKET_DIR).join(PROXY_SOCKET);
     let socket = if exists(&direct) {
         direct
     } else if exists(&legacy) {
@@ -70,90 +135,51 @@ pub fn local_endpoint(
     })
 }
 
-/// Whether libvirt's client configuration (`/etc/libvirt/libvirt.conf`
-/// for root) sets `remote_mode`, which changes the socket choice: then the
-/// library decides.
-pub fn remote_mode_configured(conf_text: Option<&str>) -> bool {
-    conf_text.is_some_and(|text| {
-        text.lines()
-            .map(str::trim_start)
-            .any(|l| l.starts_with("remote_mode"))
-    })
+impl ClientConf {
+    /// Reads the configuration text (`None`: no file). libvirt's format is
+    /// `key = value` lines, `#` comments, strings in quotes; anything but
+    /// one plain quoted `uri_default` makes the reading unsure.
+    pub fn parse(text: Option<&str>) -> ClientConf {
+        let mut conf = ClientConf::default();
+        for (key, value) in text.into_iter().flat_map(str::lines).filter_map(setting) {
+            match key {
+                "uri_default" => match (plain_string(value), &conf.uri_default) {
+                    (Some(uri), None) if !uri.is_empty() => conf.uri_default = Some(uri.into()),
+                    _ => conf.unsure = true,
+                },
+                "remote_mode" => conf.remote_mode = true,
+                "uri_aliases" => conf.uri_aliases = true,
+                _ => {}
+            }
+        }
+        if conf.unsure {
+            // nothing else read is to be relied on
+            conf = ClientConf {
+                unsure: true,
+                ..ClientConf::default()
+            };
+        }
+        conf
+    }
+}
+
+/// A `key = value` line: the key and the raw value.
+fn setting(line: &str) -> Option<(&str, &str)> {
+    let (key, value) = line.split_once('=')?;
+    let key = key.trim();
+    let is_key = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    is_key.then_some((key, value.trim()))
+}
+
+/// The contents of a value that is one quoted string (`"…"` or `'…'`),
+/// optionally followed by a comment; `None` for anything else.
+fn plain_string(value: &str) -> Option<&str> {
+    let quote = value.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let (inner, rest) = value[1..].split_once(quote)?;
+    let rest = rest.trim_start();
+    (rest.is_empty() || rest.starts_with('#')).then_some(inner)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sockets(present: &'static [&'static str]) -> impl Fn(&Path) -> bool {
-        move |p: &Path| present.iter().any(|s| p == Path::new(s))
-    }
-
-    const LEGACY: &str = "/var/run/libvirt/libvirt-sock";
-    const QEMUD: &str = "/var/run/libvirt/virtqemud-sock";
-
-    #[test]
-    fn system_uris_go_to_libvirtd_or_the_driver_daemon() {
-        let e = local_endpoint("qemu:///system", true, false, sockets(&[LEGACY])).unwrap();
-        assert_eq!(e.socket, Path::new(LEGACY));
-        assert_eq!(e.name, "qemu:///system");
-        let e = local_endpoint("qemu:///system", true, false, sockets(&[LEGACY, QEMUD])).unwrap();
-        assert_eq!(e.socket, Path::new(QEMUD), "modular daemon preferred");
-        let e = local_endpoint("lxc:///system", true, false, sockets(&[LEGACY, QEMUD])).unwrap();
-        assert_eq!(e.socket, Path::new(LEGACY), "no virtlxcd socket");
-    }
-
-    #[test]
-    fn unix_transport_is_stripped_from_the_name() {
-        let e = local_endpoint("test+unix:///default", true, false, sockets(&[LEGACY])).unwrap();
-        assert_eq!(e.name, "test:///default");
-        assert_eq!(e.socket, Path::new(LEGACY));
-        let e = local_endpoint("qemu+UNIX:///system", true, false, sockets(&[LEGACY])).unwrap();
-        assert_eq!(e.name, "qemu:///system");
-    }
-
-    #[test]
-    fn everything_else_is_left_to_the_library() {
-        let all = || sockets(&[LEGACY, QEMUD]);
-        for uri in [
-            "test:///default",                 // in-process driver
-            "qemu+ssh://root@host/system",     // remote
-            "qemu+tcp://host/system",          // remote
-            "qemu://host/system",              // TLS
-            "qemu:///system?socket=/tmp/s",    // query parameters
-            "qemu+unix:///system?mode=legacy", // query parameters
-            "qemu:///session",                 // not the system daemon
-            "",                                // no URI
-            "qemu",                            // not a URI
-            "Qemu:///system",                  // odd case
-            "qemu+libssh2://h/system",         // remote
-            "qemu:///sys tem",                 // space
-        ] {
-            assert_eq!(local_endpoint(uri, true, false, all()), None, "{uri}");
-        }
-        assert_eq!(
-            local_endpoint("qemu:///system", false, false, all()),
-            None,
-            "non-root"
-        );
-        assert_eq!(
-            local_endpoint("qemu:///system", true, true, all()),
-            None,
-            "remote_mode"
-        );
-        assert_eq!(
-            local_endpoint("qemu:///system", true, false, sockets(&[])),
-            None,
-            "no socket"
-        );
-    }
-
-    #[test]
-    fn remote_mode_is_noticed_only_when_set() {
-        assert!(!remote_mode_configured(None));
-        assert!(!remote_mode_configured(Some("#remote_mode = \"legacy\"\n")));
-        assert!(remote_mode_configured(Some(
-            "uri_default = \"qemu:///system\"\n remote_mode = \"direct\"\n"
-        )));
-    }
-}
+#[path = "endpoint_tests.rs"]
+mod tests;

@@ -2,30 +2,34 @@
 //! loading libvirt.so.
 //!
 //! Why it exists: a monitor asks a few things (the domain's state, its vCPUs
-//! and memory for utilization, its emulator for the process-table cache), and loading libvirt.so with its ~57
-//! libraries costs more than everything else the monitor does. For a local
-//! URI ([`endpoint`]) this controller asks the daemon itself, in libvirt's
-//! RPC protocol ([`wire`], [`session`]), as libvirt's own client would:
-//! same socket, same procedures, no authentication (root). Anything it
-//! cannot settle with certainty — another URI, an authentication request,
-//! a daemon error other than "no such domain", a malformed reply, a socket
-//! that does not connect — is asked again through the libvirt library
-//! ([`LibvirtController`]), which is also used for every other call. A
-//! daemon that does not answer in time is reported unreachable at once, as
-//! the library backend would after its own timeout.
+//! and memory for utilization, its emulator for the process-table cache),
+//! and loading libvirt.so with its ~57 libraries costs more than everything
+//! else the monitor does. For a local URI, or libvirt's default one
+//! ([`endpoint`]), this controller asks the daemon itself, in libvirt's RPC
+//! protocol ([`wire`], [`session`]), as libvirt's own client would: same
+//! socket, same procedures, no authentication (root). Anything it cannot
+//! settle with certainty — another URI, an authentication request, a daemon
+//! error other than "no such domain", a malformed reply, a socket that does
+//! not connect; "no such domain" too when the caller asks for
+//! [`DirectController::confirm_absence`] — is asked again through the
+//! libvirt library ([`LibvirtController`]), which is also used for every
+//! other call. A daemon that does not answer in time is reported
+//! unreachable at once, as the library backend would after its own timeout.
 
+mod bounded_io;
 pub mod endpoint;
 pub mod session;
 pub mod wire;
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::libvirt::LibvirtController;
 use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
 use crate::domain_xml::DomainConfig;
-use endpoint::Endpoint;
+use crate::ocf::Env;
+use endpoint::{Client, ClientConf, Endpoint};
 use session::{CallError, Session};
 use wire::{DomainRef, ERR_NO_DOMAIN};
 
@@ -54,19 +58,18 @@ pub struct DirectController {
     looked_up: RefCell<Option<DomainRef>>,
     /// Set when the daemon did not answer in time: what later calls return.
     gave_up: RefCell<Option<String>>,
+    /// The bound of [`DomainController::limit_calls`].
+    limit: Cell<Option<Instant>>,
+    /// "No such domain" from the socket is asked again through the library.
+    confirm_absence: bool,
     library: OnceCell<LibvirtController>,
 }
 
 impl DirectController {
-    /// A controller for `uri` whose calls end before `deadline`; no I/O yet.
+    /// A controller for `uri` (`None`: libvirt's default URI) whose calls
+    /// end before `deadline`; no I/O yet.
     pub fn new(uri: Option<String>, deadline: Instant, call_cap: Option<Duration>) -> Self {
-        let endpoint = uri.as_deref().and_then(|u| {
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            let is_root = unsafe { nix::libc::geteuid() } == 0;
-            let conf = std::fs::read_to_string(CLIENT_CONF).ok();
-            let configured = endpoint::remote_mode_configured(conf.as_deref());
-            endpoint::local_endpoint(u, is_root, configured, Path::exists)
-        });
+        let endpoint = endpoint::resolve(uri.as_deref(), &this_client(), Path::exists);
         Self::at(endpoint, uri, deadline, call_cap)
     }
 
@@ -86,8 +89,20 @@ impl DirectController {
             session: RefCell::new(None),
             looked_up: RefCell::new(None),
             gave_up: RefCell::new(None),
+            limit: Cell::new(None),
+            confirm_absence: false,
             library: OnceCell::new(),
         }
+    }
+
+    /// Whether a "no such domain" answered over the socket must be
+    /// confirmed through the library before it is believed. For probes:
+    /// they are rare, and a wrong "absent" makes Pacemaker start the
+    /// domain a second time elsewhere. Recurring monitors keep the socket's
+    /// answer.
+    pub fn confirm_absence(mut self, confirm: bool) -> Self {
+        self.confirm_absence = confirm;
+        self
     }
 
     /// Whether the library backend had to be used (libvirt.so loaded).
@@ -97,18 +112,21 @@ impl DirectController {
 
     /// The library backend, created on first use.
     fn library(&self) -> &LibvirtController {
-        self.library.get_or_init(|| {
+        let library = self.library.get_or_init(|| {
             let ctl = LibvirtController::new(self.uri.clone(), self.deadline);
             match self.call_cap {
                 Some(cap) => ctl.with_call_timeout(cap),
                 None => ctl,
             }
-        })
+        });
+        library.limit_calls(self.limit.get());
+        library
     }
 
     /// When the next direct call must have ended.
     fn call_deadline(&self) -> Instant {
         let end = self.deadline.checked_sub(RESERVE).unwrap_or(self.deadline);
+        let end = self.limit.get().map_or(end, |limit| end.min(limit));
         match self.call_cap {
             Some(cap) => end.min(Instant::now() + cap),
             None => end,
@@ -142,7 +160,11 @@ impl DirectController {
             Ok(answer) => Direct::Answer(Ok(answer)),
             Err(CallError::Remote(e)) if e.code == ERR_NO_DOMAIN => {
                 *self.looked_up.borrow_mut() = None;
-                Direct::Answer(Err(ControllerError::NoDomain))
+                if self.confirm_absence {
+                    Direct::Fallback(format!("confirming \"{}\"", e.message))
+                } else {
+                    Direct::Answer(Err(ControllerError::NoDomain))
+                }
             }
             Err(CallError::TimedOut) => {
                 let waited = deadline.saturating_duration_since(Instant::now());
@@ -199,6 +221,20 @@ impl DirectController {
     }
 }
 
+/// This process as libvirt's client library sees it: its effective uid,
+/// its environment (which the library reads too) and root's client
+/// configuration.
+fn this_client() -> Client {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let is_root = unsafe { nix::libc::geteuid() } == 0;
+    let conf = std::fs::read_to_string(CLIENT_CONF).ok();
+    Client {
+        is_root,
+        default_uri_env: Env::from_process().non_empty("LIBVIRT_DEFAULT_URI"),
+        conf: ClientConf::parse(conf.as_deref()),
+    }
+}
+
 impl Drop for DirectController {
     fn drop(&mut self) {
         if let Some(session) = self.session.get_mut().take() {
@@ -238,6 +274,21 @@ impl DomainController for DirectController {
                 .map(|xml| DomainConfig::parse(&xml).emulator)
         });
         self.settle("emulator", direct, |l| l.emulator(name))
+    }
+
+    fn limit_calls(&self, until: Option<Instant>) {
+        self.limit.set(until);
+    }
+
+    /// Forgets a daemon that did not answer: the next call connects afresh.
+    fn recover(&self) {
+        if self.gave_up.borrow_mut().take().is_some() {
+            *self.session.borrow_mut() = None;
+            *self.looked_up.borrow_mut() = None;
+        }
+        if let Some(library) = self.library.get() {
+            library.recover();
+        }
     }
 
     delegate_to_library! {

@@ -1,13 +1,15 @@
 //! One connection to a local libvirt daemon's socket, speaking just enough
 //! of the RPC protocol for a state query: authentication list, open, domain
-//! lookup, state, info, live XML, close. Every read and write is bounded by a
-//! timeout, so a frozen daemon costs at most that long.
+//! lookup, state, info, live XML, close. The connect and every call end by
+//! the session's deadline ([`bounded_io`]), so a frozen, slow or dripping
+//! daemon costs at most that long.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::bounded_io::{connect_by, read_full, write_full};
 use super::wire::{
     self, frame_call, message_len, parse_error, parse_message, Decoder, DomainRef, Encoder,
     Procedure, RemoteError, WireError,
@@ -67,9 +69,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects to `socket`; every later call must end before `deadline`.
+    /// Connects to `socket` before `deadline`; every later call must end
+    /// before it too.
     pub fn connect(socket: &Path, deadline: Instant) -> CallResult<Session> {
-        let stream = UnixStream::connect(socket)?;
+        let stream = connect_by(socket, deadline)?;
         Ok(Session {
             stream,
             serial: 0,
@@ -150,9 +153,11 @@ impl Session {
     fn call(&mut self, procedure: Procedure, args: &[u8]) -> CallResult<Vec<u8>> {
         self.serial = self.serial.wrapping_add(1);
         let serial = self.serial;
-        self.arm_timeout()?;
-        self.stream
-            .write_all(&frame_call(procedure, serial, args))?;
+        write_full(
+            &mut self.stream,
+            &frame_call(procedure, serial, args),
+            self.deadline,
+        )?;
         for _ in 0..MAX_SKIPPED {
             let msg = self.read_message()?;
             let (header, body) = parse_message(&msg)?;
@@ -181,23 +186,11 @@ impl Session {
 
     /// Reads one message, without its length word.
     fn read_message(&mut self) -> CallResult<Vec<u8>> {
-        self.arm_timeout()?;
         let mut word = [0u8; 4];
-        self.stream.read_exact(&mut word)?;
+        read_full(&mut self.stream, &mut word, self.deadline)?;
         let len = message_len(word)?;
         let mut msg = vec![0u8; len - 4];
-        self.stream.read_exact(&mut msg)?;
+        read_full(&mut self.stream, &mut msg, self.deadline)?;
         Ok(msg)
-    }
-
-    /// Bounds the next socket operations by the time left.
-    fn arm_timeout(&mut self) -> CallResult<()> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left < Duration::from_millis(1) {
-            return Err(CallError::TimedOut);
-        }
-        self.stream.set_read_timeout(Some(left))?;
-        self.stream.set_write_timeout(Some(left))?;
-        Ok(())
     }
 }
