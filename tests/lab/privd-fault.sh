@@ -1,20 +1,22 @@
 #!/bin/bash
 # privd-fault.sh - inject faults into the private libvirtd of DIR (privd-up.sh):
-#   stop             SIGTERM libvirtd, wait until gone (it removes its socket; guests keep running)
+#   stop             SIGTERM libvirtd, wait until gone (it removes its socket; guests keep running;
+#                    with a job stuck in I/O it lingers ~30 s, then forces its exit)
 #   crash            SIGKILL libvirtd (socket file stays: clients get "Connection refused")
 #   start            start it again (libvirtd-up.sh inside; it reconnects to running guests)
+#   restart          stop, then start (as `systemctl restart` would); prints how long it took
 #   freeze | thaw    SIGSTOP | SIGCONT libvirtd (clients connect, then hang: bound them with timeout)
 #   kill-qemu DOMAIN SIGKILL the qemu process of DOMAIN
 #   status           daemon pid + state, socket, running qemu processes
 set -euo pipefail
-usage() { echo "usage: $0 DIR {stop|crash|start|freeze|thaw|kill-qemu DOMAIN|status}" >&2; exit 2; }
+usage() { echo "usage: $0 DIR {stop|crash|start|restart|freeze|thaw|kill-qemu DOMAIN|status}" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 LAB=$(cd "$(dirname "$0")" && pwd -P)
 DIR=$(realpath "$1") ACTION=$2
 RUN=$DIR/run
 case $ACTION in
     kill-qemu) [ $# -eq 3 ] || usage ;;
-    stop|crash|start|freeze|thaw|status) [ $# -eq 2 ] || usage ;;
+    stop|crash|start|restart|freeze|thaw|status) [ $# -eq 2 ] || usage ;;
     *) usage ;;
 esac
 
@@ -33,19 +35,32 @@ daemon_pid() {   # pid of the private libvirtd, or fail
 }
 state() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
+down() {   # down stop|crash
+    local p deadline
+    p=$(daemon_pid) || { echo "privd-fault: libvirtd not running" >&2; exit 1; }
+    if [ "$1" = stop ]; then kill -TERM "$p"; kill -CONT "$p"; else kill -KILL "$p"; fi
+    # libvirtd gives its worker threads 30 s to finish (a job stuck in I/O keeps one busy), then
+    # logs "Make forcefull daemon shutdown" and exits: wait a bit longer than that
+    deadline=$((SECONDS + 40))
+    while daemon_pid >/dev/null; do
+        [ $SECONDS -lt $deadline ] || { echo "privd-fault: libvirtd $p still alive after 40 s" >&2; exit 1; }
+        sleep 0.05
+    done
+    echo "privd-fault: libvirtd $p gone ($1), socket $([ -S "$RUN/libvirt/libvirt-sock" ] && echo present || echo removed)"
+}
+
 case $ACTION in
     stop|crash)
-        p=$(daemon_pid) || { echo "privd-fault: libvirtd not running" >&2; exit 1; }
-        if [ "$ACTION" = stop ]; then kill -TERM "$p"; kill -CONT "$p"; else kill -KILL "$p"; fi
-        deadline=$((SECONDS + 30))
-        while daemon_pid >/dev/null; do
-            [ $SECONDS -lt $deadline ] || { echo "privd-fault: libvirtd $p still alive after 30 s" >&2; exit 1; }
-            sleep 0.05
-        done
-        echo "privd-fault: libvirtd $p gone ($ACTION), socket $([ -S "$RUN/libvirt/libvirt-sock" ] && echo present || echo removed)"
-        ;;
+        down "$ACTION" ;;
     start)
         "$LAB/privd-exec.sh" "$DIR" "$LAB/libvirtd-up.sh" ;;
+    restart)
+        t0=${EPOCHREALTIME/[.,]/}
+        down stop
+        "$LAB/privd-exec.sh" "$DIR" "$LAB/libvirtd-up.sh"
+        ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 ))
+        printf 'privd-fault: libvirtd restarted in %d.%03d s\n' $((ms / 1000)) $((ms % 1000))
+        ;;
     freeze|thaw)
         p=$(daemon_pid) || { echo "privd-fault: libvirtd not running" >&2; exit 1; }
         if [ "$ACTION" = freeze ]; then sig=STOP want=T; else sig=CONT want=S; fi
