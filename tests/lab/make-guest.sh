@@ -5,17 +5,27 @@
 #   obey       acpid runs; the ACPI power button (virsh shutdown) -> poweroff -f   (default)
 #   ignore     no acpid: only destroy stops the guest
 #   slow:SECS  like obey, but waits SECS seconds before powering off
+#   crash:SECS like obey, and SECS seconds after "up" the kernel panics (sysrq c); the XML has a
+#              pvpanic device (<panic model='isa'/>) and <on_crash>preserve</on_crash>, so libvirt
+#              reports "crashed (panicked)" and keeps the (stopped) qemu until destroy
+#   pm:SECS    like obey, and SECS seconds after "up" the guest suspends itself to RAM (echo mem >
+#              /sys/power/state); the XML enables S3 (<pm><suspend-to-mem enabled='yes'/>), so
+#              libvirt reports "pmsuspended"; `virsh dompmwakeup` resumes it ("guest: resumed").
+#              Boots the bzImage (WORKDIR/bzimage-KVER): S3 resume fails with the PVH vmlinux
 #
 # The guest prints "guest: up mode=... uptime=..." once ready (acpid, if any, already holds the
 # power-button input device: a shutdown request sent earlier is lost), then "guest: tick N" every
-# second. With --disk it prints "guest: disk vda: <first 64 bytes>" and writes a boot marker there.
+# second. crash/pm print "guest: panic now" / "guest: suspend now" and, after a wakeup,
+# "guest: resumed". With --disk it prints "guest: disk vda: <first 64 bytes>" and writes a boot marker there.
 # Kernel and initramfs are built once and shared by all guests in WORKDIR (lock + tmp/mv):
 #   WORKDIR/vmlinux-KVER  uncompressed ELF booted via PVH (~2x faster to "up" under TCG),
 #                         or WORKDIR/vmlinuz-KVER (copy of the bzImage) if PVH is not possible
 #   WORKDIR/initrd-HASH.img  static busybox + evdev/button (+virtio) modules; mode is on the cmdline
+#                         (crash/pm use a second initramfs: /init with the timer + pvpanic modules;
+#                         obey/ignore/slow keep the original one, their XML is unchanged)
 # qemu runs as libvirt-qemu: every directory down to WORKDIR must be world-searchable.
 set -euo pipefail
-usage() { echo "usage: $0 [--mem MIB] [--disk FILE] NAME WORKDIR [obey|ignore|slow:SECS]" >&2; exit 2; }
+usage() { echo "usage: $0 [--mem MIB] [--disk FILE] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS]" >&2; exit 2; }
 
 MEM=128 DISK=
 while [ $# -gt 0 ]; do
@@ -30,7 +40,8 @@ done
 NAME=$1 WORKDIR=$2 MODE=${3:-obey}
 [[ $NAME =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "make-guest: bad NAME '$NAME'" >&2; exit 2; }
 [[ $MEM =~ ^[0-9]+$ ]] || usage
-[[ $MODE =~ ^(obey|ignore|slow:[0-9]+)$ ]] || usage
+[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+)$ ]] || usage
+EXT=; [[ $MODE == crash:* || $MODE == pm:* ]] && EXT=1
 if [ -n "$DISK" ]; then
     [ -f "$DISK" ] || { echo "make-guest: no such disk file $DISK" >&2; exit 1; }
     DISK=$(realpath "$DISK")
@@ -50,6 +61,12 @@ for m in evdev button virtio_pci virtio_blk; do
         [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
     done < <(modprobe -S "$KVER" --show-depends "$m" 2>/dev/null)
 done
+if [ -n "$EXT" ]; then
+    while read -r verb path; do
+        [ "$verb" = insmod ] || continue
+        [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
+    done < <(modprobe -S "$KVER" --show-depends pvpanic_mmio 2>/dev/null)
+fi
 
 INIT=$(cat <<'INIT_EOF'
 #!/bin/busybox sh
@@ -95,6 +112,25 @@ while :; do
 done
 INIT_EOF
 )
+# crash:/pm: modes: a timer started right after "guest: up" (a separate initramfs, so the one of the
+# original modes, and with it their XML, stays byte-identical)
+if [ -n "$EXT" ]; then
+    HOOK=$(cat <<'HOOK_EOF'
+case $mode in
+    crash:*)
+        ( sleep "${mode#crash:}"; say "panic now (sysrq c)"; echo c > /proc/sysrq-trigger ) &
+        ;;
+    pm:*)
+        ( sleep "${mode#pm:}"
+          say "suspend now (mem_sleep: $(cat /sys/power/mem_sleep 2>&1))"
+          if echo mem > /sys/power/state; then say "resumed uptime=$(uptime_s)"; else say "suspend failed"; fi ) &
+        ;;
+esac
+HOOK_EOF
+)
+    [[ $INIT == *$'\ni=0\n'* ]] || { echo "make-guest: internal: no tick loop in /init" >&2; exit 1; }
+    INIT=${INIT/$'\ni=0\n'/$'\n'"$HOOK"$'\ni=0\n'}
+fi
 
 exec 8>"$WORKDIR/.lab-build.lock"
 flock -w 300 8 || { echo "make-guest: $WORKDIR/.lab-build.lock busy" >&2; exit 1; }
@@ -146,6 +182,14 @@ PY
     fi
 fi
 [ -s "$KIMG" ] || KIMG=$WORKDIR/vmlinuz-$KVER
+# pm: S3 resume of the PVH-booted vmlinux resets the guest (SeaBIOS jumps to the kernel's wakeup
+# vector, then qemu reports a guest-reset); the bzImage resumes fine: boot that (~2x slower)
+if [[ $MODE == pm:* ]]; then
+    KIMG=$WORKDIR/bzimage-$KVER
+    if [ ! -s "$KIMG" ]; then
+        install -m 644 "$KERNEL" "$KIMG.tmp.$$" && mv -f "$KIMG.tmp.$$" "$KIMG"
+    fi
+fi
 
 # --- initramfs, named by a hash of its contents ---
 HASH=$( { echo "$KVER"; printf '%s\n' "${MODS[@]}"; echo "$INIT"; } | sha256sum | cut -c1-12)
@@ -176,6 +220,16 @@ if [ -n "$DISK" ]; then
     </disk>
 "
 fi
+ONCRASH=destroy PMXML= PANICXML=
+case $MODE in
+    crash:*) ONCRASH=preserve PANICXML="    <panic model='isa'/>
+" ;;
+    pm:*) PMXML="  <pm>
+    <suspend-to-mem enabled='yes'/>
+    <suspend-to-disk enabled='no'/>
+  </pm>
+" ;;
+esac
 XML=$WORKDIR/$NAME.xml
 cat > "$XML.tmp.$$" <<XML_EOF
 <domain type='qemu'>
@@ -193,8 +247,8 @@ cat > "$XML.tmp.$$" <<XML_EOF
   </features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
+  <on_crash>$ONCRASH</on_crash>
+${PMXML}  <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
 ${DISKXML}    <serial type='file'>
       <source path='$WORKDIR/$NAME.console'/>
@@ -202,7 +256,7 @@ ${DISKXML}    <serial type='file'>
     </serial>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
-  </devices>
+${PANICXML}  </devices>
 </domain>
 XML_EOF
 chmod 644 "$XML.tmp.$$" && mv -f "$XML.tmp.$$" "$XML"
