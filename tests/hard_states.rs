@@ -1,0 +1,152 @@
+//! Real guests in the states that break naive agents, under the machine's
+//! libvirtd, ours beside the anchor: a domain busy with a long job holding
+//! libvirt's state-change lock during stop (a nightly backup overlapping a
+//! cluster stop), and start on a pmsuspended and on a crashed guest.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::*;
+
+fn setup(name: &str, mode: &str) -> Option<(DomainGuard, Ocf)> {
+    if !lab_available(name) {
+        return None;
+    }
+    let xml = make_guest(name, mode);
+    let guard = DomainGuard::new(QEMU, name);
+    Some((guard, Ocf::new(&format!("rsc-{name}"), &xml, QEMU)))
+}
+
+/// tests/lab/busy-job.sh on the machine's libvirtd.
+fn busy_job(name: &str, action: &str) -> String {
+    let dir = lab_dir();
+    lab(
+        "busy-job.sh",
+        &[QEMU, name, dir.to_str().unwrap(), action, "60"],
+    )
+}
+
+/// Ends the job whatever happens to the test.
+struct JobGuard(&'static str);
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("timeout")
+            .args(["90", "bash"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/busy-job.sh"))
+            .args([QEMU, self.0, lab_dir().to_str().unwrap(), "fail"])
+            .output();
+    }
+}
+
+fn gone(name: &str) -> bool {
+    let state = domstate(QEMU, name);
+    state.contains("shut off") || state.contains("failed to get domain")
+}
+
+#[test]
+fn stop_destroys_in_time_while_a_job_holds_the_domain_lock() {
+    const NAME: &str = "vdt-busy";
+    let Some((_g, ocf)) = setup(NAME, "obey") else {
+        return;
+    };
+    // T = 24 s: graceful window 16 s; libvirt holds a shutdown request 30 s
+    // waiting for the job's lock, so only a bounded call leaves destroy time
+    let ocf = timed(&ocf, 24000);
+    assert_eq!(ocf.ours("start").code, 0);
+    wait_guest_up(NAME);
+    let _job = JobGuard(NAME);
+    busy_job(NAME, "start");
+    let stop = ocf.ours("stop");
+    assert_answered_in_time(&stop, 24000, 0, "stop with a job holding the lock");
+    assert!(gone(NAME), "destroyed: {}", domstate(QEMU, NAME));
+    assert!(
+        stop.elapsed >= Duration::from_secs(15) && stop.elapsed < Duration::from_secs(20),
+        "destroyed right after the graceful window, the destroy window to spare: {:?}",
+        stop.elapsed
+    );
+    busy_job(NAME, "fail");
+
+    if anchor_available("anchor beside ours: busy domain") {
+        assert_eq!(ocf.ours("start").code, 0);
+        wait_guest_up(NAME);
+        busy_job(NAME, "start");
+        let anchor = ocf.anchor_for("stop", Duration::from_secs(45));
+        busy_job(NAME, "fail");
+        assert!(
+            anchor.elapsed > Duration::from_secs(24),
+            "the anchor's `virsh shutdown` waits 30 s for the lock: past the 24 s timeout \
+             (Pacemaker: timeout, fencing; documented divergence): {anchor:?}"
+        );
+    }
+}
+
+#[test]
+fn start_wakes_a_pmsuspended_guest_without_creating_it_again() {
+    const NAME: &str = "vdt-pmsusp";
+    let Some((_g, ocf)) = setup(NAME, "pm:2") else {
+        return;
+    };
+    assert_eq!(ocf.ours("start").code, 0);
+    assert!(
+        eventually(Duration::from_secs(60), || domstate(QEMU, NAME)
+            == "pmsuspended"),
+        "guest suspended itself: {}",
+        domstate(QEMU, NAME)
+    );
+    let id = virsh(QEMU, &["domid", NAME]).1;
+    if anchor_available("anchor beside ours: pmsuspended") {
+        let anchor = ocf.anchor("start");
+        assert_eq!(
+            anchor.code, 1,
+            "the anchor's create of an existing domain fails (documented divergence): {anchor:?}"
+        );
+    }
+    assert_eq!(ocf.recurring().ours("monitor").code, 1, "as the anchor");
+    let start = ocf.ours("start");
+    assert_eq!(start.code, 0, "{start:?}");
+    assert_eq!(domstate(QEMU, NAME), "running");
+    assert_eq!(
+        virsh(QEMU, &["domid", NAME]).1,
+        id,
+        "the same qemu, woken up"
+    );
+    assert!(eventually(Duration::from_secs(20), || console(NAME)
+        .contains("guest: resumed")));
+    assert_eq!(ocf.ours("stop").code, 0);
+}
+
+#[test]
+fn start_clears_a_crashed_guest_and_starts_it_afresh() {
+    const NAME: &str = "vdt-crashed";
+    let Some((_g, ocf)) = setup(NAME, "crash:3") else {
+        return;
+    };
+    assert_eq!(ocf.ours("start").code, 0);
+    assert!(
+        eventually(Duration::from_secs(60), || domstate(QEMU, NAME)
+            == "crashed"),
+        "guest crashed: {}",
+        domstate(QEMU, NAME)
+    );
+    let id = virsh(QEMU, &["domid", NAME]).1;
+    if anchor_available("anchor beside ours: crashed") {
+        let anchor = ocf.anchor("start");
+        assert_eq!(
+            anchor.code, 1,
+            "the anchor's create of an existing domain fails (documented divergence): {anchor:?}"
+        );
+    }
+    let start = ocf.ours("start");
+    assert_eq!(start.code, 0, "{start:?}");
+    let (_, new_id) = virsh(QEMU, &["domid", NAME]);
+    assert_ne!(new_id, id, "a new qemu");
+    assert_eq!(
+        ocf.ours("stop").code,
+        0,
+        "running or crashed again: stopped"
+    );
+    assert!(gone(NAME));
+}
