@@ -84,6 +84,14 @@ pub struct Params {
     /// Added by this agent: seconds of graceful shutdown before destroy
     /// (`None`: two thirds of the stop timeout). See `actions::stop`.
     pub shutdown_timeout: Option<Decimal>,
+    /// Added (from rgmanager): `node:host,…`, the host to migrate to per node.
+    pub migration_mapping: String,
+    /// Added (from rgmanager): `live` (default) or `pause`.
+    pub migration_mode: String,
+    /// Added: before start, ask the other nodes whether the domain runs there.
+    pub double_start_protection: bool,
+    /// Added: the nodes to ask (empty: the cluster's members).
+    pub double_start_nodes: String,
 }
 
 impl Params {
@@ -127,6 +135,10 @@ impl Params {
             shutdown_mode: string("shutdown_mode", ""),
             start_resources: flag("start_resources", false),
             shutdown_timeout: env.reskey("shutdown_timeout").map(|v| Decimal::parse(&v)),
+            migration_mapping: string("migration_mapping", ""),
+            migration_mode: string("migration_mode", "live"),
+            double_start_protection: flag("double_start_protection", false),
+            double_start_nodes: string("double_start_nodes", ""),
         }
     }
 }

@@ -15,7 +15,13 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 /// Parameters this project adds after the anchor's.
-const ALLOWED_EXTRAS: [&str; 1] = ["shutdown_timeout"];
+const ALLOWED_EXTRAS: [&str; 5] = [
+    "shutdown_timeout",
+    "migration_mapping",
+    "migration_mode",
+    "double_start_protection",
+    "double_start_nodes",
+];
 
 fn metadata_file() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/metadata/VirtualDomain.xml");

@@ -13,9 +13,6 @@
 //! * an invalid `migration_user` is still not used, but is logged as a
 //!   warning (the anchor drops it silently).
 //!
-//! Not yet called: `migrate_to` itself is not implemented (it returns 1);
-//! this is its first, pure half.
-//!
 //! Pure: the random port is passed in, so every rule is table-tested.
 
 /// The migration parameters the composition reads.
@@ -159,7 +156,7 @@ fn rewrite_host(uri: &str, transport: &str, host: &str) -> Option<String> {
 
 /// The `migrate_options` words without the last `--migrateuri=` token, and
 /// that token's value.
-fn split_migrateuri_option(options: &str) -> (Vec<String>, Option<String>) {
+pub fn split_migrateuri_option(options: &str) -> (Vec<String>, Option<String>) {
     let mut words: Vec<String> = options.split_whitespace().map(str::to_string).collect();
     let last = words.iter().rposition(|w| w.contains("--migrateuri="));
     let value = last.map(|i| {

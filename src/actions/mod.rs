@@ -7,8 +7,12 @@
 pub mod backing;
 pub mod config_guard;
 pub mod config_save;
+pub mod double_start;
 pub mod guest_process;
 pub mod housekeeping;
+pub mod migrate;
+pub mod migrate_options;
+pub mod migration_settings;
 pub mod migration_uri;
 pub mod monitor;
 pub mod observe;
@@ -39,6 +43,15 @@ use setup::{Accepted, ConfigFile, HostFacts, Message, Operation, Settings};
 /// Domain XML files larger than this are not read (a config pointing at a
 /// device or a huge file must not stall the agent).
 const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Controllers for other hosts' libvirt (the migration target, the other
+/// nodes), by URI, with every call ending by the given instant.
+pub type Remote<'a> = &'a (dyn Fn(&str, std::time::Instant) -> Box<dyn DomainController> + Sync);
+
+/// The real [`Remote`]: the libvirt backend.
+fn libvirt_remote(uri: &str, until: std::time::Instant) -> Box<dyn DomainController> {
+    Box::new(LibvirtController::new(Some(uri.to_string()), until))
+}
 
 /// Everything an action needs, resolved once.
 #[derive(Debug)]
@@ -228,13 +241,11 @@ fn dispatch(req: &Request) -> OcfResult {
             print!("{META_DATA}");
             Ok(OcfRc::Success)
         }
-        Action::Start => start::start(req, ctl.as_ref()),
+        Action::Start => start::start(req, ctl.as_ref(), &libvirt_remote),
         Action::Stop => stop::stop(req, ctl.as_ref()),
         Action::Monitor => monitor::monitor(req, ctl.as_ref()),
         Action::Status => monitor::status(req, ctl.as_ref()),
-        Action::MigrateTo | Action::MigrateFrom => Err(OcfError::generic(format!(
-            "{}: live migration is not available in this build yet",
-            req.action.name()
-        ))),
+        Action::MigrateTo => migrate::migrate_to(req, ctl.as_ref(), &libvirt_remote),
+        Action::MigrateFrom => migrate::migrate_from(req, ctl.as_ref()),
     }
 }

@@ -6,6 +6,7 @@
 //! returns 0 (nothing to stop here), a probe returns 7, a recurring monitor
 //! fails, and start/validate return the validation code.
 
+use super::migration_settings::{migration_settings, MigrationSettings};
 use crate::cli::Action;
 use crate::controller::ShutdownMode;
 use crate::domain_xml::DomainConfig;
@@ -60,6 +61,17 @@ pub struct Settings {
     pub shutdown_timeout: Option<u64>,
     pub migration_speed: u64,
     pub migration_downtime: u64,
+    /// Checked only for the actions that migrate or may (see
+    /// [`uses_migration_settings`]); the defaults otherwise.
+    pub migration: MigrationSettings,
+}
+
+/// The actions whose setup checks the migration settings.
+pub fn uses_migration_settings(action: Action) -> bool {
+    matches!(
+        action,
+        Action::ValidateAll | Action::Start | Action::MigrateTo | Action::MigrateFrom
+    )
 }
 
 /// A setup that passed the checks.
@@ -148,10 +160,18 @@ pub fn check(
             unreadable_config: false,
         });
     }
-    match settings(params) {
+    let checked = settings(params)
+        .map_err(str::to_string)
+        .and_then(|mut settings| {
+            if uses_migration_settings(op.action) {
+                settings.migration = migration_settings(params)?;
+            }
+            Ok(settings)
+        });
+    match checked {
         Ok(settings) => Ok(Accepted { name, settings }),
         Err(reason) => {
-            messages.push(Message::Reason(reason.into()));
+            messages.push(Message::Reason(reason));
             Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages))
         }
     }
@@ -186,6 +206,7 @@ pub fn settings(params: &Params) -> Result<Settings, &'static str> {
         shutdown_timeout,
         migration_speed,
         migration_downtime,
+        migration: MigrationSettings::default(),
     })
 }
 

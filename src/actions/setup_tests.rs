@@ -162,6 +162,7 @@ fn checked_parameters_come_out_typed() {
             shutdown_timeout: Some(45),
             migration_speed: 100,
             migration_downtime: 0,
+            migration: Default::default(),
         }
     );
     let unset = check(op, &params(&[("config", "/x.xml")]), &named(), HOST).unwrap();
@@ -238,4 +239,32 @@ fn first_failing_check_wins() {
     )
     .unwrap_err();
     assert_eq!(r.rc, OcfRc::NotRunning);
+}
+
+#[test]
+fn migration_settings_are_checked_only_where_they_are_used() {
+    let p = params(&[("config", "/x.xml"), ("migrate_options", "--bandwidth 5")]);
+    for (name, action, probe) in ACTIONS {
+        let op = Operation { action, probe };
+        let got = check(op, &p, &named(), HOST).map_err(|r| r.rc);
+        let want = if uses_migration_settings(action) {
+            Err(OcfRc::ErrConfigured)
+        } else {
+            Ok(())
+        };
+        assert_eq!(got.map(drop), want, "{name}");
+    }
+    let refusal = check(
+        Operation {
+            action: Action::ValidateAll,
+            probe: false,
+        },
+        &p,
+        &named(),
+        HOST,
+    )
+    .unwrap_err();
+    assert!(refusal.messages.contains(&Message::Reason(
+        "migrate_options: --bandwidth: set migration_speed instead".into()
+    )));
 }

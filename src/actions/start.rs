@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use super::monitor::{run_monitor_scripts, unknown_observation, unknown_status};
 use super::observe::{observe, observe_patiently, retry_pause};
 use super::state::Observed;
-use super::{backing, housekeeping, snapshot, utilization, Request};
+use super::{backing, double_start, housekeeping, snapshot, utilization, Remote, Request};
 use crate::controller::{ControllerError, DomainController, DomainState};
 use crate::host::systemd;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 
 /// `start`.
-pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
+pub fn start(req: &Request, ctl: &dyn DomainController, remote: Remote) -> OcfResult {
     utilization::forget(req);
     // a restarting libvirtd, or a passing error, is asked again until the
     // time is up: an error is never taken for a state
@@ -32,7 +32,7 @@ pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
         Observed::PmSuspended => {
             log::warn!("{}", unknown_status(req, "pmsuspended"));
             if wake_up(req, ctl) {
-                return wait_until_running(req, ctl);
+                return wait_until_running(req, ctl, Arrival::Started);
             }
             destroy_before_start(req, ctl, "pmsuspended")?;
         }
@@ -53,6 +53,15 @@ pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
             )));
         }
     }
+    if let Some(nodes) = &req.settings.migration.double_start_nodes {
+        let hypervisor = match req.params.hypervisor.as_deref().filter(|h| !h.is_empty()) {
+            Some(h) => h.to_string(),
+            None => ctl.uri().map_err(|e| {
+                OcfError::generic(format!("Cannot learn libvirt's default URI: {e}"))
+            })?,
+        };
+        double_start::refuse_if_running_elsewhere(req, nodes, &hypervisor, remote)?;
+    }
     systemd::ensure_shutdown_ordering(short_limit(req));
     if let Some(restored) = snapshot::restore(req, ctl) {
         return restored;
@@ -66,10 +75,10 @@ pub fn start(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     } else {
         backing::define_and_start(req, ctl)?;
     }
-    wait_until_running(req, ctl)
+    wait_until_running(req, ctl, Arrival::Started)
 }
 
-fn short_limit(req: &Request) -> Duration {
+pub(super) fn short_limit(req: &Request) -> Duration {
     req.ctx.work_left().min(Duration::from_secs(10))
 }
 
@@ -204,7 +213,7 @@ fn restore_config(config: &Path, keep: &Path, linked: bool, saved: Option<Vec<u8
 }
 
 /// `start_resources`: the storage pools and networks the domain uses.
-fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
+pub(super) fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
     for pool in &req.domain.pools {
         ctl.ensure_pool_active(pool).map_err(|e| {
             OcfError::generic(format!(
@@ -222,21 +231,45 @@ fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfE
     Ok(())
 }
 
+fn not_arrived(req: &Request, detail: &str) -> OcfError {
+    OcfError::generic(format!(
+        "{}: migrate_from: the domain has not arrived from {} in time{detail}",
+        req.name,
+        req.ctx.migrate_source.as_deref().unwrap_or("the source")
+    ))
+}
+
+/// How the domain comes to run here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arrival {
+    /// Created by this start: not running means it stopped again.
+    Started,
+    /// Migrating in: not running yet means not arrived yet.
+    Migrating,
+}
+
 /// Waits until the domain runs and the monitor scripts pass. A woken
 /// domain may still be pmsuspended for a moment; a libvirtd restarting
 /// meanwhile is waited for.
-fn wait_until_running(req: &Request, ctl: &dyn DomainController) -> OcfResult {
+pub(super) fn wait_until_running(
+    req: &Request,
+    ctl: &dyn DomainController,
+    arrival: Arrival,
+) -> OcfResult {
     let end = req.ctx.work_end();
     loop {
         let failure = match observe(ctl, &req.name, end) {
             Observed::Active(state) => match run_monitor_scripts(req) {
                 Ok(_) => {
                     housekeeping::after_monitor(req, ctl, &Observed::Active(state));
-                    log::info!("Virtual domain {} started.", req.name);
+                    if arrival == Arrival::Started {
+                        log::info!("Virtual domain {} started.", req.name);
+                    }
                     return Ok(OcfRc::Success);
                 }
                 Err(e) => e,
             },
+            Observed::Inactive if arrival == Arrival::Migrating => not_arrived(req, ""),
             Observed::Inactive => {
                 return Err(OcfError::generic(format!(
                     "Virtual domain {} stopped right after it was started",
@@ -249,7 +282,12 @@ fn wait_until_running(req: &Request, ctl: &dyn DomainController) -> OcfResult {
             seen @ Observed::PmSuspended => unknown_observation(req, &seen),
             Observed::Failed(why) | Observed::Indeterminate(why) => {
                 ctl.recover();
-                OcfError::generic(format!("Virtual domain {}: {why}", req.name))
+                match arrival {
+                    Arrival::Started => {
+                        OcfError::generic(format!("Virtual domain {}: {why}", req.name))
+                    }
+                    Arrival::Migrating => not_arrived(req, &format!(" (libvirt: {why})")),
+                }
             }
         };
         let left = end.saturating_duration_since(Instant::now());
@@ -257,6 +295,10 @@ fn wait_until_running(req: &Request, ctl: &dyn DomainController) -> OcfResult {
             return Err(failure);
         }
         ctl.wait_event(&req.name, left.min(Duration::from_secs(1)));
+        if Instant::now() >= end {
+            // a query now would only say "no time left"
+            return Err(failure);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Start decisions, against the in-memory controller.
 
 use super::*;
-use crate::actions::test_support::request;
+use crate::actions::test_support::{no_remote, request};
 use crate::controller::fake::FakeController;
 
 fn config_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
@@ -28,7 +28,7 @@ fn an_error_from_the_state_query_never_destroys() {
             .push(("state", ControllerError::Failed("internal error".into())));
     }
     let req = start_request(&dir, &[]);
-    assert_eq!(start(&req, &fake), Ok(OcfRc::Success));
+    assert_eq!(start(&req, &fake, &no_remote), Ok(OcfRc::Success));
     assert_eq!(fake.count("destroy"), 0);
     assert_eq!(fake.count("create"), 0);
     // errors until the time is up: an error with a reason, nothing touched
@@ -39,7 +39,7 @@ fn an_error_from_the_state_query_never_destroys() {
             .push(("state", ControllerError::Failed("internal error".into())));
     }
     let req = start_request(&dir, &[("OCF_RESKEY_CRM_meta_timeout", "3000")]);
-    let err = start(&req, &fake).unwrap_err();
+    let err = start(&req, &fake, &no_remote).unwrap_err();
     assert_eq!(err.rc, OcfRc::ErrGeneric);
     assert!(err.reason.unwrap().contains("internal error"));
     assert_eq!(fake.count("destroy") + fake.count("create"), 0);
@@ -55,7 +55,7 @@ fn a_libvirtd_restart_during_start_does_not_fail_it() {
         ControllerError::Unreachable("End of file while reading data".into()),
     ));
     let req = start_request(&dir, &[]);
-    assert_eq!(start(&req, &fake), Ok(OcfRc::Success));
+    assert_eq!(start(&req, &fake, &no_remote), Ok(OcfRc::Success));
     assert_eq!(fake.count("create"), 2, "{:?}", fake.calls.borrow());
     assert_eq!(
         fake.domains.borrow().get("vm1"),
@@ -69,7 +69,7 @@ fn a_pmsuspended_domain_is_woken_up_and_not_created_again() {
     let mut fake = FakeController::with("vm1", DomainState::PmSuspended);
     fake.wakes_up = true;
     let req = start_request(&dir, &[]);
-    assert_eq!(start(&req, &fake), Ok(OcfRc::Success));
+    assert_eq!(start(&req, &fake, &no_remote), Ok(OcfRc::Success));
     assert_eq!(fake.count("wakeup"), 1);
     assert_eq!(
         fake.count("create") + fake.count("destroy") + fake.count("undefine"),
@@ -83,7 +83,11 @@ fn crashed_or_unwakeable_domains_are_destroyed_then_created() {
     for state in [DomainState::Crashed, DomainState::PmSuspended] {
         let fake = FakeController::with("vm1", state);
         let req = start_request(&dir, &[]);
-        assert_eq!(start(&req, &fake), Ok(OcfRc::Success), "{state:?}");
+        assert_eq!(
+            start(&req, &fake, &no_remote),
+            Ok(OcfRc::Success),
+            "{state:?}"
+        );
         assert_eq!(fake.count("destroy"), 1, "{state:?}");
         assert_eq!(fake.count("create"), 1, "{state:?}");
     }
@@ -94,7 +98,7 @@ fn a_state_unknown_to_the_agent_is_reported_not_destroyed() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeController::with("vm1", DomainState::Other(12));
     let req = start_request(&dir, &[]);
-    let err = start(&req, &fake).unwrap_err();
+    let err = start(&req, &fake, &no_remote).unwrap_err();
     assert!(err.reason.unwrap().contains("state 12"));
     assert_eq!(fake.count("destroy") + fake.count("create"), 0);
 }

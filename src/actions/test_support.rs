@@ -45,3 +45,14 @@ pub fn request(pairs: &[(&str, &str)]) -> Request {
         name: "vm1".into(),
     }
 }
+
+/// A remote factory for tests that must not reach another host.
+pub fn no_remote(
+    uri: &str,
+    _until: std::time::Instant,
+) -> Box<dyn crate::controller::DomainController> {
+    Box::new(crate::controller::fake::FakeController {
+        unreachable: Some(format!("no remote in this test ({uri})")),
+        ..Default::default()
+    })
+}

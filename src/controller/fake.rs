@@ -6,7 +6,10 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
+use super::{
+    ControllerError, DomainController, DomainInfo, DomainState, MigrationSpec, MigrationWatch,
+    Outcome, ShutdownMode,
+};
 
 /// A scripted hypervisor: domains by name, and a log of calls.
 #[derive(Default)]
@@ -32,6 +35,11 @@ pub struct FakeController {
     pub hangs_on: Vec<&'static str>,
     pub wedged: Cell<bool>,
     pub limit: Cell<Option<Instant>>,
+    /// Whether `migrate` moves the domain away (else it stays here).
+    pub migrates: Cell<bool>,
+    /// The last migration asked for, and its watch.
+    pub migrated: RefCell<Option<MigrationSpec>>,
+    pub watched: Cell<Option<MigrationWatch>>,
     pub calls: RefCell<Vec<String>>,
 }
 
@@ -204,6 +212,20 @@ impl DomainController for FakeController {
     }
     fn limit_calls(&self, until: Option<Instant>) {
         self.limit.set(until);
+    }
+    fn uri(&self) -> Outcome<String> {
+        self.call("uri".into())?;
+        Ok("qemu:///system".into())
+    }
+    fn migrate(&self, name: &str, spec: &MigrationSpec, watch: &MigrationWatch) -> Outcome<()> {
+        *self.migrated.borrow_mut() = Some(spec.clone());
+        self.watched.set(Some(*watch));
+        let moved = self.migrates.get();
+        let out = self.call(format!("migrate {name}"));
+        if moved {
+            self.gone(name);
+        }
+        out
     }
     fn recover(&self) {
         self.calls.borrow_mut().push("recover".into());

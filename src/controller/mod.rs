@@ -9,10 +9,13 @@
 #[cfg(test)]
 pub mod fake;
 pub mod libvirt;
+pub mod migration;
 pub mod rpc;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+pub use migration::{MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch};
 
 /// libvirt's domain states (`virDomainState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +162,20 @@ pub trait DomainController {
     /// Returns whether an event arrived. Implementations may return early
     /// without an event; callers always re-check the state.
     fn wait_event(&self, name: &str, timeout: Duration) -> bool;
+    /// The URI of the connection: libvirt's default URI, resolved, when
+    /// the controller was built without one.
+    fn uri(&self) -> Outcome<String> {
+        Err(ControllerError::Failed("no URI: not supported".into()))
+    }
+    /// Migrates the running domain `name` as `spec` says and returns when
+    /// libvirt's migration call does; meanwhile `watch` is applied to the
+    /// job (downtime set once it runs, aborted when still running at its
+    /// time). The caller verifies where the domain runs afterwards.
+    fn migrate(&self, name: &str, _spec: &MigrationSpec, _watch: &MigrationWatch) -> Outcome<()> {
+        Err(ControllerError::Failed(format!(
+            "cannot migrate {name}: not supported"
+        )))
+    }
     /// Bounds the calls that follow: each one ends by `until` at the latest
     /// (still within the controller's own deadline); `None` lifts the bound.
     /// See [`within`].

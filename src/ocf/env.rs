@@ -78,6 +78,8 @@ pub struct OcfContext {
     pub started: Instant,
     pub migrate_target: Option<String>,
     pub migrate_source: Option<String>,
+    /// `OCF_RESKEY_CRM_meta_on_node`: this node's name in the cluster.
+    pub on_node: Option<String>,
     /// `HA_RSCTMP`: per-resource state that lives until the node reboots.
     pub rsctmp: PathBuf,
     /// `OCF_CHECK_LEVEL` (accepted, only level 0 exists).
@@ -111,6 +113,7 @@ impl OcfContext {
             started: Instant::now(),
             migrate_target: env.non_empty("OCF_RESKEY_CRM_meta_migrate_target"),
             migrate_source: env.non_empty("OCF_RESKEY_CRM_meta_migrate_source"),
+            on_node: env.non_empty("OCF_RESKEY_CRM_meta_on_node"),
             rsctmp: env
                 .non_empty("HA_RSCTMP")
                 .map(PathBuf::from)
@@ -122,6 +125,16 @@ impl OcfContext {
     /// A monitor with interval 0 (or none) is a probe.
     pub fn is_probe(&self) -> bool {
         self.interval_ms == 0
+    }
+
+    /// This node's name: Pacemaker's, else the host name.
+    pub fn local_node(&self) -> Option<String> {
+        self.on_node.clone().or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
     }
 
     /// The instant at which Pacemaker gives up on this operation.

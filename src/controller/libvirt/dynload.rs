@@ -104,12 +104,14 @@ macro_rules! export_libvirt_shims {
     () => {
         $crate::export_libvirt_shims! {
             fn virConnectClose(conn: virConnectPtr) -> c_int;
+            fn virConnectGetURI(conn: virConnectPtr) -> *mut c_char;
             fn virConnectDomainEventDeregisterAny(conn: virConnectPtr, id: c_int) -> c_int;
             fn virConnectDomainEventRegisterAny(conn: virConnectPtr, dom: virDomainPtr,
                 event_id: c_int, cb: virConnectDomainEventGenericCallback,
                 opaque: *mut c_void, freecb: virFreeCallback) -> c_int;
             fn virConnectIsAlive(conn: virConnectPtr) -> c_int;
             fn virConnectOpen(name: *const c_char) -> virConnectPtr;
+            fn virDomainAbortJob(dom: virDomainPtr) -> c_int;
             fn virDomainCreate(dom: virDomainPtr) -> c_int;
             fn virDomainCreateXML(conn: virConnectPtr, xml: *const c_char, flags: c_uint)
                 -> virDomainPtr;
@@ -117,12 +119,19 @@ macro_rules! export_libvirt_shims {
             fn virDomainDestroy(dom: virDomainPtr) -> c_int;
             fn virDomainFree(dom: virDomainPtr) -> c_int;
             fn virDomainGetInfo(dom: virDomainPtr, info: virDomainInfoPtr) -> c_int;
+            fn virDomainGetJobInfo(dom: virDomainPtr, info: virDomainJobInfoPtr) -> c_int;
             fn virDomainGetName(dom: virDomainPtr) -> *const c_char;
             fn virDomainGetState(dom: virDomainPtr, state: *mut c_int, reason: *mut c_int,
                 flags: c_uint) -> c_int;
             fn virDomainGetXMLDesc(dom: virDomainPtr, flags: c_uint) -> *mut c_char;
             fn virDomainIsPersistent(dom: virDomainPtr) -> c_int;
             fn virDomainLookupByName(conn: virConnectPtr, name: *const c_char) -> virDomainPtr;
+            fn virDomainMigrate3(dom: virDomainPtr, dconn: virConnectPtr,
+                params: virTypedParameterPtr, nparams: c_uint, flags: c_uint) -> virDomainPtr;
+            fn virDomainMigrateSetMaxDowntime(dom: virDomainPtr, downtime: c_ulonglong,
+                flags: c_uint) -> c_int;
+            fn virDomainMigrateToURI3(dom: virDomainPtr, dconnuri: *const c_char,
+                params: virTypedParameterPtr, nparams: c_uint, flags: c_uint) -> c_int;
             fn virDomainPMWakeup(dom: virDomainPtr, flags: c_uint) -> c_int;
             fn virDomainRestore(conn: virConnectPtr, from: *const c_char) -> c_int;
             fn virDomainResume(dom: virDomainPtr) -> c_int;
@@ -150,11 +159,11 @@ macro_rules! export_libvirt_shims {
         /// Forwarders to libvirt's functions of the same names.
         #[allow(non_snake_case, unused_imports, clippy::missing_safety_doc)]
         mod libvirt_forwarders {
-            use ::std::os::raw::{c_char, c_int, c_uint, c_void};
+            use ::std::os::raw::{c_char, c_int, c_uint, c_ulonglong, c_void};
             use $crate::controller::libvirt::dynload::sys::{
                 virConnectDomainEventGenericCallback, virConnectPtr, virDomainInfoPtr,
-                virDomainPtr, virErrorFunc, virErrorPtr, virFreeCallback, virNetworkPtr,
-                virStoragePoolPtr,
+                virDomainJobInfoPtr, virDomainPtr, virErrorFunc, virErrorPtr, virFreeCallback,
+                virNetworkPtr, virStoragePoolPtr, virTypedParameterPtr,
             };
             $(
                 #[no_mangle]

@@ -24,6 +24,7 @@
 pub mod dynload;
 mod errors;
 mod events;
+mod migrate;
 mod worker;
 
 use std::ffi::CString;
@@ -36,7 +37,10 @@ use std::time::{Duration, Instant};
 
 use virt::sys;
 
-use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
+use super::{
+    ControllerError, DomainController, DomainInfo, DomainState, MigrationSpec, MigrationWatch,
+    Outcome, ShutdownMode,
+};
 use crate::domain_xml::DomainConfig;
 use errors::{check, flags_rejected};
 use worker::{release, Job, Session};
@@ -218,6 +222,14 @@ fn shutdown_flags(modes: &[ShutdownMode]) -> u32 {
 impl DomainController for LibvirtController {
     fn limit_calls(&self, until: Option<Instant>) {
         *lock(&self.limit) = until;
+    }
+
+    fn uri(&self) -> Outcome<String> {
+        self.call(|s| s.with_conn(|conn| conn.uri()))
+    }
+
+    fn migrate(&self, name: &str, spec: &MigrationSpec, watch: &MigrationWatch) -> Outcome<()> {
+        self.migrate_domain(name, spec, watch)
     }
 
     /// The stuck connection thread keeps its job; dropping its sender ends

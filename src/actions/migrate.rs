@@ -1,0 +1,237 @@
+//! migrate_to (on the source) and migrate_from (on the target).
+//!
+//! migrate_to composes the destination as the anchor does (spec §7, with
+//! `migration_mapping` applied to the target node first), starts the
+//! migration through the libvirt API with the typed `migrate_options`, and
+//! verifies the outcome before it answers: gone here and running on the
+//! target means 0, whatever libvirt's call returned; still here means 1
+//! with libvirt's message, the guest running on the source. A migration
+//! still running near the deadline is aborted so that stays true.
+//! migrate_from waits for the domain by libvirt's events and answers as
+//! soon as it runs, or with an error within its timeout.
+
+use std::time::{Duration, Instant};
+
+use super::migrate_options::is_address;
+use super::migration_uri::{self, MigrationParams, MigrationPlan};
+use super::observe::{observe, observe_patiently};
+use super::start::{short_limit, start_resources, wait_until_running, Arrival};
+use super::state::Observed;
+use super::{config_save, Remote, Request};
+use crate::controller::{
+    within, DomainController, MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch,
+};
+use crate::host::systemd;
+use crate::ocf::{OcfError, OcfRc, OcfResult};
+
+/// The time kept after the migration call for verifying and answering,
+/// and between aborting a job and the end of the call.
+fn reserve(req: &Request) -> Duration {
+    (req.ctx.timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(5))
+}
+
+/// `migrate_to`.
+pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> OcfResult {
+    let name = &req.name;
+    let target = req
+        .ctx
+        .migrate_target
+        .as_deref()
+        .filter(|t| is_address(t))
+        .ok_or_else(|| {
+            OcfError::generic(format!(
+                "{name}: migrate_to: no valid migration target (CRM_meta_migrate_target)"
+            ))
+        })?;
+    let ask_until = Instant::now() + req.ctx.work_left() / 4;
+    if !matches!(
+        observe_patiently(ctl, name, ask_until, |_| false),
+        Observed::Active(_)
+    ) {
+        return Err(OcfError::generic(format!(
+            "{name}: migrate_to: Not active locally!"
+        )));
+    }
+    let plan = plan(req, ctl, target)?;
+    let spec = spec(req, plan);
+    if req.params.save_config_on_stop {
+        config_save::save_config(req, ctl);
+    }
+    if req.params.start_resources {
+        let dest = remote(&spec.dest_uri, req.ctx.work_end());
+        start_resources(req, dest.as_ref())?;
+    }
+    let speed = req.settings.migration_speed;
+    if speed != 0 {
+        log::info!("{name}: Setting live migration speed limit for {name} to {speed} MiB/s.");
+    }
+    for word in &req.settings.migration.options.without_effect {
+        log::info!("{name}: migrate_options {word} has no effect (no virsh is run).");
+    }
+    log::info!(
+        "{name}: Starting {} migration to {target} (using: {}).",
+        mode_word(spec.mode),
+        describe(&spec)
+    );
+    let migrate_end = req.ctx.work_end() - reserve(req);
+    let watch = MigrationWatch {
+        max_downtime_ms: Some(req.settings.migration_downtime).filter(|ms| *ms != 0),
+        abort_at: migrate_end - reserve(req),
+    };
+    let outcome = within(ctl, migrate_end, || ctl.migrate(name, &spec, &watch));
+    ctl.recover();
+    let failure = outcome.err().map(|e| e.to_string());
+    let what = format!("{name}: {} migration to {target}", mode_word(spec.mode));
+    verify(req, ctl, remote, &spec, &what, failure)
+}
+
+/// The destination as the anchor composes it, for the mapped target.
+fn plan(
+    req: &Request,
+    ctl: &dyn DomainController,
+    target: &str,
+) -> Result<MigrationPlan, OcfError> {
+    let name = &req.name;
+    let hypervisor = match req.params.hypervisor.as_deref().filter(|h| !h.is_empty()) {
+        Some(h) => h.to_string(),
+        None => ctl.uri().map_err(|e| {
+            OcfError::generic(format!("{name}: cannot learn libvirt's default URI: {e}"))
+        })?,
+    };
+    let p = &req.params;
+    let params = MigrationParams {
+        hypervisor: &hypervisor,
+        transport: &p.migration_transport,
+        user: p.migration_user.as_deref(),
+        network_suffix: &p.migration_network_suffix,
+        remoteuri: p.remoteuri.as_deref(),
+        migrateuri: p.migrateuri.as_deref(),
+        migrate_options: p.migrate_options.as_deref().unwrap_or(""),
+        migrateport: p.migrateport.as_deref(),
+    };
+    let host = req.settings.migration.host_for(target);
+    let plan =
+        migration_uri::compose(name, host, &params, random_port).map_err(OcfError::generic)?;
+    for warning in &plan.warnings {
+        log::warn!("{warning}");
+    }
+    Ok(plan)
+}
+
+/// A port in qemu's migration range 49152–49215, as the anchor picks it.
+fn random_port() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    49152 + ((nanos ^ std::process::id()) % 64) as u16
+}
+
+/// The migration, fully decided from the plan and the checked settings.
+fn spec(req: &Request, plan: MigrationPlan) -> MigrationSpec {
+    let migration = &req.settings.migration;
+    let options = &migration.options;
+    let tunnelled = options.flags.contains(&MigrateFlag::Tunnelled);
+    let migrate_uri = match plan.migrate_uri {
+        // only a generated one can be here (explicit ones are refused at setup)
+        Some(uri) if tunnelled => {
+            log::info!(
+                "{}: tunnelled migration: the dedicated-network URI {uri} is not used.",
+                req.name
+            );
+            None
+        }
+        other => other,
+    };
+    MigrationSpec {
+        dest_uri: plan.dest_uri,
+        migrate_uri,
+        mode: migration.mode,
+        flags: options.flags.iter().copied().collect(),
+        bandwidth_mib: Some(req.settings.migration_speed).filter(|s| *s != 0),
+        listen_address: options.listen_address.clone(),
+        parallel_connections: options.parallel_connections,
+    }
+}
+
+fn mode_word(mode: MigrationMode) -> &'static str {
+    match mode {
+        MigrationMode::Live => "live",
+        MigrationMode::Pause => "paused",
+    }
+}
+
+/// The migration for the log, in virsh's words.
+fn describe(spec: &MigrationSpec) -> String {
+    let mut words = vec![format!("destination {}", spec.dest_uri)];
+    if let Some(uri) = &spec.migrate_uri {
+        words.push(format!("migration URI {uri}"));
+    }
+    if !spec.flags.is_empty() {
+        words.push(format!("flags {:?}", spec.flags));
+    }
+    if let Some(mib) = spec.bandwidth_mib {
+        words.push(format!("{mib} MiB/s"));
+    }
+    words.join(", ")
+}
+
+/// Where the domain runs decides the answer, not the call's return code.
+fn verify(
+    req: &Request,
+    ctl: &dyn DomainController,
+    remote: Remote,
+    spec: &MigrationSpec,
+    what: &str,
+    failure: Option<String>,
+) -> OcfResult {
+    let name = &req.name;
+    let end = req.ctx.work_end();
+    let here = observe(ctl, name, end);
+    let still_here = !matches!(here, Observed::Inactive);
+    if let (Some(why), true) = (&failure, still_here) {
+        return Err(OcfError::generic(format!("{what} failed: {why}")));
+    }
+    if still_here {
+        return Err(OcfError::generic(format!(
+            "{what} reported success, but the domain is still here ({here:?})"
+        )));
+    }
+    let dest = remote(&spec.dest_uri, end);
+    match observe(dest.as_ref(), name, end) {
+        Observed::Active(_) => {}
+        Observed::Inactive => {
+            return Err(OcfError::generic(format!(
+                "{what} failed: the domain runs neither here nor there{}",
+                failure.map(|f| format!(" ({f})")).unwrap_or_default()
+            )));
+        }
+        other => log::warn!(
+            "{what}: gone from here, but its state there cannot be read ({other:?}); \
+             trusting libvirt"
+        ),
+    }
+    if let Some(why) = failure {
+        log::warn!("{what}: libvirt reported an error ({why}), but the domain runs there.");
+    }
+    log::info!("{what} succeeded.");
+    Ok(OcfRc::Success)
+}
+
+/// `migrate_from`.
+pub fn migrate_from(req: &Request, ctl: &dyn DomainController) -> OcfResult {
+    systemd::ensure_shutdown_ordering(short_limit(req));
+    wait_until_running(req, ctl, Arrival::Migrating)?;
+    log::info!(
+        "{}: live migration from {} succeeded.",
+        req.name,
+        req.ctx.migrate_source.as_deref().unwrap_or("the source")
+    );
+    if req.params.save_config_on_stop {
+        config_save::save_config(req, ctl);
+    }
+    Ok(OcfRc::Success)
+}
+
+#[cfg(test)]
+#[path = "migrate_tests.rs"]
+mod tests;

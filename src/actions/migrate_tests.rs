@@ -1,0 +1,180 @@
+//! migrate_to / migrate_from decisions against in-memory controllers: the
+//! answer follows where the domain runs, not what the call returned.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::*;
+use crate::actions::test_support::request;
+use crate::controller::fake::FakeController;
+use crate::controller::{ControllerError, DomainState};
+
+fn migrate_request(extra: &[(&str, &str)]) -> Request {
+    let mut pairs = vec![
+        ("OCF_RESKEY_hypervisor", "qemu:///system"),
+        ("OCF_RESKEY_migration_transport", "tcp"),
+        ("OCF_RESKEY_CRM_meta_migrate_target", "n2"),
+        ("OCF_RESKEY_CRM_meta_migrate_source", "n1"),
+        ("OCF_RESKEY_CRM_meta_timeout", "20000"),
+    ];
+    pairs.extend_from_slice(extra);
+    let mut req = request(&pairs);
+    req.settings.migration =
+        crate::actions::migration_settings::migration_settings(&req.params).unwrap();
+    req
+}
+
+/// The target's state, as remote controllers see it, and the URIs asked.
+static TARGET: Mutex<Option<DomainState>> = Mutex::new(None);
+static ASKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn target_remote(uri: &str, _until: Instant) -> Box<dyn DomainController> {
+    ASKED.lock().unwrap().push(uri.to_string());
+    match *TARGET.lock().unwrap() {
+        Some(state) => Box::new(FakeController::with("vm1", state)),
+        None => Box::new(FakeController::default()),
+    }
+}
+
+/// Runs `f` alone (the statics above are shared by these tests).
+fn serial<T>(target: Option<DomainState>, f: impl FnOnce() -> T) -> T {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    *TARGET.lock().unwrap() = target;
+    ASKED.lock().unwrap().clear();
+    f()
+}
+
+#[test]
+fn success_is_where_the_domain_runs() {
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let req = migrate_request(&[]);
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        let spec = fake.migrated.borrow().clone().unwrap();
+        assert_eq!(spec.dest_uri, "qemu+tcp://n2/system");
+        assert_eq!(spec.mode, MigrationMode::Live);
+        assert_eq!(ASKED.lock().unwrap().as_slice(), ["qemu+tcp://n2/system"]);
+    });
+}
+
+#[test]
+fn a_failed_call_leaves_the_guest_here_with_libvirts_message() {
+    serial(None, || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.fail_verb.borrow_mut().push((
+            "migrate",
+            ControllerError::Failed("unable to connect to server at 'n2:16509'".into()),
+        ));
+        let err = migrate_to(&migrate_request(&[]), &fake, &target_remote).unwrap_err();
+        assert_eq!(err.rc, OcfRc::ErrGeneric);
+        let reason = err.reason.unwrap();
+        assert!(
+            reason.starts_with("vm1: live migration to n2 failed: "),
+            "{reason}"
+        );
+        assert!(reason.contains("n2:16509"), "{reason}");
+    });
+}
+
+#[test]
+fn a_lying_return_code_is_not_trusted() {
+    // the call says yes but the domain is still here: 1
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        let err = migrate_to(&migrate_request(&[]), &fake, &target_remote).unwrap_err();
+        assert!(err.reason.unwrap().contains("still here"));
+    });
+    // the call says no but the domain runs on the target: 0
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        fake.fail_verb
+            .borrow_mut()
+            .push(("migrate", ControllerError::Failed("cgroup error".into())));
+        assert_eq!(
+            migrate_to(&migrate_request(&[]), &fake, &target_remote),
+            Ok(OcfRc::Success)
+        );
+    });
+    // gone here, not there either: 1
+    serial(None, || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let err = migrate_to(&migrate_request(&[]), &fake, &target_remote).unwrap_err();
+        assert!(err.reason.unwrap().contains("neither here nor there"));
+    });
+}
+
+#[test]
+fn not_active_locally_is_the_anchors_error() {
+    serial(None, || {
+        let fake = FakeController::default();
+        let err = migrate_to(&migrate_request(&[]), &fake, &target_remote).unwrap_err();
+        assert_eq!(
+            err.reason.as_deref(),
+            Some("vm1: migrate_to: Not active locally!")
+        );
+        assert_eq!(fake.count("migrate"), 0);
+    });
+}
+
+#[test]
+fn mapping_mode_options_speed_and_downtime_reach_the_spec() {
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let req = migrate_request(&[
+            ("OCF_RESKEY_migration_mapping", "n1:n1-mig,n2:n2-mig"),
+            ("OCF_RESKEY_migration_mode", "pause"),
+            (
+                "OCF_RESKEY_migrate_options",
+                "--p2p --tunnelled --persistent",
+            ),
+            ("OCF_RESKEY_migration_speed", "10"),
+            ("OCF_RESKEY_migration_downtime", "500"),
+            ("OCF_RESKEY_migration_network_suffix", "-x"),
+        ]);
+        let mut req = req;
+        req.settings.migration_speed = 10;
+        req.settings.migration_downtime = 500;
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        let spec = fake.migrated.borrow().clone().unwrap();
+        assert_eq!(spec.dest_uri, "qemu+tcp://n2-mig-x/system");
+        assert_eq!(
+            spec.migrate_uri, None,
+            "tunnelled: no dedicated-network URI"
+        );
+        assert_eq!(spec.mode, MigrationMode::Pause);
+        assert_eq!(
+            spec.flags,
+            vec![
+                MigrateFlag::PeerToPeer,
+                MigrateFlag::Tunnelled,
+                MigrateFlag::PersistDest
+            ]
+        );
+        assert_eq!(spec.bandwidth_mib, Some(10));
+        let watch = fake.watched.get().unwrap();
+        assert_eq!(watch.max_downtime_ms, Some(500));
+        assert!(watch.abort_at < req.ctx.work_end());
+    });
+}
+
+#[test]
+fn migrate_from_waits_for_the_domain_and_answers_in_time() {
+    let fake = FakeController::with("vm1", DomainState::Running);
+    let req = migrate_request(&[]);
+    assert_eq!(migrate_from(&req, &fake), Ok(OcfRc::Success));
+    let fake = FakeController::default();
+    let req = migrate_request(&[("OCF_RESKEY_CRM_meta_timeout", "3000")]);
+    let t = Instant::now();
+    let err = migrate_from(&req, &fake).unwrap_err();
+    assert!(err.reason.unwrap().contains("has not arrived from n1"));
+    assert!(
+        t.elapsed() < Duration::from_millis(2700),
+        "{:?}",
+        t.elapsed()
+    );
+}

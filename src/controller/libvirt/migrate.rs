@@ -1,0 +1,187 @@
+//! Migration on the libvirt API: `virDomainMigrate3` with a connection to
+//! the target opened here (libvirt's client drives, as `virsh migrate`),
+//! or `virDomainMigrateToURI3` when the source libvirtd drives
+//! (peer-to-peer). The bandwidth goes in as a typed parameter (set before
+//! the job starts, as the anchor's `migrate-setspeed`). While the call
+//! blocks the connection thread, a second connection watches the job: it
+//! sets the maximum downtime once the job runs (as the anchor's
+//! `migrate-setmaxdowntime`, without its fixed 2 s sleep) and aborts a job
+//! still running at the watch's time (`virDomainAbortJob`), so the guest
+//! stays on the source and the agent answers in time.
+
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use virt::connect::Connect;
+use virt::domain::{Domain, MigrateParameters};
+use virt::sys;
+
+use super::worker::{self, release, Session};
+use super::LibvirtController;
+use crate::controller::{MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch, Outcome};
+
+/// How often the watcher looks at the job.
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// `virDomainMigrateFlags` for the spec.
+pub(super) fn flag_bits(spec: &MigrationSpec) -> u32 {
+    let live = match spec.mode {
+        MigrationMode::Live => sys::VIR_MIGRATE_LIVE,
+        MigrationMode::Pause => 0,
+    };
+    spec.flags.iter().fold(live, |acc, flag| {
+        acc | match flag {
+            MigrateFlag::PeerToPeer => sys::VIR_MIGRATE_PEER2PEER,
+            MigrateFlag::Tunnelled => sys::VIR_MIGRATE_TUNNELLED,
+            MigrateFlag::PersistDest => sys::VIR_MIGRATE_PERSIST_DEST,
+            MigrateFlag::UndefineSource => sys::VIR_MIGRATE_UNDEFINE_SOURCE,
+            MigrateFlag::Compressed => sys::VIR_MIGRATE_COMPRESSED,
+            MigrateFlag::AutoConverge => sys::VIR_MIGRATE_AUTO_CONVERGE,
+            MigrateFlag::Unsafe => sys::VIR_MIGRATE_UNSAFE,
+            MigrateFlag::AbortOnError => sys::VIR_MIGRATE_ABORT_ON_ERROR,
+            MigrateFlag::Parallel => sys::VIR_MIGRATE_PARALLEL,
+            MigrateFlag::Tls => sys::VIR_MIGRATE_TLS,
+            MigrateFlag::PausedOnTarget => sys::VIR_MIGRATE_PAUSED,
+            MigrateFlag::CopyStorageAll => sys::VIR_MIGRATE_NON_SHARED_DISK,
+            MigrateFlag::CopyStorageInc => sys::VIR_MIGRATE_NON_SHARED_INC,
+        }
+    })
+}
+
+/// The typed parameters for the spec.
+pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
+    MigrateParameters {
+        uri: spec.migrate_uri.clone(),
+        bandwidth: spec.bandwidth_mib,
+        listen_address: spec.listen_address.clone(),
+        parallel_connections: spec
+            .parallel_connections
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+        ..MigrateParameters::default()
+    }
+}
+
+/// One migration call, on the connection thread.
+fn migrate_call(dom: &Domain, spec: &MigrationSpec) -> Result<(), virt::error::Error> {
+    let flags = flag_bits(spec);
+    if spec.has(MigrateFlag::PeerToPeer) {
+        return dom.migrate_to_uri3(Some(&spec.dest_uri), parameters(spec), flags);
+    }
+    let dconn = ManuallyDrop::new(Connect::open(Some(&spec.dest_uri))?);
+    let out = dom.migrate3(&dconn, parameters(spec), flags).map(release);
+    // SAFETY: `dconn` is an open connection owned here and not used after
+    // (virt's Drop of Connect panics on a failed close: never dropped).
+    unsafe {
+        sys::virConnectClose(dconn.as_ptr());
+    }
+    out
+}
+
+/// Ends the watcher when dropped.
+struct StopWatching(Arc<AtomicBool>);
+
+impl Drop for StopWatching {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl LibvirtController {
+    pub(super) fn migrate_domain(
+        &self,
+        name: &str,
+        spec: &MigrationSpec,
+        watch: &MigrationWatch,
+    ) -> Outcome<()> {
+        let _stop = self.watch_job(name, *watch);
+        let (name, spec) = (name.to_string(), spec.clone());
+        self.call(move |s| s.with_domain(&name, |dom| migrate_call(dom, &spec)))
+    }
+
+    /// Starts the watcher on a connection of its own; it runs until the
+    /// returned guard is dropped (or forever, stuck in a frozen daemon:
+    /// the thread is abandoned, as the connection thread of a hung call).
+    fn watch_job(&self, name: &str, watch: MigrationWatch) -> StopWatching {
+        let done = Arc::new(AtomicBool::new(false));
+        let guard = StopWatching(Arc::clone(&done));
+        let Ok(side) = worker::spawn(self.uri.clone()) else {
+            log::warn!("cannot start the migration watcher thread");
+            return guard;
+        };
+        let name = name.to_string();
+        let job: worker::Job = Box::new(move |s: &mut Session| {
+            let outcome = s.with_domain(&name, |dom| {
+                watch_loop(dom, &name, &watch, &done);
+                Ok(())
+            });
+            if let Err(e) = outcome {
+                log::warn!("Cannot watch the migration of {name}: {e}");
+            }
+        });
+        if side.send(job).is_err() {
+            log::warn!("the migration watcher thread is gone");
+        }
+        guard
+    }
+}
+
+/// Sets the downtime once the job runs; aborts it at its time.
+fn watch_loop(dom: &Domain, name: &str, watch: &MigrationWatch, done: &AtomicBool) {
+    let mut downtime = watch.max_downtime_ms;
+    let mut aborted = false;
+    while !done.load(Ordering::SeqCst) {
+        let running = dom
+            .job_info()
+            .is_ok_and(|job| job.r#type != sys::VIR_DOMAIN_JOB_NONE as i32);
+        if let (true, Some(ms)) = (running, downtime) {
+            match dom.migrate_set_max_downtime(ms, 0) {
+                Ok(()) => log::info!("{name}: Setting max migration downtime to {ms} ms."),
+                Err(e) => log::warn!("{name}: cannot set the migration downtime: {}", e.message()),
+            }
+            downtime = None;
+        }
+        if running && !aborted && Instant::now() >= watch.abort_at {
+            log::warn!("{name}: migration still running at its deadline: aborting it.");
+            // SAFETY: `dom` is a valid domain handle for the loop's duration.
+            if unsafe { sys::virDomainAbortJob(dom.as_ptr()) } < 0 {
+                log::warn!(
+                    "{name}: aborting the migration failed: {}",
+                    virt::error::Error::last_error().message()
+                );
+            }
+            aborted = true;
+        }
+        std::thread::sleep(WATCH_EVERY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_parameters() {
+        let mut spec = MigrationSpec {
+            dest_uri: "qemu+tcp://n2/system".into(),
+            ..Default::default()
+        };
+        assert_eq!(flag_bits(&spec), sys::VIR_MIGRATE_LIVE);
+        spec.mode = MigrationMode::Pause;
+        assert_eq!(flag_bits(&spec), 0, "pause: not live");
+        spec.flags = vec![MigrateFlag::PeerToPeer, MigrateFlag::Tunnelled];
+        assert_eq!(
+            flag_bits(&spec),
+            sys::VIR_MIGRATE_PEER2PEER | sys::VIR_MIGRATE_TUNNELLED
+        );
+        spec.bandwidth_mib = Some(10);
+        spec.migrate_uri = Some("tcp:n2-mig:49200".into());
+        spec.parallel_connections = Some(4);
+        let p = parameters(&spec);
+        assert_eq!(p.bandwidth, Some(10));
+        assert_eq!(p.uri.as_deref(), Some("tcp:n2-mig:49200"));
+        assert_eq!(p.parallel_connections, Some(4));
+        assert_eq!(p.listen_address, None);
+    }
+}
