@@ -45,6 +45,27 @@ fn every_action_is_bounded_when_libvirtd_fails() {
     privd.fault("thaw", &[]);
     assert_eq!(ocf.recurring().ours("monitor").code, 0, "after thaw");
 
+    // jammed: frozen with its listen backlog full, so connect() itself blocks
+    privd.fault("jam", &[]);
+    assert_answered_in_time(
+        &run(6000, "monitor", true),
+        6000,
+        0,
+        "monitor, backlog full",
+    );
+    let status = run(8000, "status", false);
+    assert_answered_in_time(&status, 8000, 1, "status, backlog full");
+    assert!(status.elapsed < Duration::from_secs(4), "{status:?}");
+    privd.fault("thaw", &[]);
+    assert!(
+        eventually(Duration::from_secs(10), || ocf
+            .recurring()
+            .ours("monitor")
+            .code
+            == 0),
+        "after the jam"
+    );
+
     // stopped: the socket is gone
     privd.fault("stop", &[]);
     assert_answered_in_time(

@@ -8,18 +8,9 @@ use std::time::Duration;
 
 use support::*;
 
-fn setup(name: &str, mode: &str) -> Option<(DomainGuard, Ocf)> {
-    if !lab_available(name) {
-        return None;
-    }
-    let xml = make_guest(name, mode);
-    let guard = DomainGuard::new(QEMU, name);
-    Some((guard, Ocf::new(&format!("rsc-{name}"), &xml, QEMU)))
-}
-
 #[test]
 fn obeying_guest_start_monitor_stop_and_idempotence() {
-    let Some((_g, ocf)) = setup("vdt-life", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-life", "obey") else {
         return;
     };
     assert_eq!(ocf.ours("monitor").code, 7, "probe of a stopped guest");
@@ -47,7 +38,7 @@ fn shutdown_request_lost_before_boot_is_resent() {
     // Stopping right after the start: the first ACPI request arrives before
     // the guest's acpid runs and is lost (the anchor then waits for the
     // whole graceful window); the re-sent request stops it gracefully.
-    let Some((_g, ocf)) = setup("vdt-early", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-early", "obey") else {
         return;
     };
     assert_eq!(ocf.ours("start").code, 0);
@@ -64,7 +55,7 @@ fn shutdown_request_lost_before_boot_is_resent() {
 
 #[test]
 fn guest_ignoring_acpi_is_destroyed_before_the_timeout() {
-    let Some((_g, ocf)) = setup("vdt-ignore", "ignore") else {
+    let Some((_g, ocf)) = guest_setup("vdt-ignore", "ignore") else {
         return;
     };
     assert_eq!(ocf.ours("start").code, 0);
@@ -82,7 +73,7 @@ fn guest_ignoring_acpi_is_destroyed_before_the_timeout() {
 
 #[test]
 fn shutdown_timeout_sets_the_graceful_share() {
-    let Some((_g, ocf)) = setup("vdt-stimeout", "ignore") else {
+    let Some((_g, ocf)) = guest_setup("vdt-stimeout", "ignore") else {
         return;
     };
     assert_eq!(ocf.ours("start").code, 0);
@@ -95,7 +86,7 @@ fn shutdown_timeout_sets_the_graceful_share() {
 
 #[test]
 fn force_stop_destroys_at_once() {
-    let Some((_g, ocf)) = setup("vdt-force", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-force", "obey") else {
         return;
     };
     let ocf = ocf.with("OCF_RESKEY_force_stop", "true");
@@ -112,7 +103,7 @@ fn force_stop_destroys_at_once() {
 
 #[test]
 fn shutdown_mode_acpi_is_applied() {
-    let Some((_g, ocf)) = setup("vdt-acpi", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-acpi", "obey") else {
         return;
     };
     let ocf = ocf.with("OCF_RESKEY_shutdown_mode", "acpi");
@@ -136,7 +127,7 @@ fn shutdown_mode_acpi_is_applied() {
 
 #[test]
 fn killed_emulator_is_seen_by_monitor() {
-    let Some((_g, ocf)) = setup("vdt-kill", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-kill", "obey") else {
         return;
     };
     assert_eq!(ocf.ours("start").code, 0);
@@ -157,7 +148,7 @@ fn killed_emulator_is_seen_by_monitor() {
 
 #[test]
 fn paused_guest_is_running_for_monitor_and_resumed_by_start() {
-    let Some((_g, ocf)) = setup("vdt-pause", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-pause", "obey") else {
         return;
     };
     assert_eq!(ocf.ours("start").code, 0);
@@ -183,7 +174,7 @@ fn paused_guest_is_running_for_monitor_and_resumed_by_start() {
 
 #[test]
 fn probe_and_stop_with_unreadable_config_see_the_running_guest() {
-    let Some((_g, ocf)) = setup("vdt-probe", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-probe", "obey") else {
         return;
     };
     assert_eq!(ocf.ours("start").code, 0);
@@ -231,7 +222,7 @@ fn probe_and_stop_with_unreadable_config_see_the_running_guest() {
 
 #[test]
 fn snapshot_keeps_the_guest_memory_across_stop_and_start() {
-    let Some((_g, ocf)) = setup("vdt-snap", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-snap", "obey") else {
         return;
     };
     let dir = lab_dir().join("snap");
@@ -258,7 +249,7 @@ fn snapshot_keeps_the_guest_memory_across_stop_and_start() {
 
 #[test]
 fn anchor_and_ours_agree_on_the_lifecycle() {
-    let Some((_g, ocf)) = setup("vdt-side", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-side", "obey") else {
         return;
     };
     if !anchor_available("side by side") {
@@ -309,7 +300,7 @@ fn fake_crm_resource(dir: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn utilization_is_written_once_with_the_anchors_values() {
-    let Some((_g, ocf)) = setup("vdt-util", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-util", "obey") else {
         return;
     };
     let bin = lab_dir().join("fakebin-util");
@@ -368,7 +359,7 @@ fn utilization_is_written_once_with_the_anchors_values() {
 
 #[test]
 fn start_resources_starts_the_storage_pool() {
-    let Some((_g, ocf)) = setup("vdt-res", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-res", "obey") else {
         return;
     };
     let pool_dir = lab_dir().join("vdt-pool");
@@ -416,7 +407,7 @@ fn start_resources_starts_the_storage_pool() {
 
 #[test]
 fn failing_monitor_script_fails_the_monitor_like_the_anchor() {
-    let Some((_g, ocf)) = setup("vdt-mscript", "obey") else {
+    let Some((_g, ocf)) = guest_setup("vdt-mscript", "obey") else {
         return;
     };
     let dir = lab_dir().join("mscripts");

@@ -14,28 +14,16 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use fake_daemon::{reply_frame, FakeDaemon};
+use fake_daemon::{error_body, reply_frame, FakeDaemon};
 use support::*;
-use virtualdomain::controller::rpc::wire::{self, Encoder, Procedure};
+use virtualdomain::controller::rpc::wire::{self, Procedure};
 
 const LIBVIRT_SOCK: &str = "/var/run/libvirt/libvirt-sock";
 const INJECTED: &str = "injected: cannot read the domain's state";
 
 /// `remote_error`: VIR_ERR_INTERNAL_ERROR from the qemu driver.
 fn internal_error() -> Vec<u8> {
-    Encoder::default()
-        .i32(1) // VIR_ERR_INTERNAL_ERROR
-        .i32(10) // VIR_FROM_QEMU
-        .opt_string(Some(INJECTED))
-        .i32(2) // level: error
-        .u32(0) // dom
-        .opt_string(None)
-        .opt_string(None)
-        .opt_string(None)
-        .i32(-1)
-        .i32(-1)
-        .u32(0) // net
-        .finish()
+    error_body(1, INJECTED)
 }
 
 /// Reads one whole message (with its length word).
@@ -59,7 +47,8 @@ fn state_error_proxy(errors: Arc<AtomicUsize>) -> FakeDaemon {
         let Ok(daemon) = UnixStream::connect(LIBVIRT_SOCK) else {
             return;
         };
-        let (mut to_daemon, mut from_client) = (daemon.try_clone().unwrap(), client.try_clone().unwrap());
+        let (mut to_daemon, mut from_client) =
+            (daemon.try_clone().unwrap(), client.try_clone().unwrap());
         std::thread::spawn(move || {
             let _ = std::io::copy(&mut from_client, &mut to_daemon);
             let _ = to_daemon.shutdown(std::net::Shutdown::Write);
@@ -76,7 +65,12 @@ fn state_error_proxy(errors: Arc<AtomicUsize>) -> FakeDaemon {
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok();
             let out = if inject {
-                reply_frame(header.procedure, header.serial, wire::STATUS_ERROR, &internal_error())
+                reply_frame(
+                    header.procedure,
+                    header.serial,
+                    wire::STATUS_ERROR,
+                    &internal_error(),
+                )
             } else {
                 frame
             };

@@ -137,13 +137,13 @@ pub fn healthy_body(call: &Header) -> Vec<u8> {
     }
 }
 
-/// A `remote_error` body saying "no such domain" (`VIR_ERR_NO_DOMAIN`).
-pub fn no_domain_error() -> Vec<u8> {
+/// A `remote_error` body: libvirt error `code` from the qemu driver.
+pub fn error_body(code: i32, message: &str) -> Vec<u8> {
     Encoder::default()
-        .i32(wire::ERR_NO_DOMAIN)
+        .i32(code)
         .i32(10) // VIR_FROM_QEMU
-        .opt_string(Some("Domain not found"))
-        .i32(2) // level
+        .opt_string(Some(message))
+        .i32(2) // level: error
         .u32(0) // dom
         .opt_string(None)
         .opt_string(None)
@@ -152,6 +152,11 @@ pub fn no_domain_error() -> Vec<u8> {
         .i32(-1)
         .u32(0) // net
         .finish()
+}
+
+/// A `remote_error` body saying "no such domain" (`VIR_ERR_NO_DOMAIN`).
+pub fn no_domain_error() -> Vec<u8> {
+    error_body(wire::ERR_NO_DOMAIN, "Domain not found")
 }
 
 /// Serves healthy replies until `fault` returns the bytes to send instead

@@ -360,3 +360,15 @@ pub fn assert_answered_in_time(run: &Run, timeout_ms: u64, code: i32, what: &str
         run.elapsed
     );
 }
+
+/// A tiny guest `name` (tests/lab/make-guest.sh `mode`) under the
+/// machine's libvirtd, cleaned up by the guard, and its OCF environment;
+/// `None` when the lab is not available (outside CI).
+pub fn guest_setup(name: &str, mode: &str) -> Option<(DomainGuard, Ocf)> {
+    if !lab_available(name) {
+        return None;
+    }
+    let xml = make_guest(name, mode);
+    let guard = DomainGuard::new(QEMU, name);
+    Some((guard, Ocf::new(&format!("rsc-{name}"), &xml, QEMU)))
+}

@@ -18,37 +18,15 @@ use virt::connect::Connect;
 use virt::domain::{Domain, MigrateParameters};
 use virt::sys;
 
+use super::flags::flag_bits;
 use super::worker::{self, release, Session};
 use super::LibvirtController;
-use crate::controller::{MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch, Outcome};
+#[cfg(test)]
+use crate::controller::MigrationMode;
+use crate::controller::{MigrateFlag, MigrationSpec, MigrationWatch, Outcome};
 
 /// How often the watcher looks at the job.
 const WATCH_EVERY: Duration = Duration::from_millis(100);
-
-/// `virDomainMigrateFlags` for the spec.
-pub(super) fn flag_bits(spec: &MigrationSpec) -> u32 {
-    let live = match spec.mode {
-        MigrationMode::Live => sys::VIR_MIGRATE_LIVE,
-        MigrationMode::Pause => 0,
-    };
-    spec.flags.iter().fold(live, |acc, flag| {
-        acc | match flag {
-            MigrateFlag::PeerToPeer => sys::VIR_MIGRATE_PEER2PEER,
-            MigrateFlag::Tunnelled => sys::VIR_MIGRATE_TUNNELLED,
-            MigrateFlag::PersistDest => sys::VIR_MIGRATE_PERSIST_DEST,
-            MigrateFlag::UndefineSource => sys::VIR_MIGRATE_UNDEFINE_SOURCE,
-            MigrateFlag::Compressed => sys::VIR_MIGRATE_COMPRESSED,
-            MigrateFlag::AutoConverge => sys::VIR_MIGRATE_AUTO_CONVERGE,
-            MigrateFlag::Unsafe => sys::VIR_MIGRATE_UNSAFE,
-            MigrateFlag::AbortOnError => sys::VIR_MIGRATE_ABORT_ON_ERROR,
-            MigrateFlag::Parallel => sys::VIR_MIGRATE_PARALLEL,
-            MigrateFlag::Tls => sys::VIR_MIGRATE_TLS,
-            MigrateFlag::PausedOnTarget => sys::VIR_MIGRATE_PAUSED,
-            MigrateFlag::CopyStorageAll => sys::VIR_MIGRATE_NON_SHARED_DISK,
-            MigrateFlag::CopyStorageInc => sys::VIR_MIGRATE_NON_SHARED_INC,
-        }
-    })
-}
 
 /// The typed parameters for the spec.
 pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {

@@ -24,6 +24,7 @@
 pub mod dynload;
 mod errors;
 mod events;
+mod flags;
 mod migrate;
 mod worker;
 
@@ -43,16 +44,8 @@ use super::{
 };
 use crate::domain_xml::DomainConfig;
 use errors::{check, flags_rejected};
+use flags::{shutdown_flags, UNDEFINE_FLAGS};
 use worker::{release, Job, Session};
-
-/// Undefine also drops what would make a plain undefine fail, keeping data:
-/// managed-save image (useless: the agent always starts from its config),
-/// snapshot and checkpoint metadata (the disk data stays), and the NVRAM
-/// file is *kept* (deleting it would lose the guest's UEFI variables).
-const UNDEFINE_FLAGS: u32 = sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-    | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-    | sys::VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
-    | sys::VIR_DOMAIN_UNDEFINE_KEEP_NVRAM;
 
 /// A [`DomainController`] talking to libvirt at one URI.
 pub struct LibvirtController {
@@ -205,18 +198,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn c_path(path: &Path) -> Outcome<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| ControllerError::Failed(format!("invalid path {}", path.display())))
-}
-
-fn shutdown_flags(modes: &[ShutdownMode]) -> u32 {
-    modes.iter().fold(0, |acc, m| {
-        acc | match m {
-            ShutdownMode::Acpi => sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
-            ShutdownMode::Agent => sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
-            ShutdownMode::Initctl => sys::VIR_DOMAIN_SHUTDOWN_INITCTL,
-            ShutdownMode::Signal => sys::VIR_DOMAIN_SHUTDOWN_SIGNAL,
-            ShutdownMode::Paravirt => sys::VIR_DOMAIN_SHUTDOWN_PARAVIRT,
-        }
-    })
 }
 
 impl DomainController for LibvirtController {
@@ -403,50 +384,5 @@ impl DomainController for LibvirtController {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shutdown_modes_or_their_flags() {
-        assert_eq!(shutdown_flags(&[]), 0);
-        let all = ShutdownMode::parse_list("acpi,agent,initctl,signal,paravirt").unwrap();
-        assert_eq!(shutdown_flags(&all), 0x1f);
-        assert_eq!(
-            shutdown_flags(&[ShutdownMode::Signal, ShutdownMode::Acpi]),
-            0x9
-        );
-    }
-
-    #[test]
-    fn controller_is_cheap_send_and_sync() {
-        fn assert_send_sync<T: Send + Sync>() {}
-        assert_send_sync::<LibvirtController>();
-        // No thread, no connection until the first call.
-        let c = LibvirtController::new(Some("test:///default".into()), Instant::now());
-        assert!(c.worker.lock().unwrap().is_none());
-        // Past the deadline: fails without any I/O and without marking it hung.
-        assert!(matches!(c.state("x"), Err(ControllerError::Unreachable(_))));
-        assert!(c.worker.lock().unwrap().is_none() && !c.is_hung());
-    }
-
-    #[test]
-    fn limit_bounds_calls_and_recover_clears_a_hang() {
-        let far = Instant::now() + Duration::from_secs(3600);
-        let c = LibvirtController::new(Some("test:///default".into()), far);
-        assert_eq!(c.call_end(), far);
-        let soon = Instant::now() + Duration::from_secs(5);
-        c.limit_calls(Some(soon));
-        assert_eq!(c.call_end(), soon);
-        c.limit_calls(Some(far + Duration::from_secs(1)));
-        assert_eq!(c.call_end(), far, "never past the deadline");
-        c.limit_calls(None);
-        assert_eq!(c.call_end(), far);
-        *lock(&c.hung) = Some("stuck".into());
-        assert_eq!(
-            c.state("x"),
-            Err(ControllerError::Unreachable("stuck".into()))
-        );
-        c.recover();
-        assert!(!c.is_hung());
-    }
-}
+#[path = "mod_tests.rs"]
+mod tests;
