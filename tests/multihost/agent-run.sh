@@ -45,7 +45,8 @@ t0=$(date +%s%N)
 set +e
 # timeout -s KILL signals its whole process group: the agent and whatever it started (execd kills
 # the operation's process group the same way); timeout itself then dies by SIGKILL too (137)
-"$HERE/hosts-exec.sh" "$W" "$i" env -i "${envs[@]}" timeout -s KILL "$secs" "$A" "$ACT"
+"$HERE/hosts-exec.sh" "$W" "$i" env -i "${envs[@]}" timeout -s KILL "$secs" "$A" "$ACT" &
+wait $!
 rc=$?
 set -e
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
