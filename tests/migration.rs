@@ -298,7 +298,11 @@ impl<'a> Pass<'a> {
                 "{step}: rc {} (expected {want}), {:.2}s, reason {reason:?}; stderr: {}",
                 run.code,
                 run.elapsed.as_secs_f64(),
-                run.stderr.trim()
+                run.stderr
+                    .lines()
+                    .filter(|l| !l.starts_with("agent-run:"))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             ),
         );
         run
@@ -703,12 +707,19 @@ impl<'a> Pass<'a> {
             if active { "still active" } else { "none" },
             self.lab.state(dst, NAME)
         ));
+        let t = Instant::now();
         let idle = support::eventually(Duration::from_secs(10), || {
             self.lab
                 .virsh(src, &["domjobinfo", NAME])
                 .1
                 .contains("None")
         });
+        if idle && active {
+            self.info(format!(
+                "g: the job on n{src} ended {:.2}s later (libvirt aborts it when the client goes)",
+                t.elapsed().as_secs_f64()
+            ));
+        }
         if !idle {
             self.info("g: the job went on for 10 s more: domjobabort");
             self.lab.virsh(src, &["domjobabort", NAME]);

@@ -21,8 +21,8 @@ hosts=$( { seq 1 "$N"; lab_netns | sed -n "s/^$PREFIX-n//p"; } | sort -nu)
 
 # 1. gracefully (a frozen libvirtd thawed first): destroy the guests (libvirt cleans up after them), bounded
 for i in $hosts; do
-    host_pid "$i" >/dev/null || continue
-    timeout 30 "$HERE/hosts-exec.sh" "$W" "$i" sh -c '
+    p=$(host_pid "$i") || continue
+    timeout 30 nsenter -t "$p" -n -m -u -p -- sh -c '
         p=$(cat /run/libvirtd.pid 2>/dev/null) && kill -CONT "$p" 2>/dev/null   # a frozen one
         for dom in $(timeout 10 virsh -q -c qemu:///system list --name 2>/dev/null); do
             timeout 10 virsh -q -c qemu:///system destroy "$dom" >/dev/null 2>&1 || true
