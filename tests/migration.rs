@@ -22,9 +22,9 @@
 //! VD_MIGRATION_AGENTS=anchor|ours|anchor,ours (default both) picks the
 //! agents. Under CI=true nothing is skipped.
 
-mod support;
 #[path = "support/multihost.rs"]
 mod multihost;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -310,11 +310,8 @@ impl<'a> Pass<'a> {
 
     /// A step that Pacemaker would not run because the one before failed.
     fn not_run(&mut self, step: &str, why: &str) {
-        self.rows.push(format!(
-            "{:6} {:42} not run: {why}",
-            self.agent.tag(),
-            step
-        ));
+        self.rows
+            .push(format!("{:6} {:42} not run: {why}", self.agent.tag(), step));
         self.check(false, format!("{step}: not run: {why}"));
     }
 
@@ -339,9 +336,7 @@ impl<'a> Pass<'a> {
             }
         }
         self.lab.destroy_everywhere(NAME);
-        let (ok, out) = self
-            .lab
-            .virsh(1, &["create", self.xml.to_str().unwrap()]);
+        let (ok, out) = self.lab.virsh(1, &["create", self.xml.to_str().unwrap()]);
         assert!(ok, "virsh create on n1: {out}");
         let (boot, tick) = self
             .lab
@@ -363,7 +358,10 @@ impl<'a> Pass<'a> {
 
     fn nothing_on(&mut self, host: usize, what: &str) {
         let state = self.lab.state(host, NAME);
-        if !self.check(state.is_empty(), format!("{what}: nothing on n{host}, but: {state}")) {
+        if !self.check(
+            state.is_empty(),
+            format!("{what}: nothing on n{host}, but: {state}"),
+        ) {
             self.lab.virsh(host, &["destroy", NAME]);
         }
     }
@@ -420,11 +418,18 @@ impl<'a> Pass<'a> {
             return;
         }
         let Some((boot, tick)) = self.lab.live_tick(1, NAME, 90) else {
-            self.check(false, "a: the guest started by the agent does not tick on n1");
+            self.check(
+                false,
+                "a: the guest started by the agent does not tick on n1",
+            );
             return;
         };
-        let (_, _, moved) =
-            self.migrate("a migrate_to n1->n2", "a migrate_from n2", (1, &boot, tick), &[]);
+        let (_, _, moved) = self.migrate(
+            "a migrate_to n1->n2",
+            "a migrate_from n2",
+            (1, &boot, tick),
+            &[],
+        );
         if !moved {
             for step in [
                 "a stop n1 (already gone)",
@@ -443,7 +448,12 @@ impl<'a> Pass<'a> {
         let recurring = [("CRM_meta_interval", "10000")];
         self.step("a monitor n2", 2, "monitor", T_MONITOR, &recurring);
         self.step("a monitor n1", 1, "monitor", T_MONITOR, &recurring);
-        self.migrate("a migrate_to n2->n1", "a migrate_from n1", (2, &boot, k), &[]);
+        self.migrate(
+            "a migrate_to n2->n1",
+            "a migrate_from n1",
+            (2, &boot, k),
+            &[],
+        );
     }
 
     // ---------------------------------------------------------------- b
@@ -535,13 +545,14 @@ impl<'a> Pass<'a> {
         }
         if self.agent == Agent::Anchor {
             // the anchor also hands qemu tcp:n2-mig:PORT: the memory goes there too
-            self.check(
-                got > 32 << 20,
-                format!("d: only {got} bytes on n{dst}-mig"),
-            );
+            self.check(got > 32 << 20, format!("d: only {got} bytes on n{dst}-mig"));
         }
         let (src, boot, tick) = if moved {
-            (dst, boot, self.lab.live_tick(dst, NAME, 10).map_or(tick, |t| t.1))
+            (
+                dst,
+                boot,
+                self.lab.live_tick(dst, NAME, 10).map_or(tick, |t| t.1),
+            )
         } else {
             self.ensure_running()
         };
@@ -605,7 +616,9 @@ impl<'a> Pass<'a> {
         let seen = events.read("Stopped", 5);
         self.report_events("e", t0, to.elapsed, &seen);
         downtimes.dedup();
-        self.info(format!("e: max downtime on n{src} during the job: {downtimes:?}"));
+        self.info(format!(
+            "e: max downtime on n{src} during the job: {downtimes:?}"
+        ));
         if from.is_none() {
             return;
         }
@@ -810,8 +823,18 @@ impl<'a> Pass<'a> {
         self.nothing_on(2, "i refused");
 
         for (what, step, down, up) in [
-            ("frozen", "i start n2, n1's libvirtd frozen", "freeze", "thaw"),
-            ("stopped", "i start n2, n1's libvirtd stopped", "stop", "start"),
+            (
+                "frozen",
+                "i start n2, n1's libvirtd frozen",
+                "freeze",
+                "thaw",
+            ),
+            (
+                "stopped",
+                "i start n2, n1's libvirtd stopped",
+                "stop",
+                "start",
+            ),
         ] {
             self.lab.libvirtd(1, down);
             let run = self.step(step, 2, "start", T, &guard);
@@ -867,7 +890,10 @@ fn live_migration_between_two_hosts() {
     if which.split(',').any(|a| a.trim() == "ours") {
         agents.push(Agent::Ours);
     }
-    assert!(!agents.is_empty(), "VD_MIGRATION_AGENTS={which:?}: no agent");
+    assert!(
+        !agents.is_empty(),
+        "VD_MIGRATION_AGENTS={which:?}: no agent"
+    );
 
     let t0 = Instant::now();
     let lab = MultiLab::up(2, DIR, PREFIX);

@@ -96,7 +96,10 @@ impl MultiLab {
         let mut waited = 0;
         // SAFETY: flock(2) on a descriptor we own, non-blocking.
         while unsafe { nix::libc::flock(fd, nix::libc::LOCK_EX | nix::libc::LOCK_NB) } != 0 {
-            assert!(waited < 300, "{dir}.lock: another run keeps its lab for 300 s");
+            assert!(
+                waited < 300,
+                "{dir}.lock: another run keeps its lab for 300 s"
+            );
             std::thread::sleep(Duration::from_secs(1));
             waited += 1;
         }
@@ -169,7 +172,11 @@ impl MultiLab {
             &[self.dir_str(), &i.to_string(), what],
             Duration::from_secs(60),
         );
-        assert!(out.status.success(), "libvirtd {what} on n{i}: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "libvirtd {what} on n{i}: {}",
+            text(&out)
+        );
     }
 
     /// Writes the guest NAME (guest-make.sh); its XML path.
@@ -266,18 +273,17 @@ impl MultiLab {
 
     /// Received bytes of interface `dev` on nI.
     pub fn rx_bytes(&self, i: usize, dev: &str) -> u64 {
-        let (_, out) = self.exec(i, &["cat", &format!("/sys/class/net/{dev}/statistics/rx_bytes")]);
+        let (_, out) = self.exec(
+            i,
+            &["cat", &format!("/sys/class/net/{dev}/statistics/rx_bytes")],
+        );
         out.trim().parse().unwrap_or(0)
     }
 }
 
 impl Drop for MultiLab {
     fn drop(&mut self) {
-        let out = self.script(
-            "hosts-down.sh",
-            &[self.dir_str()],
-            Duration::from_secs(180),
-        );
+        let out = self.script("hosts-down.sh", &[self.dir_str()], Duration::from_secs(180));
         if !out.status.success() {
             eprintln!("hosts-down.sh: {}", text(&out));
         }
