@@ -42,6 +42,8 @@ PKGS=(
     busybox-static cpio linux-image-amd64 kmod binutils libxml2-utils
     resource-agents pacemaker pacemaker-cli-utils pcs
     hyperfine strace python3 util-linux iproute2 procps dnsmasq-base
+    # the multihost lab (tests/multihost) needs nothing more: ip (iproute2), nsenter, unshare,
+    # setsid, flock (util-linux), timeout (coreutils), and veth + bridge support in the kernel
 )
 "${APT[@]}" install --no-install-recommends --allow-downgrades "${PKGS[@]}"
 
@@ -49,7 +51,7 @@ PKGS=(
 missing=()
 for b in virsh libvirtd virtlogd qemu-system-x86_64 qemu-img busybox cpio modprobe readelf xmllint \
          crm_resource crm_mon pcs hyperfine strace gcc pkg-config python3 nsenter unshare setpriv \
-         ip ps dnsmasq; do
+         ip ps dnsmasq setsid flock timeout; do
     command -v "$b" >/dev/null || missing+=("$b")
 done
 [ -x /usr/lib/ocf/resource.d/heartbeat/VirtualDomain ] || missing+=(ocf:heartbeat:VirtualDomain)

@@ -17,6 +17,9 @@
 # power-button input device: a shutdown request sent earlier is lost), then "guest: tick N" every
 # second. crash/pm print "guest: panic now" / "guest: suspend now" and, after a wakeup,
 # "guest: resumed". With --disk it prints "guest: disk vda: <first 64 bytes>" and writes a boot marker there.
+# --console PATH puts the console at PATH with append='on' (the multihost lab uses the per-host
+# /var/log/libvirt/qemu/NAME.console, so source and destination of a migration each keep theirs);
+# --tick-boot adds "boot=ID" to every tick line (an opt-in /init: the default initramfs is unchanged).
 # Kernel and initramfs are built once and shared by all guests in WORKDIR (lock + tmp/mv):
 #   WORKDIR/vmlinux-KVER  uncompressed ELF booted via PVH (~2x faster to "up" under TCG),
 #                         or WORKDIR/vmlinuz-KVER (copy of the bzImage) if PVH is not possible
@@ -25,13 +28,15 @@
 #                         obey/ignore/slow keep the original one, their XML is unchanged)
 # qemu runs as libvirt-qemu: every directory down to WORKDIR must be world-searchable.
 set -euo pipefail
-usage() { echo "usage: $0 [--mem MIB] [--disk FILE] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS]" >&2; exit 2; }
+usage() { echo "usage: $0 [--mem MIB] [--disk FILE] [--console PATH] [--tick-boot] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS]" >&2; exit 2; }
 
-MEM=128 DISK=
+MEM=128 DISK= CONSOLE= TICKBOOT=
 while [ $# -gt 0 ]; do
     case $1 in
         --mem) [ $# -ge 2 ] || usage; MEM=$2; shift 2 ;;
         --disk) [ $# -ge 2 ] || usage; DISK=$2; shift 2 ;;
+        --console) [ $# -ge 2 ] || usage; CONSOLE=$2; shift 2 ;;
+        --tick-boot) TICKBOOT=1; shift ;;
         -*) usage ;;
         *) break ;;
     esac
@@ -41,6 +46,8 @@ NAME=$1 WORKDIR=$2 MODE=${3:-obey}
 [[ $NAME =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "make-guest: bad NAME '$NAME'" >&2; exit 2; }
 [[ $MEM =~ ^[0-9]+$ ]] || usage
 [[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+)$ ]] || usage
+[ -z "$CONSOLE" ] || [[ $CONSOLE == /* && $CONSOLE != *[\'\"\<\>\&]* ]] ||
+    { echo "make-guest: --console needs an absolute path without quotes or <>&" >&2; exit 2; }
 EXT=; [[ $MODE == crash:* || $MODE == pm:* ]] && EXT=1
 if [ -n "$DISK" ]; then
     [ -f "$DISK" ] || { echo "make-guest: no such disk file $DISK" >&2; exit 1; }
@@ -130,6 +137,14 @@ HOOK_EOF
 )
     [[ $INIT == *$'\ni=0\n'* ]] || { echo "make-guest: internal: no tick loop in /init" >&2; exit 1; }
     INIT=${INIT/$'\ni=0\n'/$'\n'"$HOOK"$'\ni=0\n'}
+fi
+# --tick-boot: every tick line also carries the boot id ("guest: tick N uptime U boot=ID"), so a
+# console that only holds ticks (the destination's after a live migration) still tells which boot
+# they belong to. Opt-in: another /init, hence another initramfs; the default ones stay unchanged.
+if [ -n "$TICKBOOT" ]; then
+    TICK='say "tick $i uptime $(uptime_s)"'
+    [[ $INIT == *"$TICK"* ]] || { echo "make-guest: internal: no tick line in /init" >&2; exit 1; }
+    INIT=${INIT/"$TICK"/'say "tick $i uptime $(uptime_s) boot=$boot"'}
 fi
 
 exec 8>"$WORKDIR/.lab-build.lock"
@@ -230,6 +245,10 @@ case $MODE in
   </pm>
 " ;;
 esac
+# --console PATH: the serial console goes to PATH, appended to (append='on': a migration's
+# destination must not truncate it); default WORKDIR/NAME.console, truncated at every start
+CONSOLEXML="      <source path='$WORKDIR/$NAME.console'/>"
+[ -z "$CONSOLE" ] || CONSOLEXML="      <source path='$CONSOLE' append='on'/>"
 XML=$WORKDIR/$NAME.xml
 cat > "$XML.tmp.$$" <<XML_EOF
 <domain type='qemu'>
@@ -251,7 +270,7 @@ cat > "$XML.tmp.$$" <<XML_EOF
 ${PMXML}  <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
 ${DISKXML}    <serial type='file'>
-      <source path='$WORKDIR/$NAME.console'/>
+$CONSOLEXML
       <target port='0'/>
     </serial>
     <controller type='usb' model='none'/>
