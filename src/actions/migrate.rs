@@ -99,6 +99,7 @@ fn plan(
         })?,
     };
     let p = &req.params;
+    let host = req.settings.migration.host_for(target);
     let params = MigrationParams {
         hypervisor: &hypervisor,
         transport: &p.migration_transport,
@@ -108,8 +109,8 @@ fn plan(
         migrateuri: p.migrateuri.as_deref(),
         migrate_options: p.migrate_options.as_deref().unwrap_or(""),
         migrateport: p.migrateport.as_deref(),
+        mapped: host != target,
     };
-    let host = req.settings.migration.host_for(target);
     let plan =
         migration_uri::compose(name, host, &params, random_port).map_err(OcfError::generic)?;
     for warning in &plan.warnings {

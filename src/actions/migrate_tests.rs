@@ -163,6 +163,28 @@ fn mapping_mode_options_speed_and_downtime_reach_the_spec() {
 }
 
 #[test]
+fn a_mapped_target_gets_a_migration_uri_on_its_network() {
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let req = migrate_request(&[
+            ("OCF_RESKEY_migration_mapping", "n2:n2-mig"),
+            ("OCF_RESKEY_migrateport", "49200"),
+        ]);
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        let spec = fake.migrated.borrow().clone().unwrap();
+        assert_eq!(spec.dest_uri, "qemu+tcp://n2-mig/system");
+        assert_eq!(spec.migrate_uri.as_deref(), Some("tcp:n2-mig:49200"));
+        // an unmapped target: libvirt picks, as the anchor
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let req = migrate_request(&[("OCF_RESKEY_migration_mapping", "n3:n3-mig")]);
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        assert_eq!(fake.migrated.borrow().clone().unwrap().migrate_uri, None);
+    });
+}
+
+#[test]
 fn migrate_from_waits_for_the_domain_and_answers_in_time() {
     let fake = FakeController::with("vm1", DomainState::Running);
     let req = migrate_request(&[]);

@@ -26,6 +26,10 @@ pub struct MigrationParams<'a> {
     pub migrateuri: Option<&'a str>,
     pub migrate_options: &'a str,
     pub migrateport: Option<&'a str>,
+    /// The target was replaced by its `migration_mapping` host: a dedicated
+    /// migration network, so a migration URI is generated as for
+    /// `migration_network_suffix` (rule 3).
+    pub mapped: bool,
 }
 
 /// What `migrate_to` needs to start the migration.
@@ -82,7 +86,7 @@ pub fn compose(
         Some(uri.replace("%n", n_value))
     } else if let Some(uri) = option_uri {
         Some(uri.replace("%n", n_value))
-    } else if !p.network_suffix.is_empty() {
+    } else if !p.network_suffix.is_empty() || p.mapped {
         let scheme = p.hypervisor.split(['+', ':']).next().unwrap_or("");
         match scheme {
             "qemu" => {
