@@ -26,6 +26,8 @@ pub struct DomainConfig {
     pub pools: BTreeSet<String>,
     /// Every `network` attribute (libvirt networks the domain uses), sorted, unique.
     pub networks: BTreeSet<String>,
+    /// `/domain/devices/disk/source/@file`: the disk images (in order).
+    pub disk_files: Vec<String>,
 }
 
 /// Where a text value goes while we are inside its element.
@@ -61,11 +63,11 @@ impl DomainConfig {
             };
             match event {
                 Event::Start(e) => {
-                    cfg.note_attributes(&e, path.is_empty());
+                    cfg.note_attributes(&e, &path);
                     path.push(e.name().as_ref().to_string());
                     text.clear();
                 }
-                Event::Empty(e) => cfg.note_attributes(&e, path.is_empty()),
+                Event::Empty(e) => cfg.note_attributes(&e, &path),
                 Event::Text(t) if field_at(&path).is_some() => {
                     text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
                 }
@@ -100,7 +102,10 @@ impl DomainConfig {
         }
     }
 
-    fn note_attributes(&mut self, e: &BytesStart, is_root: bool) {
+    fn note_attributes(&mut self, e: &BytesStart, parents: &[String]) {
+        let is_root = parents.is_empty();
+        let disk_source = e.name().as_ref() == "source"
+            && matches!(parents, [d, v, k] if d == "domain" && v == "devices" && k == "disk");
         for attr in e.attributes().flatten() {
             let Ok(value) = attr.normalized_value(XmlVersion::Implicit1_0) else {
                 continue;
@@ -112,6 +117,7 @@ impl DomainConfig {
                 "network" => {
                     self.networks.insert(value.into_owned());
                 }
+                "file" if disk_source => self.disk_files.push(value.into_owned()),
                 "type" if is_root && e.name().as_ref() == "domain" => {
                     self.domain_type = Some(value.into_owned());
                 }
@@ -174,6 +180,14 @@ mod tests {
             DomainConfig::parse("<network><name>n</name></network>").name,
             None
         );
+    }
+
+    #[test]
+    fn disk_files_are_collected() {
+        let xml = "<domain><name>a</name><devices><disk type='file'><source file='/a.img'/></disk>\
+                   <disk type='block'><source dev='/dev/x'/></disk><interface><source file='/no'/></interface>\
+                   <disk type='file'><source file=\"/b&amp;.qcow2\"></source></disk></devices></domain>";
+        assert_eq!(DomainConfig::parse(xml).disk_files, vec!["/a.img", "/b&.qcow2"]);
     }
 
     #[test]

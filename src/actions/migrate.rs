@@ -55,7 +55,10 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
     let plan = plan(req, ctl, target)?;
     let spec = spec(req, plan);
     if req.params.save_config_on_stop {
-        config_save::save_config(req, ctl);
+        // on the source, while the domain (and any change made to it) is here
+        let until = Instant::now() + req.ctx.work_left() / 4;
+        within(ctl, until, || config_save::save_config(req, ctl, until));
+        ctl.recover();
     }
     if req.params.start_resources {
         let dest = remote(&spec.dest_uri, req.ctx.work_end());
@@ -227,7 +230,7 @@ pub fn migrate_from(req: &Request, ctl: &dyn DomainController) -> OcfResult {
         req.ctx.migrate_source.as_deref().unwrap_or("the source")
     );
     if req.params.save_config_on_stop {
-        config_save::save_config(req, ctl);
+        config_save::save_config(req, ctl, req.ctx.work_end());
     }
     Ok(OcfRc::Success)
 }

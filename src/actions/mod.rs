@@ -18,6 +18,7 @@ pub mod monitor;
 pub mod observe;
 pub mod setup;
 pub mod snapshot;
+pub mod snapshot_image;
 pub mod start;
 pub mod state;
 pub mod stop;
