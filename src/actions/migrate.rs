@@ -145,11 +145,16 @@ fn spec(req: &Request, plan: MigrationPlan) -> MigrationSpec {
         }
         other => other,
     };
+    let mut flags = options.flags.clone();
+    if req.params.persistent {
+        // defined on the target, no definition left behind on the source
+        flags.extend([MigrateFlag::PersistDest, MigrateFlag::UndefineSource]);
+    }
     MigrationSpec {
         dest_uri: plan.dest_uri,
         migrate_uri,
         mode: migration.mode,
-        flags: options.flags.iter().copied().collect(),
+        flags: flags.into_iter().collect(),
         bandwidth_mib: Some(req.settings.migration_speed).filter(|s| *s != 0),
         listen_address: options.listen_address.clone(),
         parallel_connections: options.parallel_connections,

@@ -6,6 +6,7 @@
 
 pub mod backing;
 pub mod config_guard;
+pub mod config_keep;
 pub mod config_save;
 pub mod double_start;
 pub mod guest_process;
