@@ -187,7 +187,10 @@ mod tests {
         let xml = "<domain><name>a</name><devices><disk type='file'><source file='/a.img'/></disk>\
                    <disk type='block'><source dev='/dev/x'/></disk><interface><source file='/no'/></interface>\
                    <disk type='file'><source file=\"/b&amp;.qcow2\"></source></disk></devices></domain>";
-        assert_eq!(DomainConfig::parse(xml).disk_files, vec!["/a.img", "/b&.qcow2"]);
+        assert_eq!(
+            DomainConfig::parse(xml).disk_files,
+            vec!["/a.img", "/b&.qcow2"]
+        );
     }
 
     #[test]

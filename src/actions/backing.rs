@@ -95,7 +95,9 @@ fn create_overlay(req: &Request, overlay: &Path) -> Result<(), OcfError> {
         .args(["create", "-f", "qcow2", "-F", &format, "-b"])
         .arg(backing)
         .arg(overlay);
-    run(req, create).map(|_| ()).map_err(|why| failed(why.trim().to_string()))
+    run(req, create)
+        .map(|_| ())
+        .map_err(|why| failed(why.trim().to_string()))
 }
 
 /// Creates the overlay when needed, defines the domain, copies files in,
@@ -103,30 +105,40 @@ fn create_overlay(req: &Request, overlay: &Path) -> Result<(), OcfError> {
 pub fn define_and_start(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
     let overlay = overlay_path(&req.config_path);
     let fresh = req.params.stateless || std::fs::metadata(&overlay).map_or(true, |m| m.len() == 0);
+    // checked before anything is created or defined
+    let copy_in_program = if fresh && !req.params.copyindirs.trim().is_empty() {
+        Some(copy_in_program(req)?)
+    } else {
+        None
+    };
     if fresh {
         create_overlay(req, &overlay)?;
     }
     let xml = req.config_xml()?;
     super::start::define(req, ctl, &xml)?;
-    if fresh && !req.params.copyindirs.trim().is_empty() {
-        copy_in(req)?;
+    if let Some(program) = copy_in_program {
+        copy_in(req, program)?;
     }
     ctl.start_defined(&req.name)
         .map_err(|e| OcfError::generic(format!("Failed to start virtual domain {}: {e}", req.name)))
 }
 
-/// `copyindirs` into the fresh overlay with libguestfs' `virt-copy-in`.
-fn copy_in(req: &Request) -> Result<(), OcfError> {
+/// libguestfs' `virt-copy-in`, or a clear error.
+fn copy_in_program(req: &Request) -> Result<PathBuf, OcfError> {
     let env = crate::ocf::Env::from_process();
-    let Some(program) = super::find_in_path("virt-copy-in", &env) else {
-        return Err(OcfError::new(
+    super::find_in_path("virt-copy-in", &env).ok_or_else(|| {
+        OcfError::new(
             crate::ocf::OcfRc::ErrInstalled,
             format!(
                 "copyindirs needs virt-copy-in (libguestfs, Debian package libguestfs-tools), not installed; {} not started",
                 req.name
             ),
-        ));
-    };
+        )
+    })
+}
+
+/// `copyindirs` into the fresh overlay with `virt-copy-in`.
+fn copy_in(req: &Request, program: PathBuf) -> Result<(), OcfError> {
     let mut copy = Command::new(program);
     if let Some(uri) = req.params.hypervisor.as_deref().filter(|h| !h.is_empty()) {
         copy.arg("-c").arg(uri);

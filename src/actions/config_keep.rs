@@ -90,7 +90,14 @@ mod tests {
             std::fs::rename(&new, &config).unwrap();
         });
         assert_eq!(std::fs::metadata(&config).unwrap().ino(), ino);
-        assert_eq!(std::fs::read_to_string(&config).unwrap(), "<domain>mine</domain>");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no link left");
+        assert_eq!(
+            std::fs::read_to_string(&config).unwrap(),
+            "<domain>mine</domain>"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no link left"
+        );
     }
 }

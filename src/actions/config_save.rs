@@ -86,9 +86,7 @@ pub fn save_config(req: &Request, ctl: &dyn DomainController, until: Instant) {
 /// 0600 (it holds `--security-info` XML: console passwords), removed when
 /// dropped.
 pub fn private_dump(xml: &str) -> std::io::Result<NamedTempFile> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix("vmcfgsave.")
-        .tempfile()?;
+    let mut tmp = tempfile::Builder::new().prefix("vmcfgsave.").tempfile()?;
     tmp.write_all(xml.as_bytes())?;
     tmp.as_file().sync_all()?;
     Ok(tmp)

@@ -73,7 +73,10 @@ pub fn after_failed_save(
             },
             Err(e) => {
                 let aside = snapshot_image::set_aside(&file, "unverified");
-                log::error!("{} cannot be checked ({e}); set aside: {aside:?}", file.display());
+                log::error!(
+                    "{} cannot be checked ({e}); set aside: {aside:?}",
+                    file.display()
+                );
             }
         }
     }

@@ -31,13 +31,17 @@ fn a_failed_save_stops_normally_leaves_no_partial_file_and_says_so() {
         ..fake
     };
     std::fs::write(state_file(&req), "LibvirtQemudPart half written").unwrap();
-    fake.fail_verb
-        .borrow_mut()
-        .push(("save", ControllerError::Failed("No space left on device".into())));
+    fake.fail_verb.borrow_mut().push((
+        "save",
+        ControllerError::Failed("No space left on device".into()),
+    ));
     let err = stop(&req, &fake).unwrap_err();
     assert_eq!(err.rc, OcfRc::Success, "the guest is stopped: 0");
     let reason = err.reason.unwrap();
-    assert!(reason.contains("saving its state") && reason.contains("No space left"), "{reason}");
+    assert!(
+        reason.contains("saving its state") && reason.contains("No space left"),
+        "{reason}"
+    );
     assert_eq!(fake.count("shutdown"), 1, "stopped normally");
     assert!(names(dir.path()).is_empty(), "partial file removed");
 }
@@ -48,7 +52,10 @@ fn a_saved_state_is_private_and_restored_once() {
     let fake = FakeController::with("vm1", DomainState::Running);
     assert_eq!(stop(&req, &fake), Ok(OcfRc::Success));
     let file = state_file(&req);
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert_eq!(restore(&req, &fake), Some(Ok(OcfRc::Success)));
     assert_eq!(fake.count("restore"), 1);
     assert!(names(dir.path()).is_empty(), "removed after the restore");
@@ -74,25 +81,38 @@ fn set_aside_case(content: &str, disk_after: bool) -> (Vec<String>, FakeControll
 #[test]
 fn another_domains_state_is_set_aside() {
     let (left, _) = set_aside_case("<domain><name>other</name></domain>", false);
-    assert!(left.iter().any(|n| n.starts_with("vm1.state.foreign-")), "{left:?}");
+    assert!(
+        left.iter().any(|n| n.starts_with("vm1.state.foreign-")),
+        "{left:?}"
+    );
     let (left, _) = set_aside_case(
         "<domain><name>vm1</name><uuid>99999999-2222-3333-4444-555555555555</uuid></domain>",
         false,
     );
-    assert!(left.iter().any(|n| n.starts_with("vm1.state.foreign-")), "{left:?}");
+    assert!(
+        left.iter().any(|n| n.starts_with("vm1.state.foreign-")),
+        "{left:?}"
+    );
 }
 
 #[test]
 fn a_truncated_state_is_set_aside() {
     let (left, _) = set_aside_case("<dom", false);
-    assert!(left.iter().any(|n| n.starts_with("vm1.state.unreadable-")), "{left:?}");
+    assert!(
+        left.iter().any(|n| n.starts_with("vm1.state.unreadable-")),
+        "{left:?}"
+    );
 }
 
 #[test]
 fn a_state_older_than_its_disk_is_set_aside() {
-    let xml = "<domain><name>vm1</name><devices><disk><source file='DISK'/></disk></devices></domain>";
+    let xml =
+        "<domain><name>vm1</name><devices><disk><source file='DISK'/></disk></devices></domain>";
     let (left, _) = set_aside_case(xml, true);
-    assert!(left.iter().any(|n| n.starts_with("vm1.state.stale-")), "{left:?}");
+    assert!(
+        left.iter().any(|n| n.starts_with("vm1.state.stale-")),
+        "{left:?}"
+    );
 }
 
 #[test]
@@ -120,9 +140,10 @@ fn a_failed_restore_sets_the_file_aside_an_unreachable_libvirt_keeps_it() {
         .push(("restore", ControllerError::Unreachable("gone".into())));
     assert!(matches!(restore(&req, &fake), Some(Err(_))));
     assert_eq!(names(dir.path()), vec!["vm1.state"], "kept");
-    fake.fail_verb
-        .borrow_mut()
-        .push(("restore", ControllerError::Failed("load of migration failed".into())));
+    fake.fail_verb.borrow_mut().push((
+        "restore",
+        ControllerError::Failed("load of migration failed".into()),
+    ));
     assert_eq!(restore(&req, &fake), None);
     assert!(names(dir.path())[0].starts_with("vm1.state.unreadable-"));
 }

@@ -8,10 +8,10 @@
 
 use std::time::{Duration, Instant};
 
+use super::config_keep::keeping_config;
 use super::monitor::{run_monitor_scripts, unknown_observation, unknown_status};
 use super::observe::{observe, observe_patiently, retry_pause};
 use super::state::Observed;
-use super::config_keep::keeping_config;
 use super::{backing, double_start, housekeeping, snapshot, utilization, Remote, Request};
 use crate::controller::{ControllerError, DomainController, DomainState};
 use crate::host::systemd;

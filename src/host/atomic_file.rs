@@ -29,7 +29,9 @@ use nix::libc;
 pub fn replace(path: &Path, content: &[u8]) -> io::Result<()> {
     let path = std::fs::canonicalize(path)?;
     let old = std::fs::metadata(&path)?;
-    let dir = path.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -4,7 +4,15 @@ fn set_xattr(path: &Path, name: &str, value: &[u8]) -> bool {
     let p = CString::new(path.as_os_str().as_bytes()).unwrap();
     let n = CString::new(name).unwrap();
     // SAFETY: valid C strings and buffer.
-    unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) == 0 }
+    unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        ) == 0
+    }
 }
 
 fn get_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
@@ -41,10 +49,16 @@ fn content_replaced_with_owner_mode_and_attributes_kept() {
         assert_eq!((meta.uid(), meta.gid()), (1234, 5678));
     }
     if user_attr {
-        assert_eq!(get_xattr(&file, "user.vd-test").as_deref(), Some(&b"kept"[..]));
+        assert_eq!(
+            get_xattr(&file, "user.vd-test").as_deref(),
+            Some(&b"kept"[..])
+        );
     }
     if selinux {
-        assert_eq!(get_xattr(&file, "security.selinux").as_deref(), Some(&label[..]));
+        assert_eq!(
+            get_xattr(&file, "security.selinux").as_deref(),
+            Some(&label[..])
+        );
     }
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
@@ -58,7 +72,10 @@ fn a_symbolic_link_keeps_pointing_at_the_replaced_target() {
     std::fs::write(&target, "old").unwrap();
     std::os::unix::fs::symlink(&target, &link).unwrap();
     replace(&link, b"new").unwrap();
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(std::fs::read(&target).unwrap(), b"new");
 }
 
