@@ -132,6 +132,22 @@ impl DomainConfig {
     }
 }
 
+/// `xml` with `<uuid>` added as the root element's first child (libvirt
+/// reads elements by path, in any order); `None` when there is no root.
+pub fn with_uuid(xml: &str, uuid: &str) -> Option<String> {
+    let mut reader = Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => break,
+            Ok(Event::Eof) | Err(_) | Ok(Event::Empty(_)) => return None,
+            Ok(_) => {}
+        }
+    }
+    let at = usize::try_from(reader.buffer_position()).ok()?;
+    let (head, tail) = (xml.get(..at)?, xml.get(at..)?);
+    Some(format!("{head}\n  <uuid>{uuid}</uuid>{tail}"))
+}
+
 /// The last path component, `None` for an empty one.
 pub fn basename(path: &str) -> Option<&str> {
     path.rsplit('/').next().filter(|b| !b.is_empty())
@@ -180,6 +196,15 @@ mod tests {
             DomainConfig::parse("<network><name>n</name></network>").name,
             None
         );
+    }
+
+    #[test]
+    fn a_uuid_is_added_under_the_root() {
+        let xml = "<?xml version='1.0'?><domain type='qemu'><name>a</name></domain>";
+        let with = with_uuid(xml, "u-1").unwrap();
+        assert_eq!(DomainConfig::parse(&with).uuid.as_deref(), Some("u-1"));
+        assert_eq!(DomainConfig::parse(&with).name.as_deref(), Some("a"));
+        assert_eq!(with_uuid("not xml", "u"), None);
     }
 
     #[test]

@@ -54,7 +54,7 @@ fn may_overwrite(req: &Request, overlay: &Path, backing: &str) -> Result<(), Str
         .zip(std::fs::canonicalize(backing).ok())
         .is_some_and(|(o, b)| o == b);
     if same_file {
-        return Err("the overlay path is the backing file itself".into());
+        return Err(format!("{} is the backing file itself", overlay.display()));
     }
     let info = image_info(req, overlay)?;
     let ours = image_format(&info).as_deref() == Some("qcow2")
@@ -63,7 +63,7 @@ fn may_overwrite(req: &Request, overlay: &Path, backing: &str) -> Result<(), Str
         Ok(())
     } else {
         Err(format!(
-            "{} exists and is not a qcow2 overlay of {backing}: not overwritten",
+            "{} is not a qcow2 overlay of {backing}",
             overlay.display()
         ))
     }
@@ -85,7 +85,8 @@ fn create_overlay(req: &Request, overlay: &Path) -> Result<(), OcfError> {
             req.name
         ))
     };
-    may_overwrite(req, overlay, backing).map_err(&failed)?;
+    may_overwrite(req, overlay, backing)
+        .map_err(|why| OcfError::generic(format!("{}: not overwritten: {why}", req.name)))?;
     let info = image_info(req, Path::new(backing))
         .map_err(|why| failed(format!("qemu-img info of the backing file: {}", why.trim())))?;
     let format = image_format(&info)

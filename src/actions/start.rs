@@ -14,6 +14,7 @@ use super::observe::{observe, observe_patiently, retry_pause};
 use super::state::Observed;
 use super::{backing, double_start, housekeeping, snapshot, utilization, Remote, Request};
 use crate::controller::{ControllerError, DomainController, DomainState};
+use crate::domain_xml::{with_uuid, DomainConfig};
 use crate::host::systemd;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 
@@ -96,9 +97,21 @@ fn create(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
     launch(req, ctl, || ctl.create(&xml))
 }
 
-/// Defines the domain from the config, leaving the file as it is.
+/// Defines the domain from the config, leaving the file as it is. A
+/// config without `<uuid>` redefines an existing definition with its UUID
+/// (libvirt refuses the same name with a new, random one).
 pub(super) fn define(req: &Request, ctl: &dyn DomainController, xml: &str) -> Result<(), OcfError> {
-    keeping_config(&req.config_path, || ctl.define(xml)).map_err(|e| {
+    let existing_uuid = match req.domain.uuid {
+        Some(_) => None,
+        None => ctl
+            .inactive_xml(&req.name)
+            .ok()
+            .and_then(|x| DomainConfig::parse(&x).uuid),
+    };
+    let xml = existing_uuid
+        .and_then(|uuid| with_uuid(xml, &uuid))
+        .unwrap_or_else(|| xml.to_string());
+    keeping_config(&req.config_path, || ctl.define(&xml)).map_err(|e| {
         OcfError::generic(format!("Failed to define virtual domain {}: {e}", req.name))
     })
 }
