@@ -18,7 +18,7 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(name: &str, size: &str) -> Tmpfs {
         let dir = lab_dir().join(name);
-        let _ = Command::new("umount").arg(&dir).status();
+        let _ = Command::new("umount").arg(&dir).output();
         std::fs::create_dir_all(&dir).unwrap();
         let ok = Command::new("mount")
             .args([
