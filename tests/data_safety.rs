@@ -196,18 +196,7 @@ fn stale_and_truncated_state_files_are_set_aside_and_the_guest_boots_afresh() {
     }
     let disk = lab_dir().join(format!("{NAME}.img"));
     std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
-    lab(
-        "make-guest.sh",
-        &[
-            "--disk",
-            disk.to_str().unwrap(),
-            NAME,
-            lab_dir().to_str().unwrap(),
-            "obey",
-        ],
-    );
-    let config = lab_dir().join(format!("{NAME}.xml"));
-    let _g = DomainGuard::new(QEMU, NAME);
+    let (config, _g) = guest_with_disk(NAME, &disk);
     let dir = lab_dir().join("vdd-stale-snap");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -312,18 +301,7 @@ fn stateless_overlays_are_fresh_and_the_backing_file_is_never_written() {
     std::fs::write(&backing, base_content).unwrap();
     let overlay = lab_dir().join(format!("{NAME}.qcow2"));
     std::fs::write(&overlay, b"").unwrap();
-    lab(
-        "make-guest.sh",
-        &[
-            "--disk",
-            overlay.to_str().unwrap(),
-            NAME,
-            lab_dir().to_str().unwrap(),
-            "obey",
-        ],
-    );
-    let config = lab_dir().join(format!("{NAME}.xml"));
-    let _g = DomainGuard::new(QEMU, NAME);
+    let (config, _g) = guest_with_disk(NAME, &overlay);
     let ocf = Ocf::new("rsc-vdd-cow", &config, QEMU)
         .with("OCF_RESKEY_backingfile", backing.to_str().unwrap())
         .with("OCF_RESKEY_stateless", "true");
@@ -361,7 +339,7 @@ fn stateless_overlays_are_fresh_and_the_backing_file_is_never_written() {
         "{run:?}"
     );
     // copyindirs without libguestfs (not installed by tests/lab: a large package)
-    if crate_missing("virt-copy-in") {
+    if program_missing("virt-copy-in") {
         let run = ocf
             .with("OCF_RESKEY_copyindirs", "/etc/hostname")
             .ours("start");
@@ -379,7 +357,25 @@ fn stateless_overlays_are_fresh_and_the_backing_file_is_never_written() {
     }
 }
 
-fn crate_missing(program: &str) -> bool {
+/// A tiny guest whose disk is `disk` (`make-guest.sh --disk`): its
+/// config and the guard that removes it.
+fn guest_with_disk(name: &str, disk: &Path) -> (PathBuf, DomainGuard) {
+    let dir = lab_dir();
+    let args = [
+        "--disk",
+        disk.to_str().unwrap(),
+        name,
+        dir.to_str().unwrap(),
+        "obey",
+    ];
+    lab("make-guest.sh", &args);
+    (
+        dir.join(format!("{name}.xml")),
+        DomainGuard::new(QEMU, name),
+    )
+}
+
+fn program_missing(program: &str) -> bool {
     !Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .status()
