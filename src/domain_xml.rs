@@ -26,6 +26,8 @@ pub struct DomainConfig {
     pub pools: BTreeSet<String>,
     /// Every `network` attribute (libvirt networks the domain uses), sorted, unique.
     pub networks: BTreeSet<String>,
+    /// `/domain/devices/disk/source/@file`: the disk images (in order).
+    pub disk_files: Vec<String>,
 }
 
 /// Where a text value goes while we are inside its element.
@@ -61,11 +63,11 @@ impl DomainConfig {
             };
             match event {
                 Event::Start(e) => {
-                    cfg.note_attributes(&e, path.is_empty());
+                    cfg.note_attributes(&e, &path);
                     path.push(e.name().as_ref().to_string());
                     text.clear();
                 }
-                Event::Empty(e) => cfg.note_attributes(&e, path.is_empty()),
+                Event::Empty(e) => cfg.note_attributes(&e, &path),
                 Event::Text(t) if field_at(&path).is_some() => {
                     text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
                 }
@@ -100,7 +102,10 @@ impl DomainConfig {
         }
     }
 
-    fn note_attributes(&mut self, e: &BytesStart, is_root: bool) {
+    fn note_attributes(&mut self, e: &BytesStart, parents: &[String]) {
+        let is_root = parents.is_empty();
+        let disk_source = e.name().as_ref() == "source"
+            && matches!(parents, [d, v, k] if d == "domain" && v == "devices" && k == "disk");
         for attr in e.attributes().flatten() {
             let Ok(value) = attr.normalized_value(XmlVersion::Implicit1_0) else {
                 continue;
@@ -112,6 +117,7 @@ impl DomainConfig {
                 "network" => {
                     self.networks.insert(value.into_owned());
                 }
+                "file" if disk_source => self.disk_files.push(value.into_owned()),
                 "type" if is_root && e.name().as_ref() == "domain" => {
                     self.domain_type = Some(value.into_owned());
                 }
@@ -124,6 +130,22 @@ impl DomainConfig {
     pub fn emulator_basename(&self) -> Option<&str> {
         basename(self.emulator.as_deref()?)
     }
+}
+
+/// `xml` with `<uuid>` added as the root element's first child (libvirt
+/// reads elements by path, in any order); `None` when there is no root.
+pub fn with_uuid(xml: &str, uuid: &str) -> Option<String> {
+    let mut reader = Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => break,
+            Ok(Event::Eof) | Err(_) | Ok(Event::Empty(_)) => return None,
+            Ok(_) => {}
+        }
+    }
+    let at = usize::try_from(reader.buffer_position()).ok()?;
+    let (head, tail) = (xml.get(..at)?, xml.get(at..)?);
+    Some(format!("{head}\n  <uuid>{uuid}</uuid>{tail}"))
 }
 
 /// The last path component, `None` for an empty one.
@@ -173,6 +195,26 @@ mod tests {
         assert_eq!(
             DomainConfig::parse("<network><name>n</name></network>").name,
             None
+        );
+    }
+
+    #[test]
+    fn a_uuid_is_added_under_the_root() {
+        let xml = "<?xml version='1.0'?><domain type='qemu'><name>a</name></domain>";
+        let with = with_uuid(xml, "u-1").unwrap();
+        assert_eq!(DomainConfig::parse(&with).uuid.as_deref(), Some("u-1"));
+        assert_eq!(DomainConfig::parse(&with).name.as_deref(), Some("a"));
+        assert_eq!(with_uuid("not xml", "u"), None);
+    }
+
+    #[test]
+    fn disk_files_are_collected() {
+        let xml = "<domain><name>a</name><devices><disk type='file'><source file='/a.img'/></disk>\
+                   <disk type='block'><source dev='/dev/x'/></disk><interface><source file='/no'/></interface>\
+                   <disk type='file'><source file=\"/b&amp;.qcow2\"></source></disk></devices></domain>";
+        assert_eq!(
+            DomainConfig::parse(xml).disk_files,
+            vec!["/a.img", "/b&.qcow2"]
         );
     }
 

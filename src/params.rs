@@ -92,6 +92,8 @@ pub struct Params {
     pub double_start_protection: bool,
     /// Added: the nodes to ask (empty: the cluster's members).
     pub double_start_nodes: String,
+    /// Added: keep the domain defined (persistent) instead of transient.
+    pub persistent: bool,
 }
 
 impl Params {
@@ -139,6 +141,7 @@ impl Params {
             migration_mode: string("migration_mode", "live"),
             double_start_protection: flag("double_start_protection", false),
             double_start_nodes: string("double_start_nodes", ""),
+            persistent: flag("persistent", false),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use support::*;
@@ -230,10 +231,26 @@ fn snapshot_keeps_the_guest_memory_across_stop_and_start() {
     let ocf = ocf.with("OCF_RESKEY_snapshot", dir.to_str().unwrap());
     let state = dir.join("vdt-snap.state");
     let _ = std::fs::remove_file(&state);
+    if anchor_available("snapshot beside the anchor") {
+        assert_eq!(ocf.anchor("start").code, 0);
+        wait_guest_up("vdt-snap");
+        assert_eq!(ocf.anchor("stop").code, 0);
+        assert!(state.is_file(), "the anchor saved the state");
+        assert_eq!(ocf.anchor("start").code, 0);
+        assert!(!state.exists(), "the anchor restored it");
+        assert_eq!(ocf.with("OCF_RESKEY_snapshot", "").anchor("stop").code, 0);
+    }
     assert_eq!(ocf.ours("start").code, 0);
     wait_guest_up("vdt-snap");
+    assert!(eventually(Duration::from_secs(15), || last_uptime(
+        "vdt-snap"
+    )
+    .is_some_and(|u| u >= 3.0)));
+    let uptime_before = last_uptime("vdt-snap").unwrap();
     assert_eq!(ocf.ours("stop").code, 0);
     assert!(state.is_file(), "state saved");
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the guest's RAM is private");
     assert_eq!(ocf.ours("monitor").code, 7);
     assert_eq!(ocf.ours("start").code, 0);
     assert!(!state.exists(), "state file removed after the restore");
@@ -241,7 +258,12 @@ fn snapshot_keeps_the_guest_memory_across_stop_and_start() {
         .contains("guest: tick")));
     assert!(
         !console("vdt-snap").contains("guest: up"),
-        "restored, not rebooted"
+        "restored, not rebooted (the same boot)"
+    );
+    let uptime_after = last_uptime("vdt-snap").unwrap();
+    assert!(
+        uptime_after >= uptime_before,
+        "the uptime continues: {uptime_before} then {uptime_after}"
     );
     let ocf = ocf.with("OCF_RESKEY_snapshot", "");
     assert_eq!(ocf.ours("stop").code, 0);

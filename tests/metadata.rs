@@ -15,12 +15,13 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 /// Parameters this project adds after the anchor's.
-const ALLOWED_EXTRAS: [&str; 5] = [
+const ALLOWED_EXTRAS: [&str; 6] = [
     "shutdown_timeout",
     "migration_mapping",
     "migration_mode",
     "double_start_protection",
     "double_start_nodes",
+    "persistent",
 ];
 
 fn metadata_file() -> String {

@@ -1,21 +1,45 @@
 //! `save_config_on_stop` / `sync_config_on_stop`: write libvirt's current
-//! definition back into the config file (in place, keeping owner, mode and
-//! labels) and optionally push it to the other nodes with csync2.
+//! definition back into the config file and optionally push it to the
+//! other nodes with csync2.
+//!
+//! Fixed against the anchor: the definition is dumped while the domain is
+//! still defined (before stop and migrate_to; the anchor's stop dumps it
+//! after a transient domain is gone and saves nothing), and the file is
+//! replaced atomically with its owner, mode and labels
+//! ([`atomic_file`](crate::host::atomic_file)), never truncated in place.
+//! For a transient domain libvirt's inactive XML is its live definition
+//! without runtime details: what `setmem`/`attach-device --live` changed
+//! while it ran is saved.
 
 use std::io::Write;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tempfile::NamedTempFile;
 
 use super::Request;
-use crate::controller::DomainController;
+use crate::controller::{ControllerError, DomainController};
+use crate::host::atomic_file;
 use crate::host::command::run_bounded;
 
-/// The anchor's `save_config`. Never changes the action's result.
-pub fn save_config(req: &Request, ctl: &dyn DomainController) {
+/// The anchor's `save_config`, every step done by `until`. Never changes
+/// the action's result.
+pub fn save_config(req: &Request, ctl: &dyn DomainController, until: Instant) {
     let config = req.config_path.display().to_string();
     let xml = match ctl.inactive_xml(&req.name) {
         Ok(xml) if !xml.trim().is_empty() => xml,
-        _ => {
+        Err(ControllerError::NoDomain) => {
+            log::info!(
+                "Domain {} is not defined here: its config is not saved.",
+                req.name
+            );
+            return;
+        }
+        Err(e) => {
+            log::warn!("Cannot dump domain {}'s config: {e}", req.name);
+            return;
+        }
+        Ok(_) => {
             log::warn!(
                 "Domain {} config has 0 size. Skipping config update.",
                 req.name
@@ -26,7 +50,9 @@ pub fn save_config(req: &Request, ctl: &dyn DomainController) {
     if std::fs::read(&req.config_path).is_ok_and(|current| current == xml.as_bytes()) {
         return;
     }
-    let limit = req.ctx.work_left().min(Duration::from_secs(30));
+    let limit = until
+        .saturating_duration_since(Instant::now())
+        .min(Duration::from_secs(30));
     if !validates(&xml, limit) {
         log::warn!(
             "Domain {} config failed to validate after dump. Skipping config update.",
@@ -38,14 +64,9 @@ pub fn save_config(req: &Request, ctl: &dyn DomainController) {
         "Saving domain {} to {config}. Please make sure it's present on all nodes or sync_config_on_stop is on.",
         req.name
     );
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&req.config_path)
-        .and_then(|mut f| f.write_all(xml.as_bytes()));
-    if let Err(e) = written {
+    if let Err(e) = atomic_file::replace(&req.config_path, xml.as_bytes()) {
         log::warn!(
-            "Writing domain {}'s configuration to {config} failed: {e}",
+            "Writing domain {}'s configuration to {config} failed (the file is unchanged): {e}",
             req.name
         );
         return;
@@ -61,34 +82,34 @@ pub fn save_config(req: &Request, ctl: &dyn DomainController) {
     }
 }
 
-/// `virt-xml-validate FILE domain` on the dumped XML.
-fn validates(xml: &str, limit: Duration) -> bool {
-    let Ok(mut tmp) = tempfile_in_tmp() else {
-        return false;
-    };
-    if tmp.1.write_all(xml.as_bytes()).is_err() {
-        return false;
-    }
-    let mut cmd = Command::new("virt-xml-validate");
-    cmd.arg(&tmp.0).arg("domain");
-    let ok = run_bounded(cmd, limit).is_ok_and(|done| done.success());
-    let _ = std::fs::remove_file(&tmp.0);
-    ok
+/// The dump in a temporary file of the system's temp directory, created
+/// 0600 (it holds `--security-info` XML: console passwords), removed when
+/// dropped.
+pub fn private_dump(xml: &str) -> std::io::Result<NamedTempFile> {
+    let mut tmp = tempfile::Builder::new().prefix("vmcfgsave.").tempfile()?;
+    tmp.write_all(xml.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
 }
 
-fn tempfile_in_tmp() -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    let dir = std::env::temp_dir();
-    for n in 0..100u32 {
-        let path = dir.join(format!("vmcfgsave.{}.{n}", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(f) => return Ok((path, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
+/// `virt-xml-validate FILE domain` on the dumped XML.
+fn validates(xml: &str, limit: Duration) -> bool {
+    let Ok(tmp) = private_dump(xml) else {
+        return false;
+    };
+    let mut cmd = Command::new("virt-xml-validate");
+    cmd.arg(tmp.path()).arg("domain");
+    run_bounded(cmd, limit).is_ok_and(|done| done.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_security_dump_is_private() {
+        let tmp = super::private_dump("<domain><graphics passwd='secret'/></domain>").unwrap();
+        let mode = std::fs::metadata(tmp.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
-    Err(std::io::Error::other("no temporary file name free"))
 }

@@ -21,7 +21,7 @@ pub fn after_monitor(req: &Request, ctl: &dyn DomainController, observed: &Obser
     };
     utilization::update(req, info);
     if req.params.save_config_on_stop && active {
-        config_save::save_config(req, ctl);
+        config_save::save_config(req, ctl, req.ctx.work_end());
     }
 }
 

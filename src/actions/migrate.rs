@@ -55,7 +55,10 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
     let plan = plan(req, ctl, target)?;
     let spec = spec(req, plan);
     if req.params.save_config_on_stop {
-        config_save::save_config(req, ctl);
+        // on the source, while the domain (and any change made to it) is here
+        let until = Instant::now() + req.ctx.work_left() / 4;
+        within(ctl, until, || config_save::save_config(req, ctl, until));
+        ctl.recover();
     }
     if req.params.start_resources {
         let dest = remote(&spec.dest_uri, req.ctx.work_end());
@@ -143,11 +146,16 @@ fn spec(req: &Request, plan: MigrationPlan) -> MigrationSpec {
         }
         other => other,
     };
+    let mut flags = options.flags.clone();
+    if req.params.persistent {
+        // defined on the target, no definition left behind on the source
+        flags.extend([MigrateFlag::PersistDest, MigrateFlag::UndefineSource]);
+    }
     MigrationSpec {
         dest_uri: plan.dest_uri,
         migrate_uri,
         mode: migration.mode,
-        flags: options.flags.iter().copied().collect(),
+        flags: flags.into_iter().collect(),
         bandwidth_mib: Some(req.settings.migration_speed).filter(|s| *s != 0),
         listen_address: options.listen_address.clone(),
         parallel_connections: options.parallel_connections,
@@ -228,7 +236,7 @@ pub fn migrate_from(req: &Request, ctl: &dyn DomainController) -> OcfResult {
         req.ctx.migrate_source.as_deref().unwrap_or("the source")
     );
     if req.params.save_config_on_stop {
-        config_save::save_config(req, ctl);
+        config_save::save_config(req, ctl, req.ctx.work_end());
     }
     Ok(OcfRc::Success)
 }

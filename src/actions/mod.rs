@@ -6,6 +6,7 @@
 
 pub mod backing;
 pub mod config_guard;
+pub mod config_keep;
 pub mod config_save;
 pub mod double_start;
 pub mod guest_process;
@@ -18,6 +19,7 @@ pub mod monitor;
 pub mod observe;
 pub mod setup;
 pub mod snapshot;
+pub mod snapshot_image;
 pub mod start;
 pub mod state;
 pub mod stop;

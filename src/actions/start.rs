@@ -6,14 +6,15 @@
 //! if asked; create (or define + start, in backing-file mode); then wait
 //! until a monitor passes — by libvirt events, and never past the timeout.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::config_keep::keeping_config;
 use super::monitor::{run_monitor_scripts, unknown_observation, unknown_status};
 use super::observe::{observe, observe_patiently, retry_pause};
 use super::state::Observed;
 use super::{backing, double_start, housekeeping, snapshot, utilization, Remote, Request};
 use crate::controller::{ControllerError, DomainController, DomainState};
+use crate::domain_xml::{with_uuid, DomainConfig};
 use crate::host::systemd;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 
@@ -66,7 +67,9 @@ pub fn start(req: &Request, ctl: &dyn DomainController, remote: Remote) -> OcfRe
     if let Some(restored) = snapshot::restore(req, ctl) {
         return restored;
     }
-    undefine_keeping_config(req, ctl);
+    if !req.params.persistent {
+        undefine_stale_definition(req, ctl);
+    }
     if req.params.start_resources {
         start_resources(req, ctl)?;
     }
@@ -82,15 +85,46 @@ pub(super) fn short_limit(req: &Request) -> Duration {
     req.ctx.work_left().min(Duration::from_secs(10))
 }
 
-/// `create` from the config. A create whose answer is lost (libvirtd
-/// restarting) may have started the domain or not: the state decides
-/// whether it is sent again.
+/// `create` from the config (`persistent`: define from it, then start).
+/// A call whose answer is lost (libvirtd restarting) may have started the
+/// domain or not: the state decides whether it is sent again.
 fn create(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
     let xml = req.config_xml()?;
+    if req.params.persistent {
+        define(req, ctl, &xml)?;
+        return launch(req, ctl, || ctl.start_defined(&req.name));
+    }
+    launch(req, ctl, || ctl.create(&xml))
+}
+
+/// Defines the domain from the config, leaving the file as it is. A
+/// config without `<uuid>` redefines an existing definition with its UUID
+/// (libvirt refuses the same name with a new, random one).
+pub(super) fn define(req: &Request, ctl: &dyn DomainController, xml: &str) -> Result<(), OcfError> {
+    let existing_uuid = match req.domain.uuid {
+        Some(_) => None,
+        None => ctl
+            .inactive_xml(&req.name)
+            .ok()
+            .and_then(|x| DomainConfig::parse(&x).uuid),
+    };
+    let xml = existing_uuid
+        .and_then(|uuid| with_uuid(xml, &uuid))
+        .unwrap_or_else(|| xml.to_string());
+    keeping_config(&req.config_path, || ctl.define(&xml)).map_err(|e| {
+        OcfError::generic(format!("Failed to define virtual domain {}: {e}", req.name))
+    })
+}
+
+fn launch(
+    req: &Request,
+    ctl: &dyn DomainController,
+    call: impl Fn() -> Result<(), ControllerError>,
+) -> Result<(), OcfError> {
     let end = req.ctx.work_end();
     let mut attempt = 0;
     loop {
-        let why = match ctl.create(&xml) {
+        let why = match call() {
             Ok(()) => return Ok(()),
             Err(ControllerError::Unreachable(why)) => why,
             Err(e) => return Err(start_failed(req, &e.to_string())),
@@ -161,55 +195,20 @@ fn destroy_before_start(
 }
 
 /// A persistent definition with our name would make `create` fail: remove
-/// it. libvirt deletes the definition's file in its own directory, which
-/// may be the user's config: a hard link taken first puts it back intact
-/// (same inode: owner, mode, labels and content unchanged).
-fn undefine_keeping_config(req: &Request, ctl: &dyn DomainController) {
+/// it (without losing the user's config, see [`config_keep`]).
+fn undefine_stale_definition(req: &Request, ctl: &dyn DomainController) {
     if !ctl.is_persistent(&req.name).unwrap_or(false) {
         return;
     }
-    let config = &req.config_path;
-    let file_name = config
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let keep = config.with_file_name(format!(".{file_name}.vd-keep.{}", std::process::id()));
-    let linked = std::fs::hard_link(config, &keep).is_ok();
-    let saved = if linked {
-        None
-    } else {
-        std::fs::read(config).ok()
-    };
     log::info!(
         "Removing the persistent definition of {} before starting it.",
         req.name
     );
-    if let Err(e) = ctl.undefine(&req.name) {
-        log::warn!("Undefining {} failed: {e}", req.name);
-    }
-    restore_config(config, &keep, linked, saved);
-}
-
-fn restore_config(config: &Path, keep: &Path, linked: bool, saved: Option<Vec<u8>>) {
-    if config.exists() {
-        if linked {
-            let _ = std::fs::remove_file(keep);
+    keeping_config(&req.config_path, || {
+        if let Err(e) = ctl.undefine(&req.name) {
+            log::warn!("Undefining {} failed: {e}", req.name);
         }
-        return;
-    }
-    let restored = if linked {
-        std::fs::rename(keep, config).is_ok()
-    } else {
-        saved.is_some_and(|bytes| std::fs::write(config, bytes).is_ok())
-    };
-    if restored {
-        log::info!("Put back {} after libvirt removed it.", config.display());
-    } else {
-        log::warn!(
-            "{} was removed by libvirt and could not be put back.",
-            config.display()
-        );
-    }
+    });
 }
 
 /// `start_resources`: the storage pools and networks the domain uses.

@@ -41,11 +41,16 @@ pub fn resend_after(sent: u32) -> Duration {
 /// `stop`.
 pub fn stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     utilization::forget(req);
-    let rc = stop_domain(req, ctl);
     if req.params.save_config_on_stop {
-        config_save::save_config(req, ctl);
+        // while the domain is still defined (a transient one is gone after
+        // the stop), within the graceful window: destroy keeps its time
+        let until = graceful_end(req)
+            .max(Instant::now() + QUERY_CAP)
+            .min(req.ctx.work_end());
+        within(ctl, until, || config_save::save_config(req, ctl, until));
+        ctl.recover();
     }
-    rc
+    stop_domain(req, ctl)
 }
 
 /// When the graceful phase ends (measured from the agent's start).
@@ -85,9 +90,15 @@ fn stop_active(req: &Request, ctl: &dyn DomainController, state: DomainState) ->
     // every call before destroy ends with the graceful window, whatever
     // libvirtd does (a job holding the domain's lock, a missing guest
     // agent, a frozen daemon): the destroy window stays whole
+    let mut save_failed = None;
     let graceful = within(ctl, graceful_end, || {
-        if !req.params.snapshot.is_empty() && snapshot::save(req, ctl) {
-            return Some(Ok(OcfRc::Success));
+        if !req.params.snapshot.is_empty() {
+            match snapshot::save(req, ctl) {
+                Ok(()) => return Some(Ok(OcfRc::Success)),
+                Err(why) => save_failed = Some(why),
+            }
+            // a save cut off by the window leaves its connection wedged
+            ctl.recover();
         }
         if state == DomainState::Paused {
             log::info!(
@@ -98,7 +109,11 @@ fn stop_active(req: &Request, ctl: &dyn DomainController, state: DomainState) ->
         }
         shut_down_gracefully(req, ctl, graceful_end)
     });
-    graceful.unwrap_or_else(|| force_stop(req, ctl))
+    let stopped = graceful.unwrap_or_else(|| force_stop(req, ctl));
+    match save_failed {
+        Some(why) => snapshot::after_failed_save(req, ctl, stopped, &why),
+        None => stopped,
+    }
 }
 
 /// Sends the graceful request (again, with back-off) until the domain is

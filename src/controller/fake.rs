@@ -193,16 +193,31 @@ impl DomainController for FakeController {
         self.gone(name);
         Ok(())
     }
+    /// A fake save image is the domain's XML (written where possible).
     fn save(&self, name: &str, path: &Path) -> Outcome<()> {
         self.call(format!("save {name} {}", path.display()))?;
+        let _ = std::fs::write(path, format!("<domain><name>{name}</name></domain>"));
         self.gone(name);
         Ok(())
     }
     fn restore(&self, path: &Path) -> Outcome<()> {
         self.call(format!("restore {}", path.display()))?;
+        if let Ok(xml) = std::fs::read_to_string(path) {
+            if let Some(name) = crate::domain_xml::DomainConfig::parse(&xml).name {
+                self.set(&name, DomainState::Running);
+            }
+        }
         Ok(())
     }
+    fn save_image_xml(&self, path: &Path) -> Outcome<String> {
+        self.call(format!("save_image_xml {}", path.display()))?;
+        match std::fs::read_to_string(path) {
+            Ok(xml) if xml.starts_with("<domain") => Ok(xml),
+            _ => Err(ControllerError::Failed("not a save image".into())),
+        }
+    }
     fn inactive_xml(&self, name: &str) -> Outcome<String> {
+        self.call(format!("inactive_xml {name}"))?;
         self.state(name)
             .map(|_| format!("<domain><name>{name}</name></domain>"))
     }

@@ -156,6 +156,9 @@ pub trait DomainController {
     fn save(&self, name: &str, path: &Path) -> Outcome<()>;
     /// Starts a domain from a state file (`virsh restore`).
     fn restore(&self, path: &Path) -> Outcome<()>;
+    /// The domain XML stored in a state file (`virsh save-image-dumpxml`):
+    /// fails when libvirt cannot read the file as a complete save image.
+    fn save_image_xml(&self, path: &Path) -> Outcome<String>;
     /// The inactive XML with security info (`dumpxml --inactive --security-info`).
     fn inactive_xml(&self, name: &str) -> Outcome<String>;
     /// Blocks until a lifecycle event for `name` arrives or `timeout` passes.

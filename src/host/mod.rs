@@ -1,8 +1,9 @@
 //! What the agent needs from the local host besides libvirt: the process
 //! table (to see a guest when libvirt cannot answer), small state files
 //! under `HA_RSCTMP`, and child processes that can never outlive their
-//! time budget.
+//! time budget, and files replaced atomically.
 
+pub mod atomic_file;
 pub mod command;
 pub mod process_table;
 pub mod state_files;

@@ -94,6 +94,17 @@ pub fn console(name: &str) -> String {
     std::fs::read_to_string(lab_dir().join(format!("{name}.console"))).unwrap_or_default()
 }
 
+/// The last `uptime U` the guest's console shows (`guest: up … uptime=U`,
+/// `guest: tick N uptime U`).
+pub fn last_uptime(name: &str) -> Option<f64> {
+    console(name)
+        .lines()
+        .rev()
+        .filter_map(|l| l.split("uptime").nth(1))
+        .filter_map(|u| u.trim_start_matches(['=', ' ']).split_whitespace().next())
+        .find_map(|u| u.parse().ok())
+}
+
 /// `virsh -c URI ARGS…` (for checks only; the agent never runs virsh).
 pub fn virsh(uri: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new("timeout")

@@ -135,6 +135,8 @@ macro_rules! export_libvirt_shims {
             fn virDomainPMWakeup(dom: virDomainPtr, flags: c_uint) -> c_int;
             fn virDomainRestore(conn: virConnectPtr, from: *const c_char) -> c_int;
             fn virDomainResume(dom: virDomainPtr) -> c_int;
+            fn virDomainSaveImageGetXMLDesc(conn: virConnectPtr, file: *const c_char,
+                flags: c_uint) -> *mut c_char;
             fn virDomainSaveFlags(dom: virDomainPtr, to: *const c_char, dxml: *const c_char,
                 flags: c_uint) -> c_int;
             fn virDomainShutdown(dom: virDomainPtr) -> c_int;

@@ -320,6 +320,11 @@ impl DomainController for LibvirtController {
         })
     }
 
+    fn save_image_xml(&self, path: &Path) -> Outcome<String> {
+        let path = path.to_string_lossy().into_owned();
+        self.call(move |s| s.with_conn(|conn| conn.save_image_xml_desc(&path, 0)))
+    }
+
     fn wakeup(&self, name: &str) -> Outcome<()> {
         self.on_domain(name, |dom| dom.pm_wakeup(0))
     }

@@ -302,6 +302,7 @@ impl DomainController for DirectController {
         fn destroy(name: &str) -> Outcome<()>;
         fn save(name: &str, path: &Path) -> Outcome<()>;
         fn restore(path: &Path) -> Outcome<()>;
+        fn save_image_xml(path: &Path) -> Outcome<String>;
         fn inactive_xml(name: &str) -> Outcome<String>;
         fn wait_event(name: &str, timeout: Duration) -> bool;
         fn wakeup(name: &str) -> Outcome<()>;
