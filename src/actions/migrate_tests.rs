@@ -185,6 +185,25 @@ fn a_mapped_target_gets_a_migration_uri_on_its_network() {
 }
 
 #[test]
+fn a_persistent_domain_stays_persistent_there_and_leaves_no_definition_here() {
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let req = migrate_request(&[
+            ("OCF_RESKEY_persistent", "true"),
+            ("OCF_RESKEY_migrate_options", "--persistent"),
+        ]);
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        let flags = fake.migrated.borrow().clone().unwrap().flags;
+        assert_eq!(
+            flags,
+            vec![MigrateFlag::PersistDest, MigrateFlag::UndefineSource],
+            "once each, sorted"
+        );
+    });
+}
+
+#[test]
 fn migrate_from_waits_for_the_domain_and_answers_in_time() {
     let fake = FakeController::with("vm1", DomainState::Running);
     let req = migrate_request(&[]);
