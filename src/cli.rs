@@ -55,13 +55,17 @@ impl Action {
     }
 }
 
+/// What `--version` prints after the name: the package version and the git
+/// revision it was built from (`unknown` outside a git work tree; build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("VD_GIT_REV"), ")");
+
 /// ocf:rust:VirtualDomain — manages a libvirt domain for Pacemaker.
 ///
 /// Parameters come from OCF_RESKEY_* environment variables (see
 /// `VirtualDomain meta-data`). Actions: start, stop, monitor, status,
 /// migrate_to, migrate_from, meta-data, validate-all.
 #[derive(Debug, Parser)]
-#[command(name = "VirtualDomain", version, about, long_about = None)]
+#[command(name = "VirtualDomain", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// The OCF action to run.
     #[arg(value_name = "ACTION")]
@@ -176,6 +180,8 @@ mod tests {
     #[test]
     fn help_and_version() {
         assert!(matches!(run(&["--help"]), Invocation::Info(s) if s.contains("ACTION")));
-        assert!(matches!(run(&["--version"]), Invocation::Info(s) if s.contains("VirtualDomain")));
+        let version = format!("VirtualDomain {VERSION}\n");
+        assert!(matches!(run(&["--version"]), Invocation::Info(s) if s == version));
+        assert!(VERSION.starts_with(concat!(env!("CARGO_PKG_VERSION"), " (git ")));
     }
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod controller;
 pub mod domain_xml;
 pub mod host;
+pub mod manpage;
 pub mod metadata;
 pub mod ocf;
 mod panic_guard;

@@ -3,16 +3,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
-use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
+use virtualdomain::metadata::{self, Meta};
 
 /// Parameters this project adds after the anchor's.
 const ALLOWED_EXTRAS: [&str; 6] = [
@@ -131,106 +128,8 @@ fn meta_data_is_valid_for_ocf_tester_and_pcs() {
     }
 }
 
-/// One `<parameter>` as pcs and Pacemaker see it.
-#[derive(Debug, Default, Clone)]
-struct Param {
-    name: String,
-    unique: Option<String>,
-    required: Option<String>,
-    content_type: Option<String>,
-    default: Option<String>,
-    longdesc: String,
-    shortdesc: String,
-}
-
-#[derive(Debug, Default)]
-struct Meta {
-    longdesc: String,
-    shortdesc: String,
-    agent_name: Option<String>,
-    agent_version: Option<String>,
-    ocf_version: String,
-    params: Vec<Param>,
-    actions: Vec<BTreeMap<String, String>>,
-}
-
-fn attrs(e: &BytesStart) -> BTreeMap<String, String> {
-    e.attributes()
-        .map(|a| {
-            let a = a.expect("attribute");
-            let v = a.normalized_value(XmlVersion::Implicit1_0).expect("value");
-            (a.key.as_ref().to_string(), v.into_owned())
-        })
-        .collect()
-}
-
-/// Records what an element (start or empty) says.
-fn on_element(meta: &mut Meta, e: &BytesStart) {
-    let a = attrs(e);
-    match e.name().as_ref() {
-        "resource-agent" => {
-            meta.agent_name = a.get("name").cloned();
-            meta.agent_version = a.get("version").cloned();
-        }
-        "parameter" => meta.params.push(Param {
-            name: a.get("name").cloned().unwrap_or_default(),
-            unique: a.get("unique").cloned(),
-            required: a.get("required").cloned(),
-            ..Param::default()
-        }),
-        "content" => {
-            let p = meta
-                .params
-                .last_mut()
-                .expect("<content> outside <parameter>");
-            p.content_type = a.get("type").cloned();
-            p.default = a.get("default").cloned();
-        }
-        "action" => meta.actions.push(a),
-        _ => {}
-    }
-}
-
 fn parse(xml: &str) -> Meta {
-    let mut meta = Meta::default();
-    let mut reader = Reader::from_str(xml);
-    let mut path: Vec<String> = Vec::new();
-    let mut text = String::new();
-    loop {
-        match reader.read_event().expect("well-formed meta-data") {
-            Event::Eof => break,
-            Event::Start(e) => {
-                on_element(&mut meta, &e);
-                path.push(e.name().as_ref().to_string());
-                text.clear();
-            }
-            Event::Empty(e) => on_element(&mut meta, &e),
-            Event::Text(t) => text.push_str(&t.xml_content(XmlVersion::Implicit1_0)),
-            Event::GeneralRef(r) => match r.resolve_char_ref().expect("character reference") {
-                Some(c) => text.push(c),
-                None => text.push_str(resolve_predefined_entity(&r).expect("known entity")),
-            },
-            Event::End(_) => {
-                let element = path.pop().unwrap_or_default();
-                let value = std::mem::take(&mut text).trim().to_string();
-                let parent = path.last().map(String::as_str);
-                match (element.as_str(), parent) {
-                    ("version", Some("resource-agent")) => meta.ocf_version = value,
-                    ("longdesc", Some("resource-agent")) => meta.longdesc = value,
-                    ("shortdesc", Some("resource-agent")) => meta.shortdesc = value,
-                    ("longdesc", Some("parameter")) => {
-                        meta.params.last_mut().unwrap().longdesc = value
-                    }
-                    ("shortdesc", Some("parameter")) => {
-                        meta.params.last_mut().unwrap().shortdesc = value
-                    }
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    meta
+    metadata::parse(xml).expect("well-formed meta-data")
 }
 
 fn anchor_metadata() -> Option<String> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::command::run_bounded;
 use super::state_files;
 
-const DROPIN_DIR: &str = "/run/systemd/system/resource-agents-deps.target.d";
+pub const DROPIN_DIR: &str = "/run/systemd/system/resource-agents-deps.target.d";
 
 /// The drop-ins: file name and content.
 pub fn dropins() -> [(&'static str, &'static str); 2] {
@@ -60,4 +60,23 @@ pub fn ensure_shutdown_ordering(limit: Duration) {
         systemctl(&["daemon-reload"]);
     }
     systemctl(&["start", "virt-guest-shutdown.target"]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The package's postrm removes exactly these drop-ins, by content.
+    #[test]
+    fn the_postrm_knows_every_drop_in() {
+        let postrm = include_str!("../../packaging/debian/postrm");
+        assert!(postrm.contains(&format!("DROPIN_DIR={DROPIN_DIR}\n")));
+        for (file, content) in dropins() {
+            let line = format!("remove_if_ours {file} '{}'\n", content.replace('\n', "\\n"));
+            assert!(
+                postrm.contains(&line),
+                "packaging/debian/postrm lacks: {line}"
+            );
+        }
+    }
 }
