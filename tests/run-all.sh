@@ -3,7 +3,9 @@
 # needs, checks format and lints, builds, installs the agent as
 # ocf:rust:VirtualDomain, starts libvirtd (tests/lab), and runs every test:
 # unit, CLI matrix (ours and the anchor's), libvirt test driver, real qemu
-# guests, fault injection, Pacemaker tools, and a benchmark smoke run.
+# guests, fault injection, Pacemaker tools, a benchmark smoke run, and last the Debian package
+# (built with cargo-deb, installed and purged in a private mount namespace: the hand-installed
+# agent above is left as it is).
 # Under CI=true nothing is skipped: a missing libvirtd or tool fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +37,8 @@ bash tests/tools/run.sh
 
 step "benchmark smoke run (no timing asserted; the full run is bash bench/run.sh)"
 AGENT=target/release/VirtualDomain bash bench/run.sh --smoke
+
+step "the Debian package: cargo-deb, lintian, dpkg -i/-r/-P (tests/package/run.sh)"
+bash tests/package/run.sh
 
 step "done in $((SECONDS - t0)) s"

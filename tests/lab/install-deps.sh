@@ -42,6 +42,8 @@ PKGS=(
     busybox-static cpio linux-image-amd64 kmod binutils libxml2-utils
     resource-agents pacemaker pacemaker-cli-utils pcs
     hyperfine strace python3 util-linux iproute2 procps dnsmasq-base
+    # the Debian package (tests/package): lintian, man; dpkg-shlibdeps (dpkg-dev) for cargo-deb
+    lintian man-db dpkg-dev
     # the multihost lab (tests/multihost) needs nothing more: ip (iproute2), nsenter, unshare,
     # setsid, flock (util-linux), timeout (coreutils), and veth + bridge support in the kernel
 )
@@ -51,7 +53,7 @@ PKGS=(
 missing=()
 for b in virsh libvirtd virtlogd qemu-system-x86_64 qemu-img busybox cpio modprobe readelf xmllint \
          crm_resource crm_mon pcs hyperfine strace gcc pkg-config python3 nsenter unshare setpriv \
-         ip ps dnsmasq setsid flock timeout; do
+         ip ps dnsmasq setsid flock timeout lintian man dpkg-shlibdeps; do
     command -v "$b" >/dev/null || missing+=("$b")
 done
 [ -x /usr/lib/ocf/resource.d/heartbeat/VirtualDomain ] || missing+=(ocf:heartbeat:VirtualDomain)
