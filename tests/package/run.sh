@@ -66,7 +66,8 @@ for d in "${OVERLAID[@]}"; do
     mount -t overlay vd-package -o "lowerdir=$d,upperdir=$VD_WORK/ovl/up$d,workdir=$VD_WORK/ovl/work$d" "$d"
 done
 # as on a machine without the agent: the hand-installed copy of the other tests hidden
-rm -f "$AGENT"; rmdir /usr/lib/ocf/resource.d/rust 2>/dev/null || true
+# (and no state files of other resources of this machine, which the postrm would remove too)
+rm -f "$AGENT" "$RSCTMP"/VirtualDomain-*; rmdir /usr/lib/ocf/resource.d/rust 2>/dev/null || true
 if dpkg -s "$PKG" >/dev/null 2>&1; then dpkg -P "$PKG" >/dev/null; fi
 # the files a package could leave behind (dpkg's own database files aside)
 snapshot() {
