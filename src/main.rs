@@ -3,6 +3,6 @@
 // libvirt is loaded on first use, not at exec (controller::libvirt::dynload).
 virtualdomain::export_libvirt_shims!();
 
-fn main() -> std::process::ExitCode {
+fn main() {
     virtualdomain::main_entry()
 }

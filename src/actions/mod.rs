@@ -30,7 +30,6 @@ pub mod utilization;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use crate::cli::{self, Action, Invocation};
 use crate::controller::libvirt::LibvirtController;
@@ -79,31 +78,31 @@ impl Request {
 }
 
 /// Runs the agent: the whole life of one invocation.
-pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
+pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
     let prefix = reason::prefix(&env);
     let (action, word) = match cli::parse(args) {
         Invocation::Info(text) => {
             print!("{text}");
-            return ExitCode::SUCCESS;
+            return OcfRc::Success;
         }
         Invocation::Unsupported(word) => {
             reason::exit_reason(&prefix, &format!("{word}: action not supported"));
-            return OcfRc::ErrUnimplemented.into();
+            return OcfRc::ErrUnimplemented;
         }
         Invocation::Run(action, word) => (action, word),
     };
     if word == "meta-data" {
         print!("{META_DATA}");
-        return ExitCode::SUCCESS;
+        return OcfRc::Success;
     }
-    let finish = |result: OcfResult| -> ExitCode {
+    let finish = |result: OcfResult| -> OcfRc {
         match result {
-            Ok(rc) => rc.into(),
+            Ok(rc) => rc,
             Err(e) => {
                 if let Some(msg) = &e.reason {
                     reason::exit_reason(&prefix, msg);
                 }
-                e.rc.into()
+                e.rc
             }
         }
     };
@@ -146,7 +145,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> ExitCode {
                     Message::Info(msg) => log::info!("{msg}"),
                 }
             }
-            return refusal.rc.into();
+            return refusal.rc;
         }
     };
     let domain = match config_file {

@@ -26,7 +26,7 @@ use crate::controller::MigrationMode;
 use crate::controller::{MigrateFlag, MigrationSpec, MigrationWatch, Outcome};
 
 /// How often the watcher looks at the job.
-const WATCH_EVERY: Duration = Duration::from_millis(100);
+const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// The typed parameters for the spec.
 pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
@@ -57,12 +57,22 @@ fn migrate_call(dom: &Domain, spec: &MigrationSpec) -> Result<(), virt::error::E
     out
 }
 
-/// Ends the watcher when dropped.
-struct StopWatching(Arc<AtomicBool>);
+/// How long the end of the migration call waits for the watcher to stop.
+const WATCHER_STOP_WAIT: Duration = Duration::from_millis(300);
+
+/// Ends the watcher when dropped, waiting a moment for it to let go of
+/// the domain (a watcher stuck in a frozen daemon is abandoned).
+struct StopWatching {
+    done: Arc<AtomicBool>,
+    stopped: Option<std::sync::mpsc::Receiver<()>>,
+}
 
 impl Drop for StopWatching {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.done.store(true, Ordering::SeqCst);
+        if let Some(stopped) = &self.stopped {
+            let _ = stopped.recv_timeout(WATCHER_STOP_WAIT);
+        }
     }
 }
 
@@ -83,11 +93,15 @@ impl LibvirtController {
     /// the thread is abandoned, as the connection thread of a hung call).
     fn watch_job(&self, name: &str, watch: MigrationWatch) -> StopWatching {
         let done = Arc::new(AtomicBool::new(false));
-        let guard = StopWatching(Arc::clone(&done));
+        let mut guard = StopWatching {
+            done: Arc::clone(&done),
+            stopped: None,
+        };
         let Ok(side) = worker::spawn(self.uri.clone()) else {
             log::warn!("cannot start the migration watcher thread");
             return guard;
         };
+        let (stopped_tx, stopped_rx) = std::sync::mpsc::channel();
         let name = name.to_string();
         let job: worker::Job = Box::new(move |s: &mut Session| {
             let outcome = s.with_domain(&name, |dom| {
@@ -97,9 +111,12 @@ impl LibvirtController {
             if let Err(e) = outcome {
                 log::warn!("Cannot watch the migration of {name}: {e}");
             }
+            let _ = stopped_tx.send(());
         });
         if side.send(job).is_err() {
             log::warn!("the migration watcher thread is gone");
+        } else {
+            guard.stopped = Some(stopped_rx);
         }
         guard
     }
