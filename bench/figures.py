@@ -209,7 +209,7 @@ def migration(ctx):
     are taken after waitpid. Downtime: the target's completed job."""
     lab = MultiLab(ctx.mig_workdir, ctx.mig_prefix, ctx.mig_net, ctx.mig_mignet)
     keys = ("to_wall", "from_wall", "whole", "exit_after_running", "libvirt_tail", "to_tail",
-            "agent_share", "gap", "job", "downtime", "event_downtime")
+            "agent_share", "outside_job", "gap", "job", "downtime", "event_downtime")
     res = {a: {k: [] for k in keys} | {"foreign_pauses": []} for a in AGENTS}
     watchers = []
     try:
@@ -276,6 +276,7 @@ def migration(ctx):
                 r["agent_share"].append(t1 - gone + t3 - t2)
                 r["gap"].append(t2 - t1)
                 r["job"].append(job or 0.0)
+                r["outside_job"].append(t3 - t0 - (job or 0.0))
                 r["downtime"].append(down)
                 if switch is not None:
                     r["event_downtime"].append(running - switch)

@@ -20,7 +20,7 @@ from lab import BenchError, Guest, base_env, log, make_cib
 
 PARAMS = {
     "full": {"rounds": 3, "runs": 15, "warmup": 3, "rss_reps": 5, "cycles": 5, "domains": 200,
-             "mig_cycles": 5},
+             "mig_cycles": 10},
     "smoke": {"rounds": 1, "runs": 3, "warmup": 1, "rss_reps": 1, "cycles": 1, "domains": 10,
               "mig_cycles": 1},
 }
