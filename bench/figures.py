@@ -13,7 +13,7 @@ import shlex
 import statistics
 import time
 
-from lab import QEMU, TESTDRV, BenchError, Keeper, Watcher, agent_env, log, make_cib
+from lab import QEMU, TESTDRV, BenchError, Keeper, MultiLab, Watcher, agent_env, log, make_cib
 from lab import domstate, run, timed, virsh, virsh_batch
 
 AGENTS = ("ours", "anchor")
@@ -133,7 +133,8 @@ def start_stop_cycles(ctx):
     a monitor says 7 (so the fast monitors of figure 1 are not blind)."""
     g = ctx.guest
     g.destroy()
-    res = {a: {"to_started": [], "start_exit": [], "exit_after_stopped": [], "stop_exit": []}
+    res = {a: {"to_started": [], "start_exit": [], "exit_after_started": [], "monitor": [],
+               "exit_after_started_less_monitor": [], "exit_after_stopped": [], "stop_exit": []}
            for a in AGENTS}
     w = Watcher(ctx.events, QEMU, g.name)
     try:
@@ -147,7 +148,17 @@ def start_stop_cycles(ctx):
                                      f"{'missing' if started is None else 'seen'}: {out[-500:]}")
                 res[agent]["to_started"].append(started - t0)
                 res[agent]["start_exit"].append(t1 - t0)
+                res[agent]["exit_after_started"].append(t1 - started)
                 g.wait_up()
+                # the one monitor a start owes, as it costs in the steady state
+                # (same clock as the start: time.time() around the waitpid)
+                cmd, env = _agent_cmd(ctx, agent, "monitor", interval=10000)
+                run(cmd, env=env, check=False)
+                rc, out, m0, m1 = timed(cmd, env)
+                if rc != 0:
+                    raise BenchError(f"monitor ({agent}) after start rc {rc}: {out[-500:]}")
+                res[agent]["monitor"].append(m1 - m0)
+                res[agent]["exit_after_started_less_monitor"].append(t1 - started - (m1 - m0))
                 cmd, env = _agent_cmd(ctx, agent, "stop")
                 rc, out, t0, t1 = timed(cmd, env)
                 stopped = w.wait_for("STOPPED", t0, 10)
@@ -160,7 +171,9 @@ def start_stop_cycles(ctx):
                     raise BenchError(f"monitor ({agent}) after stop rc {rc}, expected 7: {out}")
                 res[agent]["exit_after_stopped"].append(t1 - stopped)
                 res[agent]["stop_exit"].append(t1 - t0)
-                log(f"cycle {i + 1}, {agent}: start {res[agent]['start_exit'][-1]:.2f} s, stop "
+                log(f"cycle {i + 1}, {agent}: start {res[agent]['start_exit'][-1]:.2f} s, exit "
+                    f"{1000 * res[agent]['exit_after_started'][-1]:.0f} ms after STARTED "
+                    f"(monitor {1000 * res[agent]['monitor'][-1]:.0f} ms), stop "
                     f"{t1 - t0:.2f} s, exit {1000 * (t1 - stopped):.0f} ms after STOPPED")
     finally:
         w.stop()
@@ -168,11 +181,122 @@ def start_stop_cycles(ctx):
             for a, r in res.items()}
 
 
-def migrate_from(ctx):
-    """Figure 5 would go here (migrate_to on one node, migrate_from on the
-    other, time until the domain runs there); our agent has no live
-    migration yet, so nothing is measured."""
-    return None
+MIG_NAME = "vdb-g1"
+MIG_TO_MS, MIG_FROM_MS = 120000, 60000  # pcs's defaults, as agent-run.sh
+
+
+def _downtime(lab, host):
+    """(job time, downtime) in seconds from `virsh domjobinfo --completed`
+    on the migration's target (libvirt's own figures for the last job)."""
+    out = lab.virsh(host, "domjobinfo", "--completed", MIG_NAME, check=False)
+    field = {}
+    for line in out.splitlines():
+        key, _, val = line.partition(":")
+        words = val.split()
+        if len(words) == 2 and words[1] == "ms":
+            field[key.strip()] = float(words[0]) / 1000
+    if "Total downtime" not in field:
+        raise BenchError(f"domjobinfo --completed on n{host}: no downtime: {out.strip()[-300:]}")
+    return field.get("Time elapsed"), field["Total downtime"]
+
+
+def migration(ctx):
+    """Figure 5: Pacemaker-style live migrations between the two hosts of
+    the multihost lab (brought up once, PREFIX vdb): migrate_to on the
+    source, then migrate_from on the target, agents alternating (the guest
+    goes back and forth). bench/events.c runs inside each host and stamps
+    the target's RESUMED event (the domain runs there); the agents' exits
+    are taken after waitpid. Downtime: the target's completed job."""
+    lab = MultiLab(ctx.mig_workdir, ctx.mig_prefix, ctx.mig_net, ctx.mig_mignet)
+    keys = ("to_wall", "from_wall", "whole", "exit_after_running", "libvirt_tail", "to_tail",
+            "agent_share", "outside_job", "gap", "job", "downtime", "event_downtime")
+    res = {a: {k: [] for k in keys} | {"foreign_pauses": []} for a in AGENTS}
+    watchers = []
+    try:
+        t_up = time.time()
+        lab.up(2)
+        events = lab.install(ctx.events, "events")
+        binaries = {"ours": (lab.install(ctx.agent, "VirtualDomain"), "rust"),
+                    "anchor": (ctx.anchor, "heartbeat")}
+        xml = lab.make_guest(MIG_NAME)
+        lab.virsh(1, "create", xml, timeout=60)
+        boot, tick = lab.live_tick(1, MIG_NAME, 60)
+        log(f"5: lab {ctx.mig_prefix} up, guest ticks on n1 after {time.time() - t_up:.1f} s")
+        watchers = {i: Watcher(events, QEMU, MIG_NAME, timeout=1800, prefix=lab.inside(i))
+                    for i in (1, 2)}
+        # what entering a host costs (nsenter, env -i, timeout), in every agent run below
+        wrapper = []
+        for _ in range(5):
+            _, _, w0, w1 = timed([*lab.inside(1), "env", "-i", "timeout", "-s", "KILL", "60",
+                                  "/bin/true"], None)
+            wrapper.append(w1 - w0)
+        src = 1
+        for c in range(ctx.p["mig_cycles"]):
+            for agent in AGENTS if c % 2 == 0 else AGENTS[::-1]:
+                dst = 3 - src
+                binary, provider = binaries[agent]
+                params = {"config": xml, "hypervisor": QEMU, "migration_transport": "tcp",
+                          "CRM_meta_migrate_source": f"n{src}",
+                          "CRM_meta_migrate_target": f"n{dst}"}
+                # tests/migration.rs: no cluster here, so no utilization
+                for attr in ("cpu", "host_memory", "hv_memory"):
+                    params[f"autoset_utilization_{attr}"] = "false"
+                rsc = f"vdb-{agent}"
+                rc, out, t0, t1 = timed(lab.agent(src, binary, provider, "migrate_to", rsc, params,
+                                                  MIG_TO_MS), None)
+                if rc != 0:
+                    raise BenchError(f"migrate_to ({agent}) n{src}->n{dst} rc {rc}: {out[-500:]}")
+                rc, out, t2, t3 = timed(lab.agent(dst, binary, provider, "migrate_from", rsc,
+                                                  params, MIG_FROM_MS), None)
+                if rc != 0:
+                    raise BenchError(f"migrate_from ({agent}) on n{dst} rc {rc}: {out[-500:]}")
+                running = watchers[dst].wait_for("RESUMED", t0, 10)
+                # the source's qemu stopped: libvirt's Confirm phase, after which
+                # its migrate call returns to the agent (virsh for the anchor)
+                gone = watchers[src].wait_for("STOPPED", t0, 10)
+                if running is None or gone is None:
+                    raise BenchError(f"migration ({agent}) n{src}->n{dst}: RESUMED on n{dst} "
+                                     f"{running}, STOPPED on n{src} {gone}")
+                # a pause on the source other than libvirt's own switch-over one
+                # (SUSPENDED detail 1 = migrated) would be the agent's
+                paused = watchers[src].seen("SUSPENDED", t0, t1)
+                res[agent]["foreign_pauses"] += [d for _, d in paused if d != ["1"]]
+                switch = min((t for t, d in paused if d == ["1"]), default=None)
+                there, here = lab.state(dst, MIG_NAME), lab.state(src, MIG_NAME)
+                if there != "running" or here not in (None, "shut off"):
+                    raise BenchError(f"migration ({agent}): n{dst} {there!r}, n{src} {here!r}")
+                job, down = _downtime(lab, dst)
+                r = res[agent]
+                r["to_wall"].append(t1 - t0)
+                r["from_wall"].append(t3 - t2)
+                r["whole"].append(t3 - t0)
+                r["exit_after_running"].append(t3 - running)
+                r["libvirt_tail"].append(gone - running)
+                r["to_tail"].append(t1 - gone)
+                r["agent_share"].append(t1 - gone + t3 - t2)
+                r["gap"].append(t2 - t1)
+                r["job"].append(job or 0.0)
+                r["outside_job"].append(t3 - t0 - (job or 0.0))
+                r["downtime"].append(down)
+                if switch is not None:
+                    r["event_downtime"].append(running - switch)
+                log(f"cycle {c + 1}, {agent} n{src}->n{dst}: migrate_to {t1 - t0:.2f} s, "
+                    f"migrate_from {1000 * (t3 - t2):.0f} ms, exit {1000 * (t3 - running):.0f} ms "
+                    f"after RESUMED, downtime {1000 * down:.0f} ms")
+                src = dst
+        # the guest kept running through all of it: same boot, later tick
+        lab._script("guest-tick.sh", "--wait", "15", "--boot", boot, "--after", str(tick),
+                    lab.w, str(src), MIG_NAME, timeout=30)
+    finally:
+        for w in (watchers.values() if watchers else ()):
+            w.stop()
+        lab.down()
+    return {a: {k: statistics.median(v) if v else None for k, v in r.items()
+                if k != "foreign_pauses"}
+            | {"n": len(r["whole"]), "foreign_pauses": r["foreign_pauses"],
+               "downtimes": r["downtime"], "wholes": r["whole"],
+               "wrapper": statistics.median(wrapper)}
+            for a, r in res.items()}
 
 
 def _td_cleanup(names=None):

@@ -19,8 +19,10 @@ import report
 from lab import BenchError, Guest, base_env, log, make_cib
 
 PARAMS = {
-    "full": {"rounds": 3, "runs": 15, "warmup": 3, "rss_reps": 5, "cycles": 5, "domains": 200},
-    "smoke": {"rounds": 1, "runs": 3, "warmup": 1, "rss_reps": 1, "cycles": 1, "domains": 10},
+    "full": {"rounds": 3, "runs": 15, "warmup": 3, "rss_reps": 5, "cycles": 5, "domains": 200,
+             "mig_cycles": 10},
+    "smoke": {"rounds": 1, "runs": 3, "warmup": 1, "rss_reps": 1, "cycles": 1, "domains": 10,
+              "mig_cycles": 1},
 }
 
 
@@ -36,6 +38,8 @@ class Ctx:
         self.cib = os.path.join(tmp, "cib.xml")
         self.plain_env = base_env()
         self.p = PARAMS[a.mode]
+        self.mig_workdir, self.mig_prefix = a.mig_workdir, a.mig_prefix
+        self.mig_net, self.mig_mignet = a.mig_net, a.mig_mignet
 
 
 def _terminate(signum, _frame):
@@ -51,6 +55,12 @@ def main():
     ap.add_argument("--out", required=True, help="where the markdown report goes")
     ap.add_argument("--workdir", default="/srv/vdbench")
     ap.add_argument("--guest", default="bench-g1")
+    # the migration figure's 2-host lab (tests/multihost): its own PREFIX and
+    # networks, so that it cannot collide with the migration test's (vdm)
+    ap.add_argument("--mig-workdir", default="/srv/vdb-lab")
+    ap.add_argument("--mig-prefix", default="vdb")
+    ap.add_argument("--mig-net", default="10.213.11")
+    ap.add_argument("--mig-mignet", default="10.213.111")
     a = ap.parse_args()
     if not a.guest.startswith("bench-"):
         ap.error("the guest's name must start with bench-")
@@ -83,7 +93,8 @@ def main():
         r["size"] = figures.size_and_rss(ctx, variants)
         log("4/8: start and stop cycles")
         r["cycles"] = figures.start_stop_cycles(ctx)
-        r["migrate"] = figures.migrate_from(ctx)
+        log("5: live migration between two lab hosts")
+        r["migrate"] = figures.migration(ctx)
         log("6: test-driver domains")
         r["testdrv"] = figures.test_driver_round(ctx)
     except BenchError as e:

@@ -167,9 +167,10 @@ class Guest:
 class Watcher:
     """bench/events.c on one domain name; events kept as (name, t, detail)."""
 
-    def __init__(self, binary, uri, domain, timeout=900):
+    def __init__(self, binary, uri, domain, timeout=900, prefix=()):
+        """prefix: an argv prefix, e.g. MultiLab.inside(i) to watch inside a host."""
         self.events, self.lock = [], threading.Condition()
-        self.p = subprocess.Popen([binary, uri, domain, str(timeout)], text=True,
+        self.p = subprocess.Popen([*prefix, binary, uri, domain, str(timeout)], text=True,
                                   stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         threading.Thread(target=self._read, daemon=True).start()
         if self.wait_for("ready", 0, 15) is None:
@@ -184,18 +185,24 @@ class Watcher:
                     self.events.append((parts[0], float(parts[1]), parts[2:]))
                     self.lock.notify_all()
 
-    def wait_for(self, name, since, timeout):
-        """Time of the first `name` event at or after `since`, or None."""
+    def wait_for(self, name, since, timeout, until=None):
+        """Time of the first `name` event at or after `since` (and before
+        `until`, if given), or None."""
         deadline = time.time() + timeout
         with self.lock:
             while True:
                 for ev, t, _ in self.events:
-                    if ev == name and t >= since:
+                    if ev == name and t >= since and (until is None or t < until):
                         return t
                 left = deadline - time.time()
                 if left <= 0 or self.p.poll() is not None:
                     return None
                 self.lock.wait(left)
+
+    def seen(self, name, since, until):
+        """(t, detail) of every `name` event in [since, until)."""
+        with self.lock:
+            return [(t, d) for ev, t, d in self.events if ev == name and since <= t < until]
 
     def stop(self):
         if self.p.poll() is None:
@@ -226,3 +233,101 @@ def virsh_batch(uri, commands, timeout=300):
     """Many virsh commands in one process (stdin); returns the output."""
     return run(["virsh", "-q", "-c", uri], stdin="\n".join(commands) + "\nquit\n",
                timeout=timeout, check=False)[1]
+
+
+MULTIHOST = os.path.join(REPO, "tests", "multihost")
+
+
+class MultiLab:
+    """The 2-host lab of tests/multihost (hosts n1, n2 in network
+    namespaces, each with its own libvirtd) for the migration figure, under
+    its own PREFIX/NET/MIGNET/WORKDIR so that it cannot collide with the
+    migration test's lab (vdm) or anyone else's. up() brings it up once;
+    down() (hosts-down.sh) always runs, also after a failure.
+
+    Agents run inside a host exactly as tests/multihost/agent-run.sh runs
+    them (the same execd environment, `timeout -s KILL` at the operation's
+    timeout), but entered with nsenter directly so that the harness's
+    time.time() after waitpid is the agent's exit, not the end of
+    agent-run.sh's bookkeeping. Programs under /tmp are invisible inside a
+    host (private /tmp): the agent and the watcher are copied to
+    WORKDIR/bin."""
+
+    def __init__(self, workdir, prefix, net, mignet):
+        self.w, self.prefix, self.net, self.mignet = workdir, prefix, net, mignet
+        self.pids = {}
+
+    def _script(self, name, *args, timeout=120, check=True):
+        env = base_env() | {"PREFIX": self.prefix, "NET": self.net, "MIGNET": self.mignet}
+        return run(["bash", os.path.join(MULTIHOST, name), *args], env=env, timeout=timeout,
+                   check=check)
+
+    def up(self, n=2):
+        os.makedirs(self.w, exist_ok=True)
+        os.chmod(self.w, 0o755)
+        self._script("hosts-up.sh", str(n), self.w, timeout=180)
+        for i in range(1, n + 1):
+            with open(os.path.join(self.w, f"n{i}", "init.pid")) as f:
+                pid = f.read().strip()
+            ns = run(["ip", "netns", "identify", pid])[1].strip()
+            if ns != f"{self.prefix}-n{i}":
+                raise BenchError(f"n{i}: init {pid} sits in netns {ns!r}")
+            self.pids[i] = pid
+        bindir = os.path.join(self.w, "bin")
+        os.makedirs(bindir, exist_ok=True)
+        os.chmod(bindir, 0o755)
+
+    def down(self):
+        self._script("hosts-down.sh", self.w, timeout=120, check=False)
+
+    def install(self, path, name):
+        """A copy of path under WORKDIR/bin, visible inside every host."""
+        dst = os.path.join(self.w, "bin", name)
+        run(["install", "-m", "0755", path, dst])
+        return dst
+
+    def inside(self, i):
+        """argv prefix that runs a command on host nI (as hosts-exec.sh)."""
+        return ["nsenter", "-t", self.pids[i], "-n", "-m", "-u", "-p", "--"]
+
+    def virsh(self, i, *args, check=True, timeout=30):
+        return run([*self.inside(i), "virsh", "-q", "-c", QEMU, *args], check=check,
+                   timeout=timeout)[1]
+
+    def state(self, i, name):
+        rc, out = run([*self.inside(i), "virsh", "-q", "-c", QEMU, "domstate", name],
+                      check=False)
+        return out.strip() if rc == 0 else None
+
+    def make_guest(self, name):
+        self._script("guest-make.sh", self.w, name, "obey", timeout=300)
+        return os.path.join(self.w, "guest", f"{name}.xml")
+
+    def live_tick(self, i, name, wait=30):
+        """(boot, tick) of a tick happening now on nI (guest-tick.sh --live)."""
+        out = self._script("guest-tick.sh", "--live", "--wait", str(wait), self.w, str(i), name,
+                           timeout=wait + 10)[1]
+        boot, tick = out.split()[-2:]
+        return boot, int(tick)
+
+    def agent(self, i, binary, provider, action, rsc, params, timeout_ms):
+        """argv of one agent action on nI with pacemaker-execd's environment,
+        as agent-run.sh gives it (params: OCF_RESKEY_ names without prefix)."""
+        log_file = os.path.join(self.w, f"n{i}", "log", "agent.log")
+        env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RA_VERSION_MAJOR": "1",
+               "OCF_RA_VERSION_MINOR": "1", "OCF_RESOURCE_INSTANCE": rsc,
+               "OCF_RESOURCE_TYPE": "VirtualDomain", "OCF_RESOURCE_PROVIDER": provider,
+               "OCF_EXIT_REASON_PREFIX": "ocf-exit-reason:",
+               "OCF_RESKEY_crm_feature_set": "3.16.1",
+               "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms),
+               "OCF_RESKEY_CRM_meta_on_node": f"n{i}", "OCF_RESKEY_CRM_meta_on_node_uuid": str(i),
+               "HA_LOGFILE": log_file, "PCMK_logfile": log_file, "HA_debug": "0",
+               "HA_logfacility": "none", "PCMK_service": "pacemaker-execd",
+               "HA_cluster_type": "corosync", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+               "LANG": "C.UTF-8", "HOME": "/root", "OCF_RESKEY_CRM_meta_name": action}
+        if action == "migrate_to":
+            env["OCF_RESKEY_CRM_meta_record_pending"] = "true"
+        env |= {f"OCF_RESKEY_{k}": v for k, v in params.items()}
+        secs = str((timeout_ms + 999) // 1000)
+        return [*self.inside(i), "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+                "timeout", "-s", "KILL", secs, binary, action]

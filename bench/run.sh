@@ -4,7 +4,9 @@
 # root. It builds the agent from this tree (so the current source is what is
 # measured; AGENT=/path/to/VirtualDomain measures another binary instead),
 # compiles the C helpers (bench/floor.c, events.c, rss.c), makes sure
-# libvirtd runs (tests/lab) and hands over to bench/harness.py.
+# libvirtd runs (tests/lab) and hands over to bench/harness.py. The
+# migration figure brings up its own 2-host lab (tests/multihost, PREFIX
+# vdb, WORKDIR /srv/vdb-lab) and tears it down again, also on failure.
 #
 #   bash bench/run.sh           full run -> BENCHMARKS.md (or OUT=path)
 #   bash bench/run.sh --smoke   a few iterations of everything -> a temp file
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 export PATH="$HOME/.cargo/bin:/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root" >&2; exit 2; }
-for tool in hyperfine strace gcc virsh cibadmin crm_resource python3 strip; do
+for tool in hyperfine strace gcc virsh cibadmin crm_resource python3 strip ip nsenter unshare setsid; do
     command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool is missing (tests/lab/install-deps.sh)" >&2; exit 1; }
 done
 ANCHOR=/usr/lib/ocf/resource.d/heartbeat/VirtualDomain
@@ -36,9 +38,10 @@ BIN=$(mktemp -d /tmp/vdbench-bin.XXXXXX)
 OUTTMP=""
 trap 'rm -rf "$BIN"' EXIT
 if [ -z "${AGENT:-}" ]; then
-    echo "== building the agent (CARGO_TARGET_DIR=/tmp/bench-target)"
-    CARGO_TARGET_DIR=/tmp/bench-target cargo build --release --locked --quiet
-    AGENT=/tmp/bench-target/release/VirtualDomain
+    TARGET=${CARGO_TARGET_DIR:-/tmp/bench-target}
+    echo "== building the agent (CARGO_TARGET_DIR=$TARGET)"
+    CARGO_TARGET_DIR=$TARGET cargo build --release --locked --quiet
+    AGENT=$TARGET/release/VirtualDomain
 fi
 AGENT=$(realpath "$AGENT")
 [ -x "$AGENT" ] || { echo "bench/run.sh: AGENT=$AGENT is not executable" >&2; exit 1; }
