@@ -229,6 +229,10 @@ fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn 
             DirectController::new(uri, end, Some(ctx.work_left() / 3))
                 .confirm_absence(action == Action::Status || ctx.is_probe()),
         ),
+        // Pacemaker runs it once the guest runs here: usually answered
+        // over the socket, without loading libvirt.so (the library loads
+        // only to wait for events when it has not arrived yet)
+        Action::MigrateFrom => Box::new(DirectController::new(uri, end, None)),
         _ => Box::new(LibvirtController::new(uri, end)),
     }
 }

@@ -118,11 +118,23 @@ pub fn update(req: &Request, info: Option<DomainInfo>) {
     let mut memory = state_files::read(&path)
         .map(|t| decode(&t))
         .unwrap_or_default();
-    for (attr, want) in wanted {
-        if memory.get(attr) == Some(&want) {
-            continue;
-        }
-        if write_attribute(req, attr, &want) {
+    let changed: Vec<_> = wanted
+        .into_iter()
+        .filter(|(attr, want)| memory.get(*attr) != Some(want))
+        .collect();
+    // one crm_resource per attribute, side by side: each is 15-40 ms, and a
+    // start (which forgets what was written) owes all of them
+    let written: Vec<bool> = std::thread::scope(|scope| {
+        let runs: Vec<_> = changed
+            .iter()
+            .map(|(attr, want)| scope.spawn(move || write_attribute(req, attr, want)))
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().unwrap_or(false))
+            .collect()
+    });
+    for ((attr, want), ok) in changed.into_iter().zip(written) {
+        if ok {
             memory.insert(attr.to_string(), want);
         }
     }
