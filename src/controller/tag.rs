@@ -72,6 +72,71 @@ impl ResourceTag {
     }
 }
 
+/// `xml` (a domain definition) without this agent's tag, and without the
+/// `<metadata>` element when the tag was all it held: what
+/// `save_config_on_stop` writes back, so the tag never reaches the user's
+/// config file. Unchanged when there is no tag (or the XML is broken).
+pub fn without_tag(xml: &str) -> String {
+    let Some(tag) = element_range(xml, |path, e| {
+        path == ["domain", "metadata"]
+            && e.attributes()
+                .flatten()
+                .any(|a| a.key.as_ref().starts_with("xmlns") && a.value.as_ref() == NAMESPACE)
+    }) else {
+        return xml.to_string();
+    };
+    let rest = cut(xml, tag);
+    let empty_metadata = element_range(&rest, |path, e| {
+        path == ["domain"] && e.name().as_ref() == "metadata"
+    })
+    .filter(|&(from, to)| {
+        let inner = rest.get(from..to).unwrap_or_default();
+        let open = inner.find('>').map_or(0, |i| i + 1);
+        let close = inner.rfind('<').unwrap_or(inner.len());
+        inner.get(open..close).is_some_and(|t| t.trim().is_empty()) || inner.ends_with("/>")
+    });
+    match empty_metadata {
+        Some(range) => cut(&rest, range),
+        None => rest,
+    }
+}
+
+/// `xml` without the bytes `from..to` and the indentation before them.
+fn cut(xml: &str, (from, to): (usize, usize)) -> String {
+    let head = xml.get(..from).unwrap_or_default();
+    let kept = head.trim_end_matches([' ', '\t']);
+    let kept = kept.strip_suffix('\n').unwrap_or(kept);
+    format!("{kept}{}", xml.get(to..).unwrap_or_default())
+}
+
+/// The byte range of the first element whose parents' names are `path`
+/// and that `pick` accepts.
+fn element_range(
+    xml: &str,
+    pick: impl Fn(&[String], &quick_xml::events::BytesStart) -> bool,
+) -> Option<(usize, usize)> {
+    let mut reader = Reader::from_str(xml);
+    let mut path: Vec<String> = Vec::new();
+    loop {
+        let from = usize::try_from(reader.buffer_position()).ok()?;
+        match reader.read_event() {
+            Ok(Event::Empty(e)) if pick(&path, &e) => {
+                return Some((from, usize::try_from(reader.buffer_position()).ok()?));
+            }
+            Ok(Event::Start(e)) if pick(&path, &e) => {
+                reader.read_to_end(e.name()).ok()?;
+                return Some((from, usize::try_from(reader.buffer_position()).ok()?));
+            }
+            Ok(Event::Start(e)) => path.push(e.name().as_ref().to_string()),
+            Ok(Event::End(_)) => {
+                path.pop();
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// A domain libvirt knows here and the tag found in its definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaggedDomain {
@@ -104,6 +169,30 @@ mod tests {
                 config: "/srv/vm1.xml".into()
             })
         );
+    }
+
+    const TAG: &str = "<vd:resource xmlns:vd=\"http://ocf-rust-virtualdomain/resource/1\" instance=\"vm1\" config=\"/c\"/>";
+
+    #[test]
+    fn the_tag_is_left_out_of_a_saved_config() {
+        let alone = format!(
+            "<domain type='qemu'>\n  <name>vm1</name>\n  <metadata>\n    {TAG}\n  </metadata>\n  <memory>1</memory>\n</domain>\n"
+        );
+        assert_eq!(
+            without_tag(&alone),
+            "<domain type='qemu'>\n  <name>vm1</name>\n  <memory>1</memory>\n</domain>\n"
+        );
+        let shared = format!(
+            "<domain>\n  <metadata>\n    <app:x xmlns:app=\"urn:a\"/>\n    {TAG}\n  </metadata>\n</domain>"
+        );
+        assert_eq!(
+            without_tag(&shared),
+            "<domain>\n  <metadata>\n    <app:x xmlns:app=\"urn:a\"/>\n  </metadata>\n</domain>"
+        );
+        let untagged =
+            "<domain>\n  <metadata>\n    <app:x xmlns:app=\"urn:a\"/>\n  </metadata>\n</domain>";
+        assert_eq!(without_tag(untagged), untagged);
+        assert_eq!(without_tag("not xml"), "not xml");
     }
 
     #[test]
