@@ -119,6 +119,10 @@ fn save_config_on_stop_saves_a_live_change_atomically_keeping_owner_mode_and_xat
     let saved = std::fs::read_to_string(&config).unwrap();
     assert!(saved.contains("changed while running"), "{saved}");
     assert!(saved.contains(&format!("<name>{NAME}</name>")));
+    assert!(
+        !saved.contains("ocf-rust-virtualdomain"),
+        "the resource tag stays out of the config: {saved}"
+    );
     let meta = std::fs::metadata(&config).unwrap();
     assert_eq!(
         (meta.uid(), meta.gid(), meta.mode() & 0o7777),
@@ -269,6 +273,11 @@ fn persistent_domains_stay_defined_and_the_config_is_untouched() {
         info.lines()
             .any(|l| l.starts_with("Persistent:") && l.ends_with("yes")),
         "{info}"
+    );
+    let (_, inactive) = virsh(QEMU, &["dumpxml", "--inactive", NAME]);
+    assert!(
+        inactive.contains("http://ocf-rust-virtualdomain/resource/1"),
+        "the definition carries the resource tag: {inactive}"
     );
     wait_guest_up(NAME);
     assert_eq!(ocf.ours("stop").code, 0);

@@ -23,6 +23,8 @@
 //! agents; VD_MIGRATION_OURS=PATH runs another build as ours (default: this
 //! crate's binary). Under CI=true nothing is skipped.
 
+#[path = "migration/config_unreadable.rs"]
+mod config_unreadable;
 #[path = "support/multihost.rs"]
 mod multihost;
 mod support;
@@ -99,6 +101,28 @@ const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
     ("i start n2, guest runs on n1", None, 1, "ours only"),
     ("i start n2, n1's libvirtd frozen", None, 0, "ours only"),
     ("i start n2, n1's libvirtd stopped", None, 0, "ours only"),
+    // k. the target cannot read the config and remembers nothing (#1231)
+    ("k start n1", None, 0, "ours only"),
+    ("k migrate_to n1->n2", None, 0, "ours only"),
+    (
+        "k migrate_from n2, config unreadable",
+        None,
+        0,
+        "ours only: found by its tag",
+    ),
+    (
+        "k probe n2, config unreadable",
+        None,
+        0,
+        "ours only: the anchor says 7",
+    ),
+    ("k monitor n2, config unreadable", None, 0, "ours only"),
+    (
+        "k stop n2, config unreadable",
+        None,
+        0,
+        "ours only: stopped, not left running",
+    ),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -272,8 +296,10 @@ impl<'a> Pass<'a> {
     ) -> Run {
         let xml = self.xml.to_str().unwrap().to_string();
         let timeout = timeout_ms.to_string();
+        // `config` in extra replaces the guest's
+        let config = extra.iter().find(|(k, _)| *k == "config");
         let mut params: Vec<(&str, &str)> = vec![
-            ("config", &xml),
+            config.copied().unwrap_or(("config", &xml)),
             ("hypervisor", "qemu:///system"),
             ("migration_transport", "tcp"),
             ("autoset_utilization_cpu", "false"),
@@ -281,7 +307,7 @@ impl<'a> Pass<'a> {
             ("autoset_utilization_host_memory", "false"),
             ("CRM_meta_timeout", &timeout),
         ];
-        params.extend_from_slice(extra);
+        params.extend(extra.iter().filter(|(k, _)| *k != "config"));
         let run = self.lab.agent(host, &self.agent.path(), action, &params);
         let want = expected(step, self.agent);
         let reason = run.reason().unwrap_or_default();
@@ -890,6 +916,7 @@ impl<'a> Pass<'a> {
         self.not_running();
         if self.agent == Agent::Ours {
             self.double_start();
+            self.config_unreadable_on_target();
         }
     }
 }

@@ -1,15 +1,19 @@
-//! A probe or a stop whose config file cannot be read (shared storage not
-//! mounted yet, or gone) must not answer "not running" / "stopped" for a
-//! domain that runs here: the anchor does, and Pacemaker may then start a
-//! second copy elsewhere (issue #856). The domain name read from the
-//! config the last time is remembered under `HA_RSCTMP`; with it, the
-//! probe asks libvirt (or the process table), and the stop stops the
-//! domain for real before it answers.
+//! An action whose config file cannot be read (shared storage not mounted
+//! yet, or gone) must not answer "not running" / "stopped" for a domain
+//! that runs here: the anchor does, and Pacemaker may then start a second
+//! copy elsewhere (issues #856, #1231). The domain is identified without
+//! the file: by the name read from the config the last time here
+//! (remembered under `HA_RSCTMP`), and by the resource tag libvirt carries
+//! in the domain's definition to every node it runs on ([`domain_tag`]).
+//! A probe, monitor or status then answers from the domain's real state,
+//! a stop stops it for real before it answers, and a migrate_from waits
+//! for it. Only when nothing identifies a domain do the anchor's answers
+//! stand.
 
+use super::domain_tag::{self, Identity};
 use super::guest_process::{self, GuestProcess};
-use super::setup;
 use super::state::Observed;
-use super::{observe, stop, Request};
+use super::{migrate, monitor, observe, setup, stop, Request};
 use crate::cli::Action;
 use crate::controller::DomainController;
 use crate::domain_xml::DomainConfig;
@@ -23,25 +27,50 @@ pub fn remembered_name(ctx: &OcfContext) -> Option<String> {
     state_files::read(&state_files::remembered_domain(&ctx.rsctmp, &ctx.instance))
 }
 
+/// Whether an action with an unreadable config looks for its domain.
+pub fn applies(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Monitor | Action::Status | Action::Stop | Action::MigrateFrom
+    )
+}
+
 /// The verdict of an action whose config could not be read, or `None` to
-/// answer as the anchor (probe 7, stop 0) because nothing here runs the
-/// domain (or no name was ever remembered).
+/// answer as the anchor (probe 7, stop 0, …) because nothing identifies a
+/// domain of this resource, or the one identified is not here.
 pub fn without_config(
     action: Action,
     ctx: &OcfContext,
     params: &Params,
     ctl: &dyn DomainController,
 ) -> Option<OcfResult> {
-    let name = remembered_name(ctx)?;
+    if !applies(action) {
+        return None;
+    }
+    let listing = domain_tag::list(ctl, ctx.work_end());
+    let identity = domain_tag::identify(&ctx.instance, remembered_name(ctx).as_deref(), &listing);
+    let name = match identity {
+        Identity::Unknown => return None,
+        Identity::Ambiguous(why) => return Some(Err(OcfError::generic(why))),
+        Identity::Domain { name, found_by } => {
+            log::info!(
+                "Configuration file not readable; resource {} is domain {name} (by {found_by}).",
+                ctx.instance
+            );
+            name
+        }
+    };
     let req = remembered_request(action, ctx, params, name);
     match action {
-        Action::Monitor => probe(&req, ctl),
+        Action::Monitor if ctx.is_probe() => probe(&req, ctl),
+        Action::Monitor => Some(monitor::monitor(&req, ctl)),
+        Action::Status => Some(monitor::status(&req, ctl)),
         Action::Stop => stop_remembered(&req, ctl),
-        _ => None,
+        _ => Some(migrate::arrival(&req, ctl)),
     }
 }
 
-/// A request for the remembered domain: no config to read or write back.
+/// A request for the identified domain: no config to read or write back.
 fn remembered_request(action: Action, ctx: &OcfContext, params: &Params, name: String) -> Request {
     let mut params = params.clone();
     params.save_config_on_stop = false;
@@ -104,3 +133,7 @@ fn stop_remembered(req: &Request, ctl: &dyn DomainController) -> Option<OcfResul
     );
     Some(stop::stop(req, ctl))
 }
+
+#[cfg(test)]
+#[path = "config_guard_tests.rs"]
+mod tests;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tempfile::NamedTempFile;
 
 use super::Request;
+use crate::controller::tag::without_tag;
 use crate::controller::{ControllerError, DomainController};
 use crate::host::atomic_file;
 use crate::host::command::run_bounded;
@@ -27,7 +28,8 @@ use crate::host::command::run_bounded;
 pub fn save_config(req: &Request, ctl: &dyn DomainController, until: Instant) {
     let config = req.config_path.display().to_string();
     let xml = match ctl.inactive_xml(&req.name) {
-        Ok(xml) if !xml.trim().is_empty() => xml,
+        // the agent's resource tag stays in libvirt, out of the user's file
+        Ok(xml) if !xml.trim().is_empty() => without_tag(&xml),
         Err(ControllerError::NoDomain) => {
             log::info!(
                 "Domain {} is not defined here: its config is not saved.",

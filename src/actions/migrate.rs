@@ -17,7 +17,7 @@ use super::migration_uri::{self, MigrationParams, MigrationPlan};
 use super::observe::{observe, observe_patiently};
 use super::start::{short_limit, start_resources, wait_until_running, Arrival};
 use super::state::Observed;
-use super::{config_save, Remote, Request};
+use super::{config_save, domain_tag, Remote, Request};
 use crate::controller::{
     within, DomainController, MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch,
 };
@@ -226,8 +226,16 @@ fn verify(
     Ok(OcfRc::Success)
 }
 
-/// `migrate_from`.
+/// `migrate_from`; the domain that arrived carries this resource's tag
+/// (also when the source's agent did not set it).
 pub fn migrate_from(req: &Request, ctl: &dyn DomainController) -> OcfResult {
+    let arrived = arrival(req, ctl)?;
+    domain_tag::tag(req, ctl);
+    Ok(arrived)
+}
+
+/// `migrate_from` without tagging: waits until the domain runs here.
+pub fn arrival(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     systemd::ensure_shutdown_ordering(short_limit(req));
     wait_until_running(req, ctl, Arrival::Migrating)?;
     log::info!(

@@ -8,6 +8,7 @@ pub mod backing;
 pub mod config_guard;
 pub mod config_keep;
 pub mod config_save;
+pub mod domain_tag;
 pub mod double_start;
 pub mod guest_process;
 pub mod housekeeping;
@@ -130,8 +131,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
     let Accepted { name, settings } = match checked {
         Ok(accepted) => accepted,
         Err(refusal) => {
-            let probe = op.action == Action::Monitor && op.probe;
-            if refusal.unreadable_config && (probe || op.action == Action::Stop) {
+            if refusal.unreadable_config && config_guard::applies(op.action) {
                 let ctl = controller_for(&ctx, &params, op.action);
                 if let Some(verdict) =
                     config_guard::without_config(op.action, &ctx, &params, ctl.as_ref())

@@ -12,14 +12,24 @@ use super::config_keep::keeping_config;
 use super::monitor::{run_monitor_scripts, unknown_observation, unknown_status};
 use super::observe::{observe, observe_patiently, retry_pause};
 use super::state::Observed;
-use super::{backing, double_start, housekeeping, snapshot, utilization, Remote, Request};
+use super::{
+    backing, domain_tag, double_start, housekeeping, snapshot, utilization, Remote, Request,
+};
 use crate::controller::{ControllerError, DomainController, DomainState};
 use crate::domain_xml::{with_uuid, DomainConfig};
 use crate::host::systemd;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 
-/// `start`.
+/// `start`; a domain that runs afterwards carries this resource's tag.
 pub fn start(req: &Request, ctl: &dyn DomainController, remote: Remote) -> OcfResult {
+    let started = start_domain(req, ctl, remote);
+    if started.is_ok() {
+        domain_tag::tag(req, ctl);
+    }
+    started
+}
+
+fn start_domain(req: &Request, ctl: &dyn DomainController, remote: Remote) -> OcfResult {
     utilization::forget(req);
     // a restarting libvirtd, or a passing error, is asked again until the
     // time is up: an error is never taken for a state
@@ -99,7 +109,8 @@ fn create(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
 
 /// Defines the domain from the config, leaving the file as it is. A
 /// config without `<uuid>` redefines an existing definition with its UUID
-/// (libvirt refuses the same name with a new, random one).
+/// (libvirt refuses the same name with a new, random one). The
+/// definition is tagged with this resource.
 pub(super) fn define(req: &Request, ctl: &dyn DomainController, xml: &str) -> Result<(), OcfError> {
     let existing_uuid = match req.domain.uuid {
         Some(_) => None,
@@ -113,7 +124,9 @@ pub(super) fn define(req: &Request, ctl: &dyn DomainController, xml: &str) -> Re
         .unwrap_or_else(|| xml.to_string());
     keeping_config(&req.config_path, || ctl.define(&xml)).map_err(|e| {
         OcfError::generic(format!("Failed to define virtual domain {}: {e}", req.name))
-    })
+    })?;
+    domain_tag::tag(req, ctl);
+    Ok(())
 }
 
 fn launch(

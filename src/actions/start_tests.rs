@@ -102,3 +102,36 @@ fn a_state_unknown_to_the_agent_is_reported_not_destroyed() {
     assert!(err.reason.unwrap().contains("state 12"));
     assert_eq!(fake.count("destroy") + fake.count("create"), 0);
 }
+
+#[test]
+fn a_started_domain_carries_the_resource_tag_a_failed_tag_does_not_fail_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = start_request(&dir, &[]);
+    let fake = FakeController::default();
+    assert_eq!(start(&req, &fake, &no_remote), Ok(OcfRc::Success));
+    let tag = fake.tags.borrow().get("vm1").cloned().expect("tagged");
+    assert_eq!(tag.instance, "vd-vm1");
+    assert_eq!(tag.config, req.config_path.display().to_string());
+    let fake = FakeController::default();
+    fake.fail_verb.borrow_mut().push((
+        "set_tag",
+        ControllerError::Failed("no metadata here".into()),
+    ));
+    assert_eq!(start(&req, &fake, &no_remote), Ok(OcfRc::Success));
+    assert!(fake.tags.borrow().is_empty());
+}
+
+#[test]
+fn a_persistent_definition_is_tagged_at_define() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = start_request(&dir, &[("OCF_RESKEY_persistent", "true")]);
+    let fake = FakeController::default();
+    assert_eq!(start(&req, &fake, &no_remote), Ok(OcfRc::Success));
+    let calls = fake.calls.borrow().join(",");
+    let define = calls.find("define").expect("defined");
+    let tagged = calls[define..].find("set_tag vm1").expect("tagged");
+    assert!(
+        calls[define..define + tagged].find("start vm1").is_none(),
+        "tagged at define, before the start: {calls}"
+    );
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     ControllerError, DomainController, DomainInfo, DomainState, MigrationSpec, MigrationWatch,
-    Outcome, ShutdownMode,
+    Outcome, ResourceTag, ShutdownMode, TaggedDomain,
 };
 
 /// A scripted hypervisor: domains by name, and a log of calls.
@@ -41,6 +41,8 @@ pub struct FakeController {
     pub migrated: RefCell<Option<MigrationSpec>>,
     pub watched: Cell<Option<MigrationWatch>>,
     pub calls: RefCell<Vec<String>>,
+    /// The tags in the domains' definitions, by domain name.
+    pub tags: RefCell<HashMap<String, ResourceTag>>,
 }
 
 impl FakeController {
@@ -245,6 +247,30 @@ impl DomainController for FakeController {
     fn recover(&self) {
         self.calls.borrow_mut().push("recover".into());
         self.wedged.set(false);
+    }
+    fn set_tag(&self, name: &str, tag: &ResourceTag) -> Outcome<()> {
+        self.call(format!("set_tag {name}"))?;
+        if !self.domains.borrow().contains_key(name) {
+            return Err(ControllerError::NoDomain);
+        }
+        self.tags.borrow_mut().insert(name.into(), tag.clone());
+        Ok(())
+    }
+    fn tagged_domains(&self) -> Outcome<Vec<TaggedDomain>> {
+        self.call("tagged_domains".into())?;
+        let domains = self.domains.borrow();
+        let mut found: Vec<TaggedDomain> = self
+            .tags
+            .borrow()
+            .iter()
+            .filter(|(name, _)| domains.contains_key(*name))
+            .map(|(name, tag)| TaggedDomain {
+                name: name.clone(),
+                tag: tag.clone(),
+            })
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
     }
     fn wakeup(&self, name: &str) -> Outcome<()> {
         self.call(format!("wakeup {name}"))?;

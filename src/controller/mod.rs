@@ -11,11 +11,13 @@ pub mod fake;
 pub mod libvirt;
 pub mod migration;
 pub mod rpc;
+pub mod tag;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use migration::{MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch};
+pub use tag::{ResourceTag, TaggedDomain};
 
 /// libvirt's domain states (`virDomainState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +201,20 @@ pub trait DomainController {
         Err(ControllerError::Failed(format!(
             "cannot start pool {pool}: not supported"
         )))
+    }
+    /// Writes `tag` into the domain's definition (see [`tag`]): the live one
+    /// when it runs, the persistent one when it has one.
+    fn set_tag(&self, name: &str, _tag: &ResourceTag) -> Outcome<()> {
+        Err(ControllerError::Failed(format!(
+            "cannot tag {name}: not supported"
+        )))
+    }
+    /// Every domain libvirt knows here (running or defined) whose
+    /// definition carries a tag, in one bounded listing.
+    fn tagged_domains(&self) -> Outcome<Vec<TaggedDomain>> {
+        Err(ControllerError::Failed(
+            "cannot list tagged domains: not supported".into(),
+        ))
     }
     /// Starts network `network` if inactive.
     fn ensure_network_active(&self, network: &str) -> Outcome<()> {

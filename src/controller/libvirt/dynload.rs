@@ -110,6 +110,8 @@ macro_rules! export_libvirt_shims {
                 event_id: c_int, cb: virConnectDomainEventGenericCallback,
                 opaque: *mut c_void, freecb: virFreeCallback) -> c_int;
             fn virConnectIsAlive(conn: virConnectPtr) -> c_int;
+            fn virConnectListAllDomains(conn: virConnectPtr, domains: *mut *mut virDomainPtr,
+                flags: c_uint) -> c_int;
             fn virConnectOpen(name: *const c_char) -> virConnectPtr;
             fn virDomainAbortJob(dom: virDomainPtr) -> c_int;
             fn virDomainCreate(dom: virDomainPtr) -> c_int;
@@ -120,10 +122,13 @@ macro_rules! export_libvirt_shims {
             fn virDomainFree(dom: virDomainPtr) -> c_int;
             fn virDomainGetInfo(dom: virDomainPtr, info: virDomainInfoPtr) -> c_int;
             fn virDomainGetJobInfo(dom: virDomainPtr, info: virDomainJobInfoPtr) -> c_int;
+            fn virDomainGetMetadata(dom: virDomainPtr, kind: c_int, uri: *const c_char,
+                flags: c_uint) -> *mut c_char;
             fn virDomainGetName(dom: virDomainPtr) -> *const c_char;
             fn virDomainGetState(dom: virDomainPtr, state: *mut c_int, reason: *mut c_int,
                 flags: c_uint) -> c_int;
             fn virDomainGetXMLDesc(dom: virDomainPtr, flags: c_uint) -> *mut c_char;
+            fn virDomainIsActive(dom: virDomainPtr) -> c_int;
             fn virDomainIsPersistent(dom: virDomainPtr) -> c_int;
             fn virDomainLookupByName(conn: virConnectPtr, name: *const c_char) -> virDomainPtr;
             fn virDomainMigrate3(dom: virDomainPtr, dconn: virConnectPtr,
@@ -139,6 +144,8 @@ macro_rules! export_libvirt_shims {
                 flags: c_uint) -> *mut c_char;
             fn virDomainSaveFlags(dom: virDomainPtr, to: *const c_char, dxml: *const c_char,
                 flags: c_uint) -> c_int;
+            fn virDomainSetMetadata(dom: virDomainPtr, kind: c_int, metadata: *const c_char,
+                key: *const c_char, uri: *const c_char, flags: c_uint) -> c_int;
             fn virDomainShutdown(dom: virDomainPtr) -> c_int;
             fn virDomainShutdownFlags(dom: virDomainPtr, flags: c_uint) -> c_int;
             fn virDomainUndefine(dom: virDomainPtr) -> c_int;

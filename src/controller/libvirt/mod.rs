@@ -26,6 +26,7 @@ mod errors;
 mod events;
 mod flags;
 mod migrate;
+mod tag;
 mod worker;
 
 use std::ffi::CString;
@@ -40,7 +41,7 @@ use virt::sys;
 
 use super::{
     ControllerError, DomainController, DomainInfo, DomainState, MigrationSpec, MigrationWatch,
-    Outcome, ShutdownMode,
+    Outcome, ResourceTag, ShutdownMode, TaggedDomain,
 };
 use crate::domain_xml::DomainConfig;
 use errors::{check, flags_rejected};
@@ -327,6 +328,14 @@ impl DomainController for LibvirtController {
 
     fn wakeup(&self, name: &str) -> Outcome<()> {
         self.on_domain(name, |dom| dom.pm_wakeup(0))
+    }
+
+    fn set_tag(&self, name: &str, tag: &ResourceTag) -> Outcome<()> {
+        self.tag_domain(name, tag)
+    }
+
+    fn tagged_domains(&self) -> Outcome<Vec<TaggedDomain>> {
+        self.list_tagged()
     }
 
     /// Pool and network objects are leaked on purpose: virt's Drop panics

@@ -55,7 +55,14 @@ pub(crate) struct Session {
 }
 
 /// A domain reference freed with `virDomainFree`, errors ignored.
-struct DomHandle(ManuallyDrop<Domain>);
+pub(crate) struct DomHandle(ManuallyDrop<Domain>);
+
+impl DomHandle {
+    /// Takes over a domain returned by a virt call (never dropped as `Domain`).
+    pub(crate) fn new(dom: Domain) -> Self {
+        DomHandle(ManuallyDrop::new(dom))
+    }
+}
 
 impl Drop for DomHandle {
     fn drop(&mut self) {
@@ -76,7 +83,7 @@ impl Deref for DomHandle {
 
 /// Releases a domain returned by a virt call (create, define).
 pub(crate) fn release(dom: Domain) {
-    drop(DomHandle(ManuallyDrop::new(dom)));
+    drop(DomHandle::new(dom));
 }
 
 impl Session {
@@ -147,7 +154,7 @@ impl Session {
         f: impl FnOnce(&Domain) -> Result<T, virt::error::Error>,
     ) -> Outcome<T> {
         self.with_conn(|conn| {
-            let dom = DomHandle(ManuallyDrop::new(conn.lookup_domain_by_name(name)?));
+            let dom = DomHandle::new(conn.lookup_domain_by_name(name)?);
             f(&dom)
         })
     }

@@ -26,7 +26,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::libvirt::LibvirtController;
-use super::{ControllerError, DomainController, DomainInfo, DomainState, Outcome, ShutdownMode};
+use super::{
+    ControllerError, DomainController, DomainInfo, DomainState, Outcome, ResourceTag, ShutdownMode,
+    TaggedDomain,
+};
 use crate::domain_xml::DomainConfig;
 use crate::ocf::Env;
 use endpoint::{Client, ClientConf, Endpoint};
@@ -308,5 +311,7 @@ impl DomainController for DirectController {
         fn wakeup(name: &str) -> Outcome<()>;
         fn ensure_pool_active(pool: &str) -> Outcome<()>;
         fn ensure_network_active(network: &str) -> Outcome<()>;
+        fn set_tag(name: &str, tag: &ResourceTag) -> Outcome<()>;
+        fn tagged_domains() -> Outcome<Vec<TaggedDomain>>;
     }
 }

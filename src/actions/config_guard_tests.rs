@@ -1,0 +1,107 @@
+//! Actions without their config, against the in-memory controller: the
+//! domain found by its tag (no name remembered) answers from its state.
+
+use super::*;
+use crate::actions::test_support::request;
+use crate::controller::fake::FakeController;
+use crate::controller::{DomainState, ResourceTag};
+
+/// A hypervisor where `name` is in `state`, tagged with the test resource.
+fn tagged(name: &str, state: DomainState) -> FakeController {
+    let fake = FakeController::with(name, state);
+    fake.tags.borrow_mut().insert(
+        name.into(),
+        ResourceTag {
+            instance: "vd-vm1".into(),
+            config: "/srv/vm1.xml".into(),
+        },
+    );
+    fake
+}
+
+fn run(action: Action, interval: &str, fake: &FakeController) -> Option<OcfResult> {
+    let req = request(&[("OCF_RESKEY_CRM_meta_interval", interval)]);
+    // no memory (a monitor here learns the name: forgotten for the next)
+    let _ = std::fs::remove_file(state_files::remembered_domain(
+        &req.ctx.rsctmp,
+        &req.ctx.instance,
+    ));
+    without_config(action, &req.ctx, &req.params, fake)
+}
+
+#[test]
+fn a_running_tagged_domain_is_seen_by_probe_monitor_and_status() {
+    for (action, interval) in [
+        (Action::Monitor, "0"),
+        (Action::Monitor, "10000"),
+        (Action::Status, "0"),
+        (Action::MigrateFrom, "0"),
+    ] {
+        let fake = tagged("vm1", DomainState::Running);
+        assert_eq!(
+            run(action, interval, &fake),
+            Some(Ok(OcfRc::Success)),
+            "{action:?} {interval}"
+        );
+        assert_eq!(fake.count("tagged_domains"), 1);
+    }
+}
+
+#[test]
+fn stop_stops_the_tagged_domain_before_it_answers() {
+    let mut fake = tagged("vm1", DomainState::Running);
+    fake.obeys_shutdown = true;
+    assert_eq!(run(Action::Stop, "0", &fake), Some(Ok(OcfRc::Success)));
+    assert_eq!(fake.count("shutdown vm1"), 1);
+    assert!(fake.domains.borrow().get("vm1").is_none());
+}
+
+#[test]
+fn a_tagged_domain_shut_off_is_not_running() {
+    let fake = tagged("vm1", DomainState::Shutoff);
+    assert_eq!(
+        run(Action::Monitor, "10000", &fake),
+        Some(Ok(OcfRc::NotRunning))
+    );
+    assert_eq!(run(Action::Status, "0", &fake), Some(Ok(OcfRc::NotRunning)));
+    // probe and stop: the anchor's answers (7, 0) with its messages
+    assert_eq!(run(Action::Monitor, "0", &fake), None);
+    assert_eq!(run(Action::Stop, "0", &fake), None);
+    assert_eq!(fake.count("shutdown"), 0);
+}
+
+#[test]
+fn without_tag_or_memory_the_anchor_answers() {
+    let fake = FakeController::with("vm1", DomainState::Running);
+    for action in [
+        Action::Monitor,
+        Action::Stop,
+        Action::Status,
+        Action::MigrateFrom,
+    ] {
+        assert_eq!(run(action, "0", &fake), None, "{action:?}");
+    }
+    assert_eq!(fake.count("shutdown"), 0);
+    // start and the others never look
+    assert_eq!(run(Action::Start, "0", &fake), None);
+    assert_eq!(fake.count("tagged_domains"), 4);
+}
+
+#[test]
+fn two_tagged_domains_fail_every_action_with_a_reason() {
+    let fake = tagged("vm1", DomainState::Running);
+    fake.domains
+        .borrow_mut()
+        .insert("vm1-copy".into(), DomainState::Running);
+    let copy = fake.tags.borrow().get("vm1").cloned().unwrap();
+    fake.tags.borrow_mut().insert("vm1-copy".into(), copy);
+    for action in [Action::Monitor, Action::Stop, Action::Status] {
+        let Some(Err(e)) = run(action, "0", &fake) else {
+            panic!("{action:?} guessed");
+        };
+        assert_eq!(e.rc, OcfRc::ErrGeneric);
+        assert!(e.reason.unwrap_or_default().contains("vm1, vm1-copy"));
+    }
+    assert_eq!(fake.count("shutdown"), 0);
+    assert_eq!(fake.count("destroy"), 0);
+}
