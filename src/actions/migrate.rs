@@ -19,7 +19,8 @@ use super::start::{short_limit, start_resources, wait_until_running, Arrival};
 use super::state::Observed;
 use super::{config_save, domain_tag, Remote, Request};
 use crate::controller::{
-    within, DomainController, MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch,
+    within, DomainController, DomainState, MigrateFlag, MigrationMode, MigrationSpec,
+    MigrationWatch,
 };
 use crate::host::systemd;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
@@ -83,9 +84,12 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
     };
     let outcome = within(ctl, migrate_end, || ctl.migrate(name, &spec, &watch));
     ctl.recover();
-    let failure = outcome.err().map(|e| e.to_string());
+    let (failure, there) = match outcome {
+        Ok(there) => (None, there),
+        Err(e) => (Some(e.to_string()), None),
+    };
     let what = format!("{name}: {} migration to {target}", mode_word(spec.mode));
-    verify(req, ctl, remote, &spec, &what, failure)
+    verify(req, ctl, remote, &spec, &what, failure, there)
 }
 
 /// The destination as the anchor composes it, for the mapped target.
@@ -192,6 +196,7 @@ fn verify(
     spec: &MigrationSpec,
     what: &str,
     failure: Option<String>,
+    there: Option<DomainState>,
 ) -> OcfResult {
     let name = &req.name;
     let end = req.ctx.work_end();
@@ -205,8 +210,12 @@ fn verify(
             "{what} reported success, but the domain is still here ({here:?})"
         )));
     }
-    let dest = remote(&spec.dest_uri, end);
-    match observe(dest.as_ref(), name, end) {
+    // read through the migration's own connection, else asked now
+    let seen_there = match there {
+        Some(state) => Observed::classify(Ok(state)),
+        None => observe(remote(&spec.dest_uri, end).as_ref(), name, end),
+    };
+    match seen_there {
         Observed::Active(_) => {}
         Observed::Inactive => {
             return Err(OcfError::generic(format!(

@@ -234,7 +234,12 @@ impl DomainController for FakeController {
         self.call("uri".into())?;
         Ok("qemu:///system".into())
     }
-    fn migrate(&self, name: &str, spec: &MigrationSpec, watch: &MigrationWatch) -> Outcome<()> {
+    fn migrate(
+        &self,
+        name: &str,
+        spec: &MigrationSpec,
+        watch: &MigrationWatch,
+    ) -> Outcome<Option<DomainState>> {
         *self.migrated.borrow_mut() = Some(spec.clone());
         self.watched.set(Some(*watch));
         let moved = self.migrates.get();
@@ -242,7 +247,7 @@ impl DomainController for FakeController {
         if moved {
             self.gone(name);
         }
-        out
+        out.map(|()| None)
     }
     fn recover(&self) {
         self.calls.borrow_mut().push("recover".into());

@@ -175,8 +175,15 @@ pub trait DomainController {
     /// Migrates the running domain `name` as `spec` says and returns when
     /// libvirt's migration call does; meanwhile `watch` is applied to the
     /// job (downtime set once it runs, aborted when still running at its
-    /// time). The caller verifies where the domain runs afterwards.
-    fn migrate(&self, name: &str, _spec: &MigrationSpec, _watch: &MigrationWatch) -> Outcome<()> {
+    /// time). On success, the domain's state on the target when the
+    /// backend could read it through the migration's own connection
+    /// (`None`: ask the target). The caller verifies where the domain runs.
+    fn migrate(
+        &self,
+        name: &str,
+        _spec: &MigrationSpec,
+        _watch: &MigrationWatch,
+    ) -> Outcome<Option<DomainState>> {
         Err(ControllerError::Failed(format!(
             "cannot migrate {name}: not supported"
         )))

@@ -10,8 +10,7 @@
 //! stays on the source and the agent answers in time.
 
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
@@ -19,11 +18,11 @@ use virt::domain::{Domain, MigrateParameters};
 use virt::sys;
 
 use super::flags::flag_bits;
-use super::worker::{self, release, Session};
+use super::worker::{self, DomHandle, Session};
 use super::LibvirtController;
 #[cfg(test)]
 use crate::controller::MigrationMode;
-use crate::controller::{MigrateFlag, MigrationSpec, MigrationWatch, Outcome};
+use crate::controller::{DomainState, MigrateFlag, MigrationSpec, MigrationWatch, Outcome};
 
 /// How often the watcher looks at the job.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
@@ -41,14 +40,30 @@ pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
     }
 }
 
-/// One migration call, on the connection thread.
-fn migrate_call(dom: &Domain, spec: &MigrationSpec) -> Result<(), virt::error::Error> {
+/// One migration call, on the connection thread; the domain's state on
+/// the target when the call had a connection to it.
+fn migrate_call(
+    dom: &Domain,
+    spec: &MigrationSpec,
+) -> Result<Option<DomainState>, virt::error::Error> {
     let flags = flag_bits(spec);
     if spec.has(MigrateFlag::PeerToPeer) {
-        return dom.migrate_to_uri3(Some(&spec.dest_uri), parameters(spec), flags);
+        return dom
+            .migrate_to_uri3(Some(&spec.dest_uri), parameters(spec), flags)
+            .map(|()| None);
     }
     let dconn = ManuallyDrop::new(Connect::open(Some(&spec.dest_uri))?);
-    let out = dom.migrate3(&dconn, parameters(spec), flags).map(release);
+    let out = dom
+        .migrate3(&dconn, parameters(spec), flags)
+        .map(|arrived| {
+            let arrived = DomHandle::new(arrived);
+            let (mut state, mut reason) = (0, 0);
+            // SAFETY: a valid domain on the open target connection; both
+            // out-pointers point to live c_ints.
+            let read =
+                unsafe { sys::virDomainGetState(arrived.as_ptr(), &mut state, &mut reason, 0) };
+            (read == 0).then(|| DomainState::from_raw(u32::try_from(state).unwrap_or(u32::MAX)))
+        });
     // SAFETY: `dconn` is an open connection owned here and not used after
     // (virt's Drop of Connect panics on a failed close: never dropped).
     unsafe {
@@ -63,13 +78,14 @@ const WATCHER_STOP_WAIT: Duration = Duration::from_millis(300);
 /// Ends the watcher when dropped, waiting a moment for it to let go of
 /// the domain (a watcher stuck in a frozen daemon is abandoned).
 struct StopWatching {
-    done: Arc<AtomicBool>,
-    stopped: Option<std::sync::mpsc::Receiver<()>>,
+    /// Dropped to wake the watcher at once.
+    stop: Option<Sender<()>>,
+    stopped: Option<Receiver<()>>,
 }
 
 impl Drop for StopWatching {
     fn drop(&mut self) {
-        self.done.store(true, Ordering::SeqCst);
+        drop(self.stop.take());
         if let Some(stopped) = &self.stopped {
             let _ = stopped.recv_timeout(WATCHER_STOP_WAIT);
         }
@@ -82,7 +98,7 @@ impl LibvirtController {
         name: &str,
         spec: &MigrationSpec,
         watch: &MigrationWatch,
-    ) -> Outcome<()> {
+    ) -> Outcome<Option<DomainState>> {
         let _stop = self.watch_job(name, *watch);
         let (name, spec) = (name.to_string(), spec.clone());
         self.call(move |s| s.with_domain(&name, |dom| migrate_call(dom, &spec)))
@@ -92,20 +108,20 @@ impl LibvirtController {
     /// returned guard is dropped (or forever, stuck in a frozen daemon:
     /// the thread is abandoned, as the connection thread of a hung call).
     fn watch_job(&self, name: &str, watch: MigrationWatch) -> StopWatching {
-        let done = Arc::new(AtomicBool::new(false));
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let mut guard = StopWatching {
-            done: Arc::clone(&done),
+            stop: Some(stop_tx),
             stopped: None,
         };
         let Ok(side) = worker::spawn(self.uri.clone()) else {
             log::warn!("cannot start the migration watcher thread");
             return guard;
         };
-        let (stopped_tx, stopped_rx) = std::sync::mpsc::channel();
+        let (stopped_tx, stopped_rx) = mpsc::channel();
         let name = name.to_string();
         let job: worker::Job = Box::new(move |s: &mut Session| {
             let outcome = s.with_domain(&name, |dom| {
-                watch_loop(dom, &name, &watch, &done);
+                watch_loop(dom, &name, &watch, &stop_rx);
                 Ok(())
             });
             if let Err(e) = outcome {
@@ -123,10 +139,10 @@ impl LibvirtController {
 }
 
 /// Sets the downtime once the job runs; aborts it at its time.
-fn watch_loop(dom: &Domain, name: &str, watch: &MigrationWatch, done: &AtomicBool) {
+fn watch_loop(dom: &Domain, name: &str, watch: &MigrationWatch, stop: &Receiver<()>) {
     let mut downtime = watch.max_downtime_ms;
     let mut aborted = false;
-    while !done.load(Ordering::SeqCst) {
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(WATCH_EVERY) {
         let running = dom
             .job_info()
             .is_ok_and(|job| job.r#type != sys::VIR_DOMAIN_JOB_NONE as i32);
@@ -148,7 +164,6 @@ fn watch_loop(dom: &Domain, name: &str, watch: &MigrationWatch, done: &AtomicBoo
             }
             aborted = true;
         }
-        std::thread::sleep(WATCH_EVERY);
     }
 }
 

@@ -210,7 +210,12 @@ impl DomainController for LibvirtController {
         self.call(|s| s.with_conn(|conn| conn.uri()))
     }
 
-    fn migrate(&self, name: &str, spec: &MigrationSpec, watch: &MigrationWatch) -> Outcome<()> {
+    fn migrate(
+        &self,
+        name: &str,
+        spec: &MigrationSpec,
+        watch: &MigrationWatch,
+    ) -> Outcome<Option<DomainState>> {
         self.migrate_domain(name, spec, watch)
     }
 
