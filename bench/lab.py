@@ -249,9 +249,8 @@ class MultiLab:
     them (the same execd environment, `timeout -s KILL` at the operation's
     timeout), but entered with nsenter directly so that the harness's
     time.time() after waitpid is the agent's exit, not the end of
-    agent-run.sh's bookkeeping. Programs under /tmp are invisible inside a
-    host (private /tmp): the agent and the watcher are copied to
-    WORKDIR/bin."""
+    agent-run.sh's bookkeeping. The agent and the watcher are copied to
+    WORKDIR/bin, a path every host sees whatever the checkout's place."""
 
     def __init__(self, workdir, prefix, net, mignet):
         self.w, self.prefix, self.net, self.mignet = workdir, prefix, net, mignet

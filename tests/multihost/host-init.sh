@@ -6,11 +6,12 @@
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 WORKDIR I   (run by host-start.sh)" >&2; exit 2; }
 W=$1; i=$2; d=$W/n$i
-# fresh per boot: /run (libvirt sockets, pid files, HA_RSCTMP=/run/resource-agents), /dev/shm, /tmp
+# fresh per boot: /run (libvirt sockets, pid files, HA_RSCTMP=/run/resource-agents), /dev/shm.
+# /tmp stays the machine's: the agent under test may live there (a CI clone under /tmp), as the
+# other shared paths (/usr, /srv, WORKDIR) do
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/lock /run/libvirt /run/resource-agents
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
 # the host's "disk": bind mounts of WORKDIR/nI/* (they vanish with this mount namespace)
 mount --bind "$W/hosts" /etc/hosts
 mount --bind "$d/etc-libvirt" /etc/libvirt
