@@ -18,7 +18,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::migration_uri::{self, MigrationParams};
+use super::migrate::uri_params;
+use super::migration_uri;
 use super::state::Observed;
 use super::{Remote, Request};
 use crate::host::command::run_bounded;
@@ -106,16 +107,8 @@ fn state_word(seen: &Observed) -> String {
 
 /// The node's libvirt URI, composed as a migration destination.
 fn node_uri(req: &Request, node: &str, hypervisor: &str) -> Result<String, String> {
-    let p = &req.params;
-    let params = MigrationParams {
-        hypervisor,
-        transport: &p.migration_transport,
-        user: p.migration_user.as_deref(),
-        network_suffix: &p.migration_network_suffix,
-        remoteuri: p.remoteuri.as_deref(),
-        ..MigrationParams::default()
-    };
     let host = req.settings.migration.host_for(node);
+    let params = uri_params(req, hypervisor, host != node);
     migration_uri::compose(&req.name, host, &params, || 0).map(|plan| plan.dest_uri)
 }
 

@@ -98,17 +98,44 @@ fn plan(
     ctl: &dyn DomainController,
     target: &str,
 ) -> Result<MigrationPlan, OcfError> {
-    let name = &req.name;
-    let hypervisor = match req.params.hypervisor.as_deref().filter(|h| !h.is_empty()) {
-        Some(h) => h.to_string(),
-        None => ctl.uri().map_err(|e| {
-            OcfError::generic(format!("{name}: cannot learn libvirt's default URI: {e}"))
-        })?,
-    };
-    let p = &req.params;
+    let hypervisor = hypervisor_uri(req, ctl)?;
     let host = req.settings.migration.host_for(target);
-    let params = MigrationParams {
-        hypervisor: &hypervisor,
+    let params = uri_params(req, &hypervisor, host != target);
+    let plan =
+        migration_uri::compose(&req.name, host, &params, random_port).map_err(OcfError::generic)?;
+    for warning in &plan.warnings {
+        log::warn!("{warning}");
+    }
+    Ok(plan)
+}
+
+/// The URI other hosts' URIs are composed from: `hypervisor`, or
+/// libvirt's default URI as the connection resolved it.
+pub(super) fn hypervisor_uri(
+    req: &Request,
+    ctl: &dyn DomainController,
+) -> Result<String, OcfError> {
+    match req.params.hypervisor.as_deref().filter(|h| !h.is_empty()) {
+        Some(h) => Ok(h.to_string()),
+        None => ctl.uri().map_err(|e| {
+            OcfError::generic(format!(
+                "{}: cannot learn libvirt's default URI: {e}",
+                req.name
+            ))
+        }),
+    }
+}
+
+/// The request's parameters for the URI composition; `mapped`: the
+/// target was replaced by its `migration_mapping` host.
+pub(super) fn uri_params<'a>(
+    req: &'a Request,
+    hypervisor: &'a str,
+    mapped: bool,
+) -> MigrationParams<'a> {
+    let p = &req.params;
+    MigrationParams {
+        hypervisor,
         transport: &p.migration_transport,
         user: p.migration_user.as_deref(),
         network_suffix: &p.migration_network_suffix,
@@ -116,14 +143,8 @@ fn plan(
         migrateuri: p.migrateuri.as_deref(),
         migrate_options: p.migrate_options.as_deref().unwrap_or(""),
         migrateport: p.migrateport.as_deref(),
-        mapped: host != target,
-    };
-    let plan =
-        migration_uri::compose(name, host, &params, random_port).map_err(OcfError::generic)?;
-    for warning in &plan.warnings {
-        log::warn!("{warning}");
+        mapped,
     }
-    Ok(plan)
 }
 
 /// A port in qemu's migration range 49152–49215, as the anchor picks it.

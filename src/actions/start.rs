@@ -65,12 +65,7 @@ fn start_domain(req: &Request, ctl: &dyn DomainController, remote: Remote) -> Oc
         }
     }
     if let Some(nodes) = &req.settings.migration.double_start_nodes {
-        let hypervisor = match req.params.hypervisor.as_deref().filter(|h| !h.is_empty()) {
-            Some(h) => h.to_string(),
-            None => ctl.uri().map_err(|e| {
-                OcfError::generic(format!("Cannot learn libvirt's default URI: {e}"))
-            })?,
-        };
+        let hypervisor = super::migrate::hypervisor_uri(req, ctl)?;
         double_start::refuse_if_running_elsewhere(req, nodes, &hypervisor, remote)?;
     }
     systemd::ensure_shutdown_ordering(short_limit(req));
