@@ -50,8 +50,8 @@ alive() {
     p=$(cat "$1" 2>/dev/null) && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] &&
         ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && echo "$p"
 }
-holder() { local p; p=$(alive "$B.holder.pid" sleep) && ls -l "/proc/$p/fd" 2>/dev/null | grep -qF -- "$FIFO" && echo "$p"; }
-dumper() { local p; p=$(alive "$B.virsh.pid" virsh) && tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "$FIFO" && echo "$p"; }
+holder() { local p; p=$(alive "$B.holder.pid" sleep) && ls -l "/proc/$p/fd" 2>/dev/null | grep -F -- "$FIFO" >/dev/null && echo "$p"; }
+dumper() { local p; p=$(alive "$B.virsh.pid" virsh) && tr '\0' ' ' <"/proc/$p/cmdline" | grep -F -- "$FIFO" >/dev/null && echo "$p"; }
 job_op() { vsh domjobinfo "$DOM" 2>/dev/null | awk '/^Operation:/ {print $2}'; }
 # wait_gone TIMEOUT: until virsh dump has exited
 wait_gone() {

@@ -27,7 +27,7 @@ bookworm_versions() {
 }
 QV=
 for v in $(bookworm_versions qemu-system-x86); do      # newest first, but compare properly
-    bookworm_versions qemu-utils | grep -qxF "$v" || continue
+    bookworm_versions qemu-utils | grep -xF "$v" >/dev/null || continue
     if [ -z "$QV" ] || dpkg --compare-versions "$v" gt "$QV"; then QV=$v; fi
 done
 [ -n "$QV" ] || { echo "install-deps: no bookworm qemu-system-x86/qemu-utils version in the apt lists (apt-get update?)" >&2; exit 1; }

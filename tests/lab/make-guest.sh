@@ -99,7 +99,7 @@ if [ "$mode" != ignore ]; then
     acpid -f -d -c /etc/acpi >/dev/null 2>&1 &
     apid=$!
     n=0
-    until ls -l /proc/$apid/fd 2>/dev/null | grep -q /dev/input/event; do
+    until ls -l /proc/$apid/fd 2>/dev/null | grep /dev/input/event >/dev/null; do
         n=$((n + 1))
         [ $n -le 200 ] || { say "WARNING: acpid holds no input device"; break; }
         sleep 0.05

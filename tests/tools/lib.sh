@@ -75,8 +75,10 @@ expect_rc() {
     check "$name (rc $RC, want $want)" "$OUT" '[ "$RC" -eq "$want" ]'
 }
 
-# out_has FIXED-STRING: the last run's output contains it (the command header line excluded)
-out_has() { tail -n +2 "$OUT" | grep -qF -- "$1"; }
+# out_has FIXED-STRING: the last run's output contains it (the command header line excluded).
+# grep reads all its input (no -q): with pipefail, tail killed by SIGPIPE after an early match
+# would fail the check (it did, once, on a long pcs describe)
+out_has() { tail -n +2 "$OUT" | grep -F -- "$1" >/dev/null; }
 
 # xp FILE XPATH: the string value of XPATH in FILE (empty if none)
 xp() { timeout 10 xmllint --xpath "string($2)" "$1" 2>/dev/null || true; }

@@ -71,7 +71,7 @@ crm_resource_checks() {
         '[ "$RC" -eq 0 ] && [ -s "$VD_WORK/md-agent.xml" ] && cmp -s "$VD_WORK/md-crm.xml" "$VD_WORK/md-agent.xml"'
     run timeout 30 crm_resource --list-agents ocf:rust
     check "crm_resource --list-agents ocf:rust lists VirtualDomain" "$OUT" \
-        '[ "$RC" -eq 0 ] && tail -n +2 "$OUT" | grep -qx VirtualDomain'
+        '[ "$RC" -eq 0 ] && tail -n +2 "$OUT" | grep -x VirtualDomain >/dev/null'
 }
 
 pcs_checks() {
