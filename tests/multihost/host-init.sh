@@ -10,7 +10,7 @@ W=$1; i=$2; d=$W/n$i
 # /tmp stays the machine's: the agent under test may live there (a CI clone under /tmp), as the
 # other shared paths (/usr, /srv, WORKDIR) do
 mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/lock /run/libvirt /run/resource-agents
+mkdir -p /run/lock /run/libvirt /run/resource-agents /run/lab
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 # the host's "disk": bind mounts of WORKDIR/nI/* (they vanish with this mount namespace)
 mount --bind "$W/hosts" /etc/hosts
@@ -18,6 +18,9 @@ mount --bind "$d/etc-libvirt" /etc/libvirt
 mount --bind "$d/var-lib-libvirt" /var/lib/libvirt
 mount --bind "$d/var-cache-libvirt" /var/cache/libvirt
 mount --bind "$d/var-log-libvirt" /var/log/libvirt
+mount --bind "$d/pacemaker" /var/lib/pacemaker
+mount --bind "$d/corosync" /var/lib/corosync
+mount --bind "$d/etc-corosync" /etc/corosync
 hostname "n$i"
 touch "$d/ready"
 trap 'exit 0' TERM

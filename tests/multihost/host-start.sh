@@ -7,6 +7,10 @@
 #                 libvirtd.conf gets listen_tcp, auth_tcp none, a host_uuid of its own, a log file
 #   var-lib-libvirt/ var-cache-libvirt/ (seeded with the machine's qemu capability cache: saves
 #                 the probe) var-log-libvirt/ (libvirtd.log, qemu/NAME.log, qemu/NAME.console)
+#   pacemaker/ corosync/ etc-corosync/  the host's /var/lib/pacemaker, /var/lib/corosync and
+#                 /etc/corosync (pcmk-up.sh writes corosync.conf there; pcs reads it)
+#   etc-libvirt/hooks/qemu  refuses incoming migrations while /etc/libvirt/refuse-migrations
+#                 exists on the host (a target that says no, for failed-migration tests)
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 WORKDIR I" >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
@@ -17,11 +21,25 @@ ns=$PREFIX-n$i; d=$W/n$i
 host_pid "$i" >/dev/null && die "n$i is already running"
 
 if [ ! -e "$d/etc-libvirt/libvirtd.conf" ]; then
-    mkdir -p "$d"/{etc-libvirt,var-lib-libvirt,var-cache-libvirt,var-log-libvirt/qemu,log}
+    mkdir -p "$d"/{etc-libvirt,var-lib-libvirt,var-cache-libvirt,var-log-libvirt/qemu,log,corosync,etc-corosync} \
+        "$d"/pacemaker/{cib,pengine,blackbox,cores}
+    chown -R hacluster:haclient "$d/pacemaker" 2>/dev/null || true
+    chmod 0750 "$d"/pacemaker/*
     cp -p /etc/libvirt/*.conf "$d/etc-libvirt/"
     [ ! -d /etc/libvirt/nwfilter ] || cp -a /etc/libvirt/nwfilter "$d/etc-libvirt/"
     mkdir -p "$d"/etc-libvirt/{qemu/networks/autostart,secrets,storage,hooks}
     chmod 0700 "$d/etc-libvirt/secrets"
+    # libvirtd looks for hook scripts when it starts: this one is always there and says no to
+    # "migrate begin" (the destination's first step) only while the flag file exists
+    cat > "$d/etc-libvirt/hooks/qemu" <<'HOOK'
+#!/bin/sh
+if [ "$2" = migrate ] && [ "$3" = begin ] && [ -e /etc/libvirt/refuse-migrations ]; then
+    echo "this host refuses incoming migrations (/etc/libvirt/refuse-migrations)" >&2
+    exit 1
+fi
+exit 0
+HOOK
+    chmod 0755 "$d/etc-libvirt/hooks/qemu"
     [ ! -d /var/cache/libvirt/qemu/capabilities ] ||
         { mkdir -p "$d/var-cache-libvirt/qemu" && cp -a /var/cache/libvirt/qemu/capabilities "$d/var-cache-libvirt/qemu/"; }
     cat >> "$d/etc-libvirt/libvirtd.conf" <<CONF

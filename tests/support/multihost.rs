@@ -120,11 +120,23 @@ impl MultiLab {
 
     /// Runs tests/multihost/SCRIPT ARGS, killed after `limit`.
     pub fn script(&self, script: &str, args: &[&str], limit: Duration) -> Output {
+        self.script_env(script, args, &[], limit)
+    }
+
+    /// The same with extra environment variables.
+    pub fn script_env(
+        &self,
+        script: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        limit: Duration,
+    ) -> Output {
         Command::new("timeout")
             .args(["-s", "KILL", &limit.as_secs().to_string(), "bash"])
             .arg(scripts().join(script))
             .args(args)
             .env("PREFIX", &self.prefix)
+            .envs(env.iter().copied())
             .output()
             .expect("multihost script")
     }

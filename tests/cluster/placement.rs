@@ -1,0 +1,87 @@
+//! Placement by utilization from the first start: placement-strategy=
+//! utilization, n1 preferred by a location constraint but too small for a
+//! 128 MiB guest, n2 big enough, n3 small. Ours reports cpu and memory from
+//! the config XML in its probes, so the first start is already on n2; the
+//! anchor reports them only once libvirt knows the domain, so its first
+//! start lands on n1 and the guest is moved to n2 afterwards.
+
+use std::time::Duration;
+
+use crate::multihost::MultiLab;
+use crate::single_node::last_line;
+use crate::support::eventually;
+use crate::three_nodes::host_of;
+use crate::{Report, Vm};
+
+/// Node capacity: memory in MiB (the guests need 128), cpus.
+const CAPACITY: [(usize, &str, &str); 3] = [(1, "64", "4"), (2, "1024", "4"), (3, "64", "4")];
+
+pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
+    let mut ready = lab
+        .pcs(1, &["property", "set", "placement-strategy=utilization"])
+        .0;
+    for (i, memory, cpu) in CAPACITY {
+        let node = format!("n{i}");
+        let (ok, _) = lab.pcs(
+            1,
+            &[
+                "node",
+                "utilization",
+                &node,
+                &format!("cpu={cpu}"),
+                &format!("hv_memory={memory}"),
+                &format!("host_memory={memory}"),
+            ],
+        );
+        ready &= ok;
+    }
+    report.info(format!(
+        "placement-strategy=utilization, node capacity set: {ready}"
+    ));
+    for vm in vms {
+        let (ok, out) = vm.create(lab, 1, &["--disabled"]);
+        report.check(
+            vm,
+            ok && ready,
+            format!("pcs resource create --disabled: {}", last_line(&out)),
+        );
+        let (ok, out) = lab.pcs(1, &["constraint", "location", vm.rsc, "prefers", "n1=100"]);
+        report.check(
+            vm,
+            ok,
+            format!("constraint: prefers n1=100: {}", last_line(&out)),
+        );
+        lab.settle(1, 60);
+        // the probes of the disabled resource have run on every node
+        let known = lab.utilization(1, vm.rsc, "hv_memory");
+        let starts_n1 = lab.op_results(1, "start", vm.rsc, "ok");
+        let (ok, out) = lab.pcs(1, &["resource", "enable", vm.rsc, "--wait=120"]);
+        report.check(
+            vm,
+            ok,
+            format!("pcs resource enable --wait: {}", last_line(&out)),
+        );
+        lab.settle(1, 120);
+        let first_on_n1 = lab.op_results(1, "start", vm.rsc, "ok") > starts_n1;
+        if vm.anchor {
+            report.check(
+                vm,
+                known.is_none() && first_on_n1,
+                format!("probes report no utilization (hv_memory: {known:?}): first start on the too small n1"),
+            );
+        } else {
+            report.check(
+                vm,
+                known.as_deref() == Some("128") && !first_on_n1,
+                format!("probes report hv_memory from the config ({known:?}): never started on n1"),
+            );
+        }
+        report.check(
+            vm,
+            eventually(Duration::from_secs(60), || host_of(lab, vm) == Some(2)),
+            "placed on n2, the only node with room for 128 MiB",
+        );
+        let (ok, out) = lab.pcs(1, &["resource", "delete", vm.rsc]);
+        report.check(vm, ok, format!("pcs resource delete: {}", last_line(&out)));
+    }
+}
