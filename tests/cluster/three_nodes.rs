@@ -41,6 +41,24 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
         move_live(lab, vm, boot, 3, report);
     }
 
+    // what the moves cost, as Pacemaker recorded it (exec-time)
+    for vm in vms {
+        let records: Vec<String> = lab
+            .op_records(1, vm.rsc)
+            .into_iter()
+            .filter(|(op, ..)| op.starts_with("migrate") || op == "monitor")
+            .map(|(op, interval, ms)| match interval {
+                0 => format!("{op} {ms} ms"),
+                _ => format!("{op}/{}s {ms} ms", interval / 1000),
+            })
+            .collect();
+        report.info(format!(
+            "{}: exec-time in the CIB: {}",
+            vm.tag(),
+            records.join(", ")
+        ));
+    }
+
     // n3 loses power with both guests: each is started on another node
     lab.power_off(3);
     report.info("n3 powered off");

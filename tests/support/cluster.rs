@@ -6,10 +6,9 @@
 //! multihost module.
 #![allow(dead_code)]
 
-use std::process::Command;
 use std::time::Duration;
 
-use crate::multihost::MultiLab;
+use crate::multihost::{missing_tools, nothing_missing, MultiLab};
 use crate::support::eventually;
 
 fn text(out: &std::process::Output) -> String {
@@ -18,34 +17,15 @@ fn text(out: &std::process::Output) -> String {
 
 /// Whether Pacemaker's daemons and tools are here (a failure under CI=true).
 pub fn cluster_tools_available(what: &str) -> bool {
-    let missing: Vec<&str> = [
+    let tools = [
         "corosync",
         "pacemakerd",
         "pcs",
         "crm_mon",
         "crm_resource",
         "cibadmin",
-    ]
-    .into_iter()
-    .filter(|tool| {
-        !Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!(
-        "missing {} (bash tests/lab/install-deps.sh)",
-        missing.join(", ")
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{what}: {why}");
-    }
-    eprintln!("SKIPPED {what}: {why}");
-    false
+    ];
+    nothing_missing(what, &missing_tools(&tools))
 }
 
 impl MultiLab {
@@ -93,22 +73,18 @@ impl MultiLab {
 
     /// Powers nI off at once (host-kill.sh: every process of the host dies).
     pub fn power_off(&self, i: usize) {
-        let out = self.script(
-            "host-kill.sh",
-            &[self.dir.to_str().unwrap(), &i.to_string()],
-            Duration::from_secs(60),
-        );
-        assert!(out.status.success(), "host-kill.sh n{i}: {}", text(&out));
+        self.host_script("host-kill.sh", i);
     }
 
     /// Powers nI on again (host-start.sh: init, virtlogd, libvirtd).
     pub fn power_on(&self, i: usize) {
-        let out = self.script(
-            "host-start.sh",
-            &[self.dir.to_str().unwrap(), &i.to_string()],
-            Duration::from_secs(60),
-        );
-        assert!(out.status.success(), "host-start.sh n{i}: {}", text(&out));
+        self.host_script("host-start.sh", i);
+    }
+
+    fn host_script(&self, script: &str, i: usize) {
+        let dir = self.dir.to_str().unwrap();
+        let out = self.script(script, &[dir, &i.to_string()], Duration::from_secs(60));
+        assert!(out.status.success(), "{script} n{i}: {}", text(&out));
     }
 
     /// `pcs ARGS` on nI (bounded by 200 s): success and its output.
@@ -204,6 +180,29 @@ impl MultiLab {
             (true, v) if !v.is_empty() && !v.contains("not found") => Some(v),
             _ => None,
         }
+    }
+
+    /// Pacemaker's record of the operations of `rsc` (its status section,
+    /// asked on nI): (operation, interval ms, exec-time ms) of each
+    /// `lrm_rsc_op`, on every node.
+    pub fn op_records(&self, i: usize, rsc: &str) -> Vec<(String, u64, u64)> {
+        let xpath = format!("//lrm_resource[@id='{rsc}']/lrm_rsc_op");
+        let (_, out) = self.exec(i, &["timeout", "30", "cibadmin", "-Q", "--xpath", &xpath]);
+        let attr = |elem: &str, name: &str| -> Option<String> {
+            let start = elem.find(&format!(" {name}=\""))? + name.len() + 3;
+            let len = elem[start..].find('"')?;
+            Some(elem[start..start + len].to_string())
+        };
+        out.split("<lrm_rsc_op")
+            .skip(1)
+            .filter_map(|elem| {
+                Some((
+                    attr(elem, "operation")?,
+                    attr(elem, "interval")?.parse().ok()?,
+                    attr(elem, "exec-time")?.parse().ok()?,
+                ))
+            })
+            .collect()
     }
 
     /// The resource's fail count on node `node` (0 when there is none).

@@ -26,12 +26,7 @@ fn text(out: &Output) -> String {
 /// need the machine's libvirtd. Under CI=true a missing prerequisite is a
 /// failure, never a skip.
 pub fn multihost_available(what: &str) -> bool {
-    let mut missing: Vec<String> = Vec::new();
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { nix::libc::geteuid() } != 0 {
-        missing.push("root".into());
-    }
-    for tool in [
+    let mut missing = missing_tools(&[
         "ip",
         "nsenter",
         "unshare",
@@ -42,14 +37,10 @@ pub fn multihost_available(what: &str) -> bool {
         "qemu-system-x86_64",
         "busybox",
         "cpio",
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            missing.push(tool.into());
-        }
+    ]);
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { nix::libc::geteuid() } != 0 {
+        missing.insert(0, "root".into());
     }
     let kernel = std::fs::read_dir("/boot").is_ok_and(|d| {
         d.flatten()
@@ -58,6 +49,26 @@ pub fn multihost_available(what: &str) -> bool {
     if !kernel {
         missing.push("/boot/vmlinuz-*".into());
     }
+    nothing_missing(what, &missing)
+}
+
+/// The tools of `tools` that are not on the PATH.
+pub fn missing_tools(tools: &[&str]) -> Vec<String> {
+    tools
+        .iter()
+        .filter(|tool| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(|tool| tool.to_string())
+        .collect()
+}
+
+/// True when `missing` is empty; otherwise a skip with the reason, or a
+/// failure under CI=true (nothing may skip there).
+pub fn nothing_missing(what: &str, missing: &[String]) -> bool {
     if missing.is_empty() {
         return true;
     }
