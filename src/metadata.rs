@@ -20,6 +20,8 @@ pub struct Param {
     pub name: String,
     pub unique: Option<String>,
     pub required: Option<String>,
+    /// OCF 1.1: `"1"` when a change is applied by reload-agent, without a restart.
+    pub reloadable: Option<String>,
     pub content_type: Option<String>,
     pub default: Option<String>,
     pub longdesc: String,
@@ -63,6 +65,7 @@ fn on_element(meta: &mut Meta, e: &BytesStart) -> Result<(), String> {
             name: a.get("name").cloned().unwrap_or_default(),
             unique: a.get("unique").cloned(),
             required: a.get("required").cloned(),
+            reloadable: a.get("reloadable").cloned(),
             ..Param::default()
         }),
         "content" => {
