@@ -269,6 +269,15 @@ fn prologue_matrix_of_the_anchor() {
     check_table(&anchor, true);
 }
 
+/// (name, config file, extra variables, exit code, an exit reason shown).
+type ReloadRow = (
+    &'static str,
+    Option<&'static str>,
+    &'static [(&'static str, &'static str)],
+    i32,
+    Option<&'static str>,
+);
+
 /// OCF 1.1's reload-agent (ours only; the anchor answers 3): the values
 /// are checked as for start, but a config that gives no domain is a
 /// warning and 0 — the running guest is not touched, the next monitor
@@ -277,7 +286,7 @@ fn prologue_matrix_of_the_anchor() {
 fn reload_agent_checks_values_and_tolerates_the_config() {
     let dir = fixture();
     let p = dir.path();
-    let rows: [(&str, Option<&str>, &[(&str, &str)], i32, Option<&str>); 9] = [
+    let rows: [ReloadRow; 9] = [
         ("valid", Some("vm1.xml"), &[], 0, None),
         ("config unset", None, &[], 6, Some("config: required parameter not set")),
         ("unreadable config", Some("nope.xml"), &[], 0, None),

@@ -18,6 +18,9 @@ pub const INVALID_ENV: &str = "environment is invalid, resource considered stopp
 
 /// What the prologue learned about the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// one value per invocation: its size does not matter, a Box would only
+// clutter every construction
+#[allow(clippy::large_enum_variant)]
 pub enum ConfigFile {
     Unreadable,
     Read(DomainConfig),
