@@ -289,6 +289,23 @@ fn exactly_the_listed_parameters_are_reloadable() {
     }
 }
 
+/// OCF 1.1 readers (pcs 0.11) ignore the deprecated `unique` and check
+/// `unique-group` instead: every unique parameter is in a group of its own.
+#[test]
+fn unique_parameters_have_an_ocf_1_1_unique_group() {
+    let meta = parse(&our_metadata());
+    let unique: Vec<_> = meta
+        .params
+        .iter()
+        .filter(|p| p.unique.as_deref() == Some("1"))
+        .collect();
+    assert_eq!(unique.len(), 1, "config only");
+    for p in &meta.params {
+        let want = (p.unique.as_deref() == Some("1")).then(|| p.name.clone());
+        assert_eq!(p.unique_group, want, "{}: unique-group", p.name);
+    }
+}
+
 #[test]
 fn every_description_is_filled_in() {
     let meta = parse(&our_metadata());
