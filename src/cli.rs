@@ -19,6 +19,8 @@ pub enum Action {
     ValidateAll,
     /// The anchor runs its internal `getconfig` when asked: setup checks, exit 0.
     GetConfig,
+    /// OCF 1.1: apply changed reloadable parameters without a restart.
+    ReloadAgent,
 }
 
 impl Action {
@@ -35,6 +37,7 @@ impl Action {
             "meta-data" | "meta_data" => Action::MetaData,
             "validate-all" | "validate_all" => Action::ValidateAll,
             "getconfig" => Action::GetConfig,
+            "reload-agent" => Action::ReloadAgent,
             _ => return None,
         })
     }
@@ -51,6 +54,7 @@ impl Action {
             Action::MetaData => "meta-data",
             Action::ValidateAll => "validate-all",
             Action::GetConfig => "getconfig",
+            Action::ReloadAgent => "reload-agent",
         }
     }
 }
@@ -63,7 +67,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("VD_
 ///
 /// Parameters come from OCF_RESKEY_* environment variables (see
 /// `VirtualDomain meta-data`). Actions: start, stop, monitor, status,
-/// migrate_to, migrate_from, meta-data, validate-all.
+/// migrate_to, migrate_from, meta-data, validate-all, reload-agent.
 #[derive(Debug, Parser)]
 #[command(name = "VirtualDomain", version = VERSION, about, long_about = None)]
 pub struct Cli {
@@ -139,6 +143,7 @@ mod tests {
             ("validate-all", Action::ValidateAll),
             ("validate_all", Action::ValidateAll),
             ("getconfig", Action::GetConfig),
+            ("reload-agent", Action::ReloadAgent),
         ];
         for (word, action) in table {
             assert_eq!(
@@ -156,7 +161,8 @@ mod tests {
             "demote",
             "notify",
             "reload",
-            "reload-agent",
+            "reload_agent",
+            "reload-agent ",
             "usage",
             "methods",
             "recover",

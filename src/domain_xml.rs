@@ -28,6 +28,21 @@ pub struct DomainConfig {
     pub networks: BTreeSet<String>,
     /// `/domain/devices/disk/source/@file`: the disk images (in order).
     pub disk_files: Vec<String>,
+    /// The first top-level `/domain/vcpu`: its text and `current` attribute,
+    /// as written (`None`: no such element). See [`crate::domain_sizes`].
+    pub vcpu: Option<SizeElement>,
+    /// The first top-level `/domain/memory`: its text and `unit` attribute,
+    /// as written (`None`: no such element). See [`crate::domain_sizes`].
+    pub memory: Option<SizeElement>,
+}
+
+/// A size element as written: its text (not trimmed: libvirt is strict
+/// about what follows the number) and its one attribute that matters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SizeElement {
+    pub text: String,
+    /// `current` of `<vcpu>`, `unit` of `<memory>`.
+    pub attr: Option<String>,
 }
 
 /// Where a text value goes while we are inside its element.
@@ -36,12 +51,16 @@ enum Field {
     Name,
     Uuid,
     Emulator,
+    Vcpu,
+    Memory,
 }
 
 fn field_at(path: &[String]) -> Option<Field> {
     match path {
         [d, n] if d == "domain" && n == "name" => Some(Field::Name),
         [d, n] if d == "domain" && n == "uuid" => Some(Field::Uuid),
+        [d, n] if d == "domain" && n == "vcpu" => Some(Field::Vcpu),
+        [d, n] if d == "domain" && n == "memory" => Some(Field::Memory),
         [d, v, e] if d == "domain" && v == "devices" && e == "emulator" => Some(Field::Emulator),
         _ => None,
     }
@@ -56,6 +75,8 @@ impl DomainConfig {
         let mut reader = Reader::from_str(xml);
         let mut path: Vec<String> = Vec::new();
         let mut text = String::new();
+        // the attribute of the size element being read (`current`, `unit`)
+        let mut size_attr = None;
         loop {
             let event = match reader.read_event() {
                 Ok(Event::Eof) | Err(_) => break,
@@ -66,8 +87,18 @@ impl DomainConfig {
                     cfg.note_attributes(&e, &path);
                     path.push(e.name().as_ref().to_string());
                     text.clear();
+                    if let Some(field) = field_at(&path) {
+                        size_attr = size_attribute(&e, field);
+                    }
                 }
-                Event::Empty(e) => cfg.note_attributes(&e, &path),
+                Event::Empty(e) => {
+                    cfg.note_attributes(&e, &path);
+                    path.push(e.name().as_ref().to_string());
+                    if let Some(field) = field_at(&path) {
+                        cfg.set(field, String::new(), size_attribute(&e, field));
+                    }
+                    path.pop();
+                }
                 Event::Text(t) if field_at(&path).is_some() => {
                     text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
                 }
@@ -81,7 +112,7 @@ impl DomainConfig {
                 },
                 Event::End(_) => {
                     if let Some(field) = field_at(&path) {
-                        cfg.set(field, std::mem::take(&mut text));
+                        cfg.set(field, std::mem::take(&mut text), size_attr.take());
                     }
                     path.pop();
                 }
@@ -91,11 +122,22 @@ impl DomainConfig {
         cfg
     }
 
-    fn set(&mut self, field: Field, value: String) {
+    fn set(&mut self, field: Field, value: String, attr: Option<String>) {
         let slot = match field {
             Field::Name => &mut self.name,
             Field::Uuid => &mut self.uuid,
             Field::Emulator => &mut self.emulator,
+            // libvirt reads `./vcpu[1]`, `./memory[1]`: the first, even empty
+            Field::Vcpu | Field::Memory => {
+                let slot = match field {
+                    Field::Vcpu => &mut self.vcpu,
+                    _ => &mut self.memory,
+                };
+                if slot.is_none() {
+                    *slot = Some(SizeElement { text: value, attr });
+                }
+                return;
+            }
         };
         if slot.is_none() && !value.is_empty() {
             *slot = Some(value);
@@ -130,6 +172,20 @@ impl DomainConfig {
     pub fn emulator_basename(&self) -> Option<&str> {
         basename(self.emulator.as_deref()?)
     }
+}
+
+/// The attribute of a size element that libvirt reads with it.
+fn size_attribute(e: &BytesStart, field: Field) -> Option<String> {
+    let key = match field {
+        Field::Vcpu => "current",
+        Field::Memory => "unit",
+        _ => return None,
+    };
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == key)
+        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok())
+        .map(|v| v.into_owned())
 }
 
 /// `xml` with `<uuid>` added as the root element's first child (libvirt
@@ -224,6 +280,34 @@ mod tests {
         let cfg = DomainConfig::parse(xml);
         assert_eq!(cfg.pools.into_iter().collect::<Vec<_>>(), vec!["p1", "p2"]);
         assert_eq!(cfg.networks.into_iter().collect::<Vec<_>>(), vec!["n1"]);
+    }
+
+    #[test]
+    fn sizes_are_read_from_the_top_level_only() {
+        let xml = "<domain><name>a</name><metadata><x:m xmlns:x='urn:x'><vcpu>9</vcpu>\
+                   <memory unit='GiB'>9</memory></x:m></metadata><vcpu current='2'>4</vcpu>\
+                   <memory unit='MiB'>512</memory><vcpu>7</vcpu><memory>7</memory>\
+                   <devices><memory model='dimm'><target><size>1</size></target></memory></devices></domain>";
+        let cfg = DomainConfig::parse(xml);
+        let size = |text: &str, attr: &str| {
+            Some(SizeElement {
+                text: text.into(),
+                attr: Some(attr.into()),
+            })
+        };
+        assert_eq!(cfg.vcpu, size("4", "2"));
+        assert_eq!(cfg.memory, size("512", "MiB"));
+    }
+
+    #[test]
+    fn size_text_is_kept_as_written() {
+        let cfg = DomainConfig::parse("<domain>\n<vcpu/>\n<memory> 64\n</memory></domain>");
+        assert_eq!(cfg.vcpu, Some(SizeElement::default()), "present but empty");
+        assert_eq!(cfg.memory.map(|m| m.text), Some(" 64\n".to_string()));
+        assert_eq!(
+            DomainConfig::parse("<domain><name>a</name></domain>").vcpu,
+            None
+        );
     }
 
     #[test]

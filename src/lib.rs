@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod cli;
 pub mod controller;
+pub mod domain_sizes;
 pub mod domain_xml;
 pub mod host;
 pub mod manpage;

@@ -128,6 +128,9 @@ fn parameter(p: &Param) -> String {
     if p.unique.as_deref() == Some("1") {
         facts.push("unique".into());
     }
+    if p.reloadable.as_deref() == Some("1") {
+        facts.push("reloadable".into());
+    }
     format!(
         ".TP\n\\fB{}\\fR (\\fI{}\\fR)\n{}\n.sp\n{}\n",
         roff(&p.name),
@@ -158,6 +161,9 @@ fn action(a: &std::collections::BTreeMap<String, String>) -> String {
         "migrate_from" => "waits until the migrated domain runs here (on the target)",
         "meta-data" => "prints the OCF meta-data; needs no environment",
         "validate-all" => "checks the parameters and what they need on this node",
+        "reload-agent" => {
+            "checks changed reloadable parameters and applies them without a restart (utilization at once)"
+        }
         _ => "",
     };
     format!(

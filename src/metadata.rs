@@ -19,7 +19,11 @@ pub const META_DATA: &str = include_str!("../metadata/VirtualDomain.xml");
 pub struct Param {
     pub name: String,
     pub unique: Option<String>,
+    /// OCF 1.1's replacement of `unique`: parameters whose values together must be unique.
+    pub unique_group: Option<String>,
     pub required: Option<String>,
+    /// OCF 1.1: `"1"` when a change is applied by reload-agent, without a restart.
+    pub reloadable: Option<String>,
     pub content_type: Option<String>,
     pub default: Option<String>,
     pub longdesc: String,
@@ -62,7 +66,9 @@ fn on_element(meta: &mut Meta, e: &BytesStart) -> Result<(), String> {
         "parameter" => meta.params.push(Param {
             name: a.get("name").cloned().unwrap_or_default(),
             unique: a.get("unique").cloned(),
+            unique_group: a.get("unique-group").cloned(),
             required: a.get("required").cloned(),
+            reloadable: a.get("reloadable").cloned(),
             ..Param::default()
         }),
         "content" => {

@@ -302,24 +302,6 @@ fn anchor_and_ours_agree_on_the_lifecycle() {
     }
 }
 
-/// A stand-in `crm_resource` that logs its arguments (and answers `-g`
-/// queries with nothing, like a resource without utilization yet).
-fn fake_crm_resource(dir: &std::path::Path) -> std::path::PathBuf {
-    let log = dir.join("crm_resource.log");
-    let script = dir.join("crm_resource");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *' -g '*|*' -Q '*) exit 6;; esac\nexit 0\n", log.display()),
-    )
-    .unwrap();
-    let _ = std::process::Command::new("chmod")
-        .arg("755")
-        .arg(&script)
-        .status();
-    let _ = std::fs::remove_file(&log);
-    log
-}
-
 #[test]
 fn utilization_is_written_once_with_the_anchors_values() {
     let Some((_g, ocf)) = guest_setup("vdt-util", "obey") else {

@@ -31,6 +31,13 @@ fn every_parameter_with_type_default_and_description() {
         };
         let head = format!("\\fB{}\\fR (\\fI{ty}, {default}", p.name);
         assert!(page.contains(&head), "{}: no line {head:?}", p.name);
+        let reloadable = format!("\\fB{}\\fR (\\fI{ty}, {default}, reloadable\\fR)", p.name);
+        assert_eq!(
+            page.contains(&reloadable),
+            p.reloadable.as_deref() == Some("1"),
+            "{}: reloadable or not, as in the meta-data",
+            p.name
+        );
         assert!(page.contains(&p.shortdesc), "{}: shortdesc", p.name);
         assert!(
             page.contains(first_line(&p.longdesc)),
@@ -44,7 +51,11 @@ fn every_parameter_with_type_default_and_description() {
 fn every_action_with_its_timeout() {
     let page = page_text();
     let meta = metadata::parse(META_DATA).unwrap();
-    assert_eq!(meta.actions.len(), 8);
+    assert_eq!(meta.actions.len(), 9);
+    assert!(
+        page.contains("\\fBreload-agent\\fR (timeout 20s)\nchecks changed reloadable parameters"),
+        "reload-agent is described"
+    );
     for a in &meta.actions {
         let head = format!("\\fB{}\\fR (timeout {}", a["name"], a["timeout"]);
         assert!(page.contains(&head), "no line {head:?}");

@@ -117,11 +117,43 @@ fn meta_data_is_valid_for_ocf_tester_and_pcs() {
     let xml = our_metadata();
     let ra = Path::new("/usr/share/resource-agents");
     if common::require("/usr/share/resource-agents/ra-api-1.dtd", "DTD check").is_some() {
-        // exactly ocf-tester's check (needs the DOCTYPE line)
+        // exactly ocf-tester's check: ra-api-1.dtd, plus the OCF 1.1 additions
+        // (reloadable, reload-agent) our DOCTYPE declares in its internal subset
         let (ok, err) = xmllint(&["--noout", "--valid", "-"], ra, &xml);
         assert!(ok, "xmllint --valid: {err}");
+        // the validation is real: what OCF 1.1 does not allow still fails
+        for (what, from, to) in [
+            (
+                "a reloadable that is not 0 or 1",
+                "\" reloadable=\"1\">",
+                "\" reloadable=\"yes\">",
+            ),
+            (
+                "an unknown action",
+                "name=\"reload-agent\"",
+                "name=\"reload-agents\"",
+            ),
+            (
+                "an unknown content type",
+                "type=\"boolean\"",
+                "type=\"bool\"",
+            ),
+        ] {
+            assert!(xml.contains(from), "{from}");
+            let (ok, _) = xmllint(&["--noout", "--valid", "-"], ra, &xml.replacen(from, to, 1));
+            assert!(!ok, "{what} passed the DTD check");
+        }
+        // and without our additions the plain ra-api-1.dtd refuses the document
+        let doctype_end = xml.find("]>").expect("internal subset");
+        let plain = format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE resource-agent SYSTEM \"ra-api-1.dtd\">{}",
+            &xml[doctype_end + 2..]
+        );
+        let (ok, err) = xmllint(&["--noout", "--valid", "-"], ra, &plain);
+        assert!(!ok && err.contains("reloadable"), "{err}");
     }
-    let rng = "/usr/share/pcs/data/ocf-1.0.rng";
+    // <version>1.1</version>: pcs checks the document against its OCF 1.1 schema
+    let rng = "/usr/share/pcs/data/ocf-1.1.rng";
     if common::require(rng, "pcs schema check").is_some() {
         let (ok, err) = xmllint(&["--noout", "--relaxng", rng, "-"], ra, &xml);
         assert!(ok, "pcs {rng}: {err}");
@@ -154,7 +186,8 @@ fn same_interface_as_the_anchor() {
         ours.agent_version, theirs.agent_version,
         "resource-agent version attribute"
     );
-    assert_eq!(ours.ocf_version, theirs.ocf_version, "<version>");
+    assert_eq!(theirs.ocf_version, "1.0", "the anchor's <version>");
+    assert_eq!(ours.ocf_version, "1.1", "<version>: OCF 1.1 (reload-agent)");
     assert_eq!(
         theirs.params.len(),
         27,
@@ -182,7 +215,95 @@ fn same_interface_as_the_anchor() {
     assert_eq!(extra.unique.as_deref(), Some("0"));
     assert_eq!(extra.required.as_deref(), Some("0"));
 
-    assert_eq!(ours.actions, theirs.actions, "actions and their attributes");
+    // the anchor's actions with their attributes, then reload-agent
+    let (anchors, added) = ours
+        .actions
+        .split_at(theirs.actions.len().min(ours.actions.len()));
+    assert_eq!(anchors, theirs.actions, "actions and their attributes");
+    let reload: Vec<_> = added
+        .iter()
+        .map(|a| (a["name"].as_str(), a.len()))
+        .collect();
+    assert_eq!(reload, [("reload-agent", 2)], "actions after the anchor's");
+    assert_eq!(added[0]["timeout"], "20s");
+}
+
+/// This task's list: the parameters whose change needs no restart of the
+/// guest (how it is stopped, migrated, monitored, accounted, saved, or
+/// protected from a double start). Everything else decides what is
+/// started (config, hypervisor, snapshot, backingfile, stateless,
+/// copyindirs, start_resources, persistent) and restarts it.
+const RELOADABLE: [&str; 25] = [
+    "force_stop",
+    "shutdown_mode",
+    "shutdown_timeout",
+    "migration_transport",
+    "migration_user",
+    "migration_downtime",
+    "migration_speed",
+    "migration_network_suffix",
+    "migrateuri",
+    "migrate_options",
+    "migrateport",
+    "remoteuri",
+    "migration_mapping",
+    "migration_mode",
+    "monitor_scripts",
+    "autoset_utilization_cpu",
+    "autoset_utilization_host_memory",
+    "autoset_utilization_hv_memory",
+    "unset_utilization_cpu",
+    "unset_utilization_host_memory",
+    "unset_utilization_hv_memory",
+    "save_config_on_stop",
+    "sync_config_on_stop",
+    "double_start_protection",
+    "double_start_nodes",
+];
+const RESTARTING: [&str; 8] = [
+    "config",
+    "hypervisor",
+    "snapshot",
+    "backingfile",
+    "stateless",
+    "copyindirs",
+    "start_resources",
+    "persistent",
+];
+
+#[test]
+fn exactly_the_listed_parameters_are_reloadable() {
+    let meta = parse(&our_metadata());
+    assert_eq!(meta.ocf_version, "1.1");
+    assert!(meta.actions.iter().any(|a| a["name"] == "reload-agent"));
+    let mut listed: Vec<&str> = RELOADABLE.iter().chain(&RESTARTING).copied().collect();
+    let mut all: Vec<&str> = meta.params.iter().map(|p| p.name.as_str()).collect();
+    listed.sort_unstable();
+    all.sort_unstable();
+    assert_eq!(all, listed, "every parameter is in one of the two lists");
+    for p in &meta.params {
+        let want = RELOADABLE
+            .contains(&p.name.as_str())
+            .then(|| "1".to_string());
+        assert_eq!(p.reloadable, want, "{}: reloadable", p.name);
+    }
+}
+
+/// OCF 1.1 readers (pcs 0.11) ignore the deprecated `unique` and check
+/// `unique-group` instead: every unique parameter is in a group of its own.
+#[test]
+fn unique_parameters_have_an_ocf_1_1_unique_group() {
+    let meta = parse(&our_metadata());
+    let unique: Vec<_> = meta
+        .params
+        .iter()
+        .filter(|p| p.unique.as_deref() == Some("1"))
+        .collect();
+    assert_eq!(unique.len(), 1, "config only");
+    for p in &meta.params {
+        let want = (p.unique.as_deref() == Some("1")).then(|| p.name.clone());
+        assert_eq!(p.unique_group, want, "{}: unique-group", p.name);
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod common;
 use proptest::prelude::*;
 use virtualdomain::actions::setup::{self, ConfigFile, HostFacts, Message, Operation};
 use virtualdomain::cli::Action;
+use virtualdomain::domain_sizes;
 use virtualdomain::domain_xml::DomainConfig;
 use virtualdomain::ocf::{Env, OcfRc};
 use virtualdomain::params::Params;
@@ -44,7 +45,7 @@ const PARAMS: [&str; 28] = [
     "shutdown_timeout",
 ];
 
-const ACTIONS: [Action; 9] = [
+const ACTIONS: [Action; 10] = [
     Action::Start,
     Action::Stop,
     Action::Monitor,
@@ -54,6 +55,7 @@ const ACTIONS: [Action; 9] = [
     Action::MetaData,
     Action::ValidateAll,
     Action::GetConfig,
+    Action::ReloadAgent,
 ];
 
 /// Text that looks like a domain XML often enough to reach every branch.
@@ -67,6 +69,14 @@ fn xmlish() -> impl Strategy<Value = String> {
         "<devices>",
         "</devices>",
         "<emulator>/usr/bin/qemu</emulator>",
+        "<vcpu current='2'>",
+        "</vcpu>",
+        "<vcpu/>",
+        "<memory unit='GiB'>",
+        "<memory unit=\"kb\">",
+        "<memory>",
+        "</memory>",
+        "18446744073709551616",
         "<source pool='p' network=\"n\"/>",
         "<metadata><x:y xmlns:x='urn:x'><name>decoy</name></x:y></metadata>",
         "&amp;",
@@ -130,6 +140,8 @@ fn allowed(op: Operation) -> &'static [u8] {
         Action::Monitor if op.probe => &[7, 5],
         Action::Monitor => &[1, 5],
         Action::Status => &[3, 5],
+        // a config that gives no domain: a warning, 0
+        Action::ReloadAgent => &[0, 5, 6],
         _ => &[5, 6],
     }
 }
@@ -144,6 +156,51 @@ proptest! {
     fn domain_xml_never_panics_on_xmlish_text(text in xmlish()) {
         let cfg = DomainConfig::parse(&text);
         prop_assert!(cfg.name.as_deref() != Some(""), "an empty name is None");
+    }
+
+    #[test]
+    fn domain_sizes_never_panic(text in xmlish()) {
+        let cfg = DomainConfig::parse(&text);
+        let _ = domain_sizes::vcpus(&cfg);
+        if let Ok(kib) = domain_sizes::max_memory_kib(&cfg) {
+            prop_assert!(kib < (i64::MAX as u64).div_ceil(1024), "libvirt's limit");
+        }
+    }
+
+    #[test]
+    fn generated_sizes_round_trip(
+        max in 1u32..=4096,
+        current in prop::option::of(0u32..=4096),
+        value in 0u64..=(1 << 40),
+        unit in prop::sample::select(vec![
+            ("", 1024u64), ("b", 1), ("bytes", 1), ("KB", 1000), ("k", 1024), ("KiB", 1024),
+            ("MB", 1_000_000), ("M", 1 << 20), ("mib", 1 << 20), ("GB", 1_000_000_000),
+            ("G", 1 << 30), ("GiB", 1 << 30), ("TB", 1_000_000_000_000), ("T", 1 << 40),
+            ("TiB", 1 << 40),
+        ]),
+        pad in "[ \t\n]{0,2}",
+        one_line in any::<bool>(),
+    ) {
+        let (unit, scale) = unit;
+        let current_attr = current.map(|c| format!(" current='{c}'")).unwrap_or_default();
+        let unit_attr = if unit.is_empty() { String::new() } else { format!(" unit='{unit}'") };
+        let nl = if one_line { "" } else { "\n  " };
+        let xml = format!(
+            "<domain type='kvm'>{nl}<name>vm</name>{nl}<metadata><m:x xmlns:m='urn:m'><vcpu>1</vcpu>\
+             <memory>1</memory></m:x></metadata>{nl}<vcpu{current_attr}>{pad}{max}</vcpu>{nl}\
+             <memory{unit_attr}>{pad}{value}</memory>{nl}</domain>"
+        );
+        let cfg = DomainConfig::parse(&xml);
+        let want_cpu = match current {
+            None => Ok(max),
+            Some(c) if c <= max => Ok(c),
+            Some(_) => Err(()),
+        };
+        prop_assert_eq!(domain_sizes::vcpus(&cfg).map_err(drop), want_cpu);
+        let bytes = u128::from(value) * u128::from(scale);
+        let want_kib = if bytes > i64::MAX as u128 { None } else { Some(bytes.div_ceil(1024)) };
+        let got = domain_sizes::max_memory_kib(&cfg).ok().map(u128::from);
+        prop_assert_eq!(got, want_kib, "{}", xml);
     }
 
     #[test]

@@ -268,3 +268,63 @@ fn prologue_matrix_of_the_anchor() {
     assert_no_csync2();
     check_table(&anchor, true);
 }
+
+/// (name, config file, extra variables, exit code, an exit reason shown).
+type ReloadRow = (
+    &'static str,
+    Option<&'static str>,
+    &'static [(&'static str, &'static str)],
+    i32,
+    Option<&'static str>,
+);
+
+/// OCF 1.1's reload-agent (ours only; the anchor answers 3): the values
+/// are checked as for start, but a config that gives no domain is a
+/// warning and 0 — the running guest is not touched, the next monitor
+/// meets the file. `reload` stays unsupported (see `UNKNOWN_ACTIONS`).
+#[test]
+fn reload_agent_checks_values_and_tolerates_the_config() {
+    let dir = fixture();
+    let p = dir.path();
+    let rows: [ReloadRow; 9] = [
+        ("valid", Some("vm1.xml"), &[], 0, None),
+        ("config unset", None, &[], 6, Some("config: required parameter not set")),
+        ("unreadable config", Some("nope.xml"), &[], 0, None),
+        ("config without a name", Some("noname.xml"), &[], 0, None),
+        ("config a directory", Some("dir"), &[], 0, None),
+        ("migration_speed 10M", Some("vm1.xml"), &[("OCF_RESKEY_migration_speed", "10M")], 6,
+            Some("migration_speed has to be a decimal value")),
+        ("unreadable config, migrate_options --bandwidth", Some("nope.xml"),
+            &[("OCF_RESKEY_migrate_options", "--bandwidth 5")], 6,
+            Some("migrate_options: --bandwidth: set migration_speed instead")),
+        ("shutdown_mode bogus", Some("vm1.xml"), &[("OCF_RESKEY_shutdown_mode", "bogus")], 6,
+            Some("shutdown_mode has to be a comma-separated list of acpi, agent, initctl, signal, paravirt")),
+        ("sync_config_on_stop without csync2", Some("vm1.xml"),
+            &[("OCF_RESKEY_sync_config_on_stop", "yes")], 5,
+            Some("Setup problem: couldn't find command: csync2")),
+    ];
+    assert_no_csync2();
+    for (name, config, extra, code, reason) in rows {
+        let mut env = common::base_env(p);
+        if let Some(cfg) = config {
+            env.push((
+                "OCF_RESKEY_config".into(),
+                p.join(cfg).display().to_string(),
+            ));
+        }
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let got = run(&common::ours(), &["reload-agent"], &env);
+        assert_eq!(got.code, Some(code), "{name}: {got:?}");
+        match reason {
+            None => assert!(got.reasons().is_empty(), "{name}: {got:?}"),
+            Some(r) => assert!(got.reasons().contains(&r), "{name}: {got:?}"),
+        }
+    }
+    let env = common::base_env(p);
+    for word in ["reload", "reload_agent"] {
+        let got = run(&common::ours(), &[word], &env);
+        assert_eq!(got.code, Some(3), "{word}: {got:?}");
+        let want = format!("{word}: action not supported");
+        assert_eq!(got.last_reason(), Some(want.as_str()));
+    }
+}

@@ -1,8 +1,10 @@
 //! What every monitor does besides answering: keep the emulator cache the
-//! process-table fallback needs, report utilization, save the config, and
+//! process-table fallback needs, report utilization (also reload-agent's
+//! part), save the config, and
 //! remember the domain name for probes that cannot read the config.
 
 use super::state::Observed;
+use super::utilization::Figures;
 use super::{config_save, utilization, Request};
 use crate::controller::DomainController;
 use crate::host::state_files;
@@ -14,15 +16,25 @@ pub fn after_monitor(req: &Request, ctl: &dyn DomainController, observed: &Obser
     if active {
         cache_emulator(req, ctl);
     }
-    let info = if active && utilization::needs_info(&req.params) {
-        ctl.info(&req.name).ok()
-    } else {
-        None
-    };
-    utilization::update(req, info);
+    report_utilization(req, ctl, observed);
     if req.params.save_config_on_stop && active {
         config_save::save_config(req, ctl, req.ctx.work_end());
     }
+}
+
+/// Brings the utilization attributes in line with the parameters: the
+/// figures from libvirt when the domain is active here, from the config
+/// when libvirt says it is not (shut off or unknown to it: a probe before
+/// the first start); none otherwise (libvirt unreachable, crashed, …),
+/// which still lets `unset_utilization_*` apply.
+pub fn report_utilization(req: &Request, ctl: &dyn DomainController, observed: &Observed) {
+    let figures = match observed {
+        _ if !utilization::needs_info(&req.params) => Figures::default(),
+        Observed::Active(_) => ctl.info(&req.name).map(Figures::from).unwrap_or_default(),
+        Observed::Inactive => Figures::from_config(&req.domain),
+        _ => Figures::default(),
+    };
+    utilization::update(req, figures);
 }
 
 /// Keeps `HA_RSCTMP/VirtualDomain-<name>-emu.state` current. The config's

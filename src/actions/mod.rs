@@ -18,6 +18,7 @@ pub mod migration_settings;
 pub mod migration_uri;
 pub mod monitor;
 pub mod observe;
+pub mod reload;
 pub mod setup;
 pub mod snapshot;
 pub mod snapshot_image;
@@ -143,6 +144,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
                 match message {
                     Message::Reason(msg) => reason::exit_reason(&prefix, &msg),
                     Message::Info(msg) => log::info!("{msg}"),
+                    Message::Warn(msg) => log::warn!("{msg}"),
                 }
             }
             return refusal.rc;
@@ -233,6 +235,9 @@ fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn 
         // over the socket, without loading libvirt.so (the library loads
         // only to wait for events when it has not arrived yet)
         Action::MigrateFrom => Box::new(DirectController::new(uri, end, None)),
+        // one state query (and, when the domain runs, its figures): as a
+        // recurring monitor's, without the process-table fallback
+        Action::ReloadAgent => Box::new(DirectController::new(uri, end, None)),
         _ => Box::new(LibvirtController::new(uri, end)),
     }
 }
@@ -252,5 +257,6 @@ fn dispatch(req: &Request) -> OcfResult {
         Action::Status => monitor::status(req, ctl.as_ref()),
         Action::MigrateTo => migrate::migrate_to(req, ctl.as_ref(), &libvirt_remote),
         Action::MigrateFrom => migrate::migrate_from(req, ctl.as_ref()),
+        Action::ReloadAgent => reload::reload_agent(req, ctl.as_ref()),
     }
 }

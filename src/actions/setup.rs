@@ -18,6 +18,9 @@ pub const INVALID_ENV: &str = "environment is invalid, resource considered stopp
 
 /// What the prologue learned about the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// one value per invocation: its size does not matter, a Box would only
+// clutter every construction
+#[allow(clippy::large_enum_variant)]
 pub enum ConfigFile {
     Unreadable,
     Read(DomainConfig),
@@ -40,6 +43,8 @@ pub enum Message {
     Reason(String),
     /// INFO log only.
     Info(String),
+    /// WARNING log only (no exit reason: the action succeeds).
+    Warn(String),
 }
 
 /// The prologue refused the action: print `messages`, exit with `rc`.
@@ -70,7 +75,11 @@ pub struct Settings {
 pub fn uses_migration_settings(action: Action) -> bool {
     matches!(
         action,
-        Action::ValidateAll | Action::Start | Action::MigrateTo | Action::MigrateFrom
+        Action::ValidateAll
+            | Action::Start
+            | Action::MigrateTo
+            | Action::MigrateFrom
+            | Action::ReloadAgent
     )
 }
 
@@ -127,6 +136,15 @@ pub fn check(
         return Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages));
     }
     let domain = match config {
+        ConfigFile::Unreadable if op.action == Action::ReloadAgent => {
+            return Err(reload_without_config(
+                op,
+                params,
+                host,
+                &path,
+                "cannot be read",
+            ));
+        }
         ConfigFile::Unreadable => {
             messages.push(if op.is_probe() {
                 Message::Info(format!(
@@ -148,33 +166,47 @@ pub fn check(
         ConfigFile::Read(domain) => domain,
     };
     let Some(name) = domain.name.clone() else {
+        if op.action == Action::ReloadAgent {
+            return Err(reload_without_config(
+                op,
+                params,
+                host,
+                &path,
+                "names no domain",
+            ));
+        }
         messages.push(Message::Reason("Unable to determine domain name.".into()));
         return Err(invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages));
     };
     if params.sync_config_on_stop && !host.have_csync2 {
-        return Err(Refusal {
-            rc: OcfRc::ErrInstalled,
-            messages: vec![Message::Reason(
-                "Setup problem: couldn't find command: csync2".into(),
-            )],
-            unreadable_config: false,
-        });
+        return Err(missing_csync2());
     }
-    let checked = settings(params)
-        .map_err(str::to_string)
-        .and_then(|mut settings| {
-            if uses_migration_settings(op.action) {
-                settings.migration = migration_settings(params)?;
-            }
-            Ok(settings)
-        });
-    match checked {
+    match checked_settings(op, params) {
         Ok(settings) => Ok(Accepted { name, settings }),
         Err(reason) => {
             messages.push(Message::Reason(reason));
             Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages))
         }
     }
+}
+
+fn missing_csync2() -> Refusal {
+    Refusal {
+        rc: OcfRc::ErrInstalled,
+        messages: vec![Message::Reason(
+            "Setup problem: couldn't find command: csync2".into(),
+        )],
+        unreadable_config: false,
+    }
+}
+
+/// [`settings`], and the migration settings where the action uses them.
+fn checked_settings(op: Operation, params: &Params) -> Result<Settings, String> {
+    let mut settings = settings(params)?;
+    if uses_migration_settings(op.action) {
+        settings.migration = migration_settings(params)?;
+    }
+    Ok(settings)
 }
 
 /// The checked parameters as types, or the first failure's reason (in
@@ -208,6 +240,37 @@ pub fn settings(params: &Params) -> Result<Settings, &'static str> {
         migration_downtime,
         migration: MigrationSettings::default(),
     })
+}
+
+/// reload-agent's row for a config that does not give the domain (shared
+/// storage away, a file being rewritten): the new parameters change how
+/// the agent treats the guest, never the guest itself, so there is nothing
+/// to refuse — a failed reload-agent would make Pacemaker restart a guest
+/// that runs well. The next monitor, start or stop meets the file with its
+/// own rules (a recurring monitor fails, stop still finds the domain).
+/// The parameters themselves are still checked, as with a readable file.
+fn reload_without_config(
+    op: Operation,
+    params: &Params,
+    host: HostFacts,
+    path: &str,
+    why: &str,
+) -> Refusal {
+    if params.sync_config_on_stop && !host.have_csync2 {
+        return missing_csync2();
+    }
+    if let Err(reason) = checked_settings(op, params) {
+        let messages = vec![Message::Reason(reason)];
+        return invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages);
+    }
+    Refusal {
+        rc: OcfRc::Success,
+        messages: vec![Message::Warn(format!(
+            "Configuration file {path} {why}: reload-agent leaves the domain as it is; \
+             the new parameters apply from the next action that reads it."
+        ))],
+        unreadable_config: false,
+    }
 }
 
 /// `handle_invalid_env`: the per-action routing of a failed check.

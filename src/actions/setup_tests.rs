@@ -3,7 +3,7 @@
 use super::*;
 use crate::ocf::Env;
 
-const ACTIONS: [(&str, Action, bool); 8] = [
+const ACTIONS: [(&str, Action, bool); 9] = [
     ("probe", Action::Monitor, true),
     ("monitor", Action::Monitor, false),
     ("stop", Action::Stop, false),
@@ -12,6 +12,8 @@ const ACTIONS: [(&str, Action, bool); 8] = [
     ("validate-all", Action::ValidateAll, false),
     ("migrate_to", Action::MigrateTo, false),
     ("migrate_from", Action::MigrateFrom, false),
+    // a config that gives no domain is no reason to fail a reload (0, warning)
+    ("reload-agent", Action::ReloadAgent, false),
 ];
 
 fn params(pairs: &[(&str, &str)]) -> Params {
@@ -35,7 +37,7 @@ const HOST: HostFacts = HostFacts {
 };
 
 /// Expected codes in the order of `ACTIONS`.
-fn assert_row(label: &str, p: &Params, cfg: &ConfigFile, host: HostFacts, expected: [u8; 8]) {
+fn assert_row(label: &str, p: &Params, cfg: &ConfigFile, host: HostFacts, expected: [u8; 9]) {
     for ((name, action, probe), want) in ACTIONS.iter().zip(expected) {
         let got = check(
             Operation {
@@ -54,8 +56,8 @@ fn assert_row(label: &str, p: &Params, cfg: &ConfigFile, host: HostFacts, expect
 
 #[test]
 fn config_unset_or_empty_is_6_everywhere() {
-    assert_row("unset", &params(&[]), &named(), HOST, [6; 8]);
-    assert_row("empty", &params(&[("config", "")]), &named(), HOST, [6; 8]);
+    assert_row("unset", &params(&[]), &named(), HOST, [6; 9]);
+    assert_row("empty", &params(&[("config", "")]), &named(), HOST, [6; 9]);
 }
 
 #[test]
@@ -66,7 +68,7 @@ fn unreadable_config() {
         &p,
         &ConfigFile::Unreadable,
         HOST,
-        [7, 1, 0, 5, 3, 5, 5, 5],
+        [7, 1, 0, 5, 3, 5, 5, 5, 0],
     );
 }
 
@@ -74,7 +76,7 @@ fn unreadable_config() {
 fn config_without_name() {
     let p = params(&[("config", "/x.xml")]);
     let cfg = ConfigFile::Read(DomainConfig::default());
-    assert_row("no name", &p, &cfg, HOST, [7, 1, 0, 5, 3, 5, 5, 5]);
+    assert_row("no name", &p, &cfg, HOST, [7, 1, 0, 5, 3, 5, 5, 5, 0]);
 }
 
 #[test]
@@ -92,7 +94,7 @@ fn configuration_errors() {
             &params(&all),
             &named(),
             HOST,
-            [7, 1, 0, 6, 3, 6, 6, 6],
+            [7, 1, 0, 6, 3, 6, 6, 6, 6],
         );
     }
 }
@@ -109,19 +111,19 @@ fn missing_required_binary() {
         &params(&[("config", "/x.xml")]),
         &named(),
         host,
-        [7, 1, 0, 5, 3, 5, 5, 5],
+        [7, 1, 0, 5, 3, 5, 5, 5, 5],
     );
 }
 
 #[test]
 fn sync_config_without_csync2_is_5_everywhere() {
     let p = params(&[("config", "/x.xml"), ("sync_config_on_stop", "1")]);
-    assert_row("csync2", &p, &named(), HOST, [5; 8]);
+    assert_row("csync2", &p, &named(), HOST, [5; 9]);
     let with = HostFacts {
         required_missing: false,
         have_csync2: true,
     };
-    assert_row("csync2 present", &p, &named(), with, [0; 8]);
+    assert_row("csync2 present", &p, &named(), with, [0; 9]);
 }
 
 #[test]
@@ -184,7 +186,7 @@ fn reasons_are_where_the_anchor_prints_them() {
         .into_iter()
         .filter_map(|m| match m {
             Message::Reason(r) => Some(r),
-            Message::Info(_) => None,
+            Message::Info(_) | Message::Warn(_) => None,
         })
         .collect::<Vec<_>>()
     };
@@ -205,6 +207,49 @@ fn reasons_are_where_the_anchor_prints_them() {
         "the generic reason comes last, so it is the one Pacemaker shows"
     );
     assert_eq!(reasons(Action::Status, false).len(), 1);
+}
+
+#[test]
+fn reload_agent_with_an_unusable_config_warns_and_succeeds() {
+    let op = Operation {
+        action: Action::ReloadAgent,
+        probe: false,
+    };
+    let p = params(&[("config", "/nope.xml")]);
+    let refusal = check(op, &p, &ConfigFile::Unreadable, HOST).unwrap_err();
+    assert_eq!(refusal.rc, OcfRc::Success);
+    assert!(!refusal.unreadable_config, "no guard looks for the domain");
+    assert!(
+        matches!(&refusal.messages[..], [Message::Warn(w)] if w.contains("/nope.xml cannot be read")),
+        "{:?}",
+        refusal.messages
+    );
+    // the values themselves are checked even then
+    let no_name = ConfigFile::Read(DomainConfig::default());
+    for (pairs, rc) in [
+        (
+            &[("force_stop", "1"), ("snapshot", "/s")][..],
+            OcfRc::ErrConfigured,
+        ),
+        (&[("migration_speed", "fast")][..], OcfRc::ErrConfigured),
+        (
+            &[("migrate_options", "--bandwidth 5")][..],
+            OcfRc::ErrConfigured,
+        ),
+        (&[("sync_config_on_stop", "1")][..], OcfRc::ErrInstalled),
+    ] {
+        let mut all = vec![("config", "/nope.xml")];
+        all.extend_from_slice(pairs);
+        for cfg in [&ConfigFile::Unreadable, &no_name] {
+            let refusal = check(op, &params(&all), cfg, HOST).unwrap_err();
+            assert_eq!(refusal.rc, rc, "{pairs:?} {cfg:?}");
+            assert!(
+                matches!(refusal.messages.first(), Some(Message::Reason(_))),
+                "{pairs:?}: {:?}",
+                refusal.messages
+            );
+        }
+    }
 }
 
 #[test]

@@ -7,6 +7,11 @@
 //! (remembered under `HA_RSCTMP`), so a steady-state monitor starts no
 //! process at all. `unset_utilization_*` removes an attribute whatever the
 //! `autoset_*` flag says (the anchor only honours it when autoset is off).
+//!
+//! The figures come from libvirt while the domain runs here, and from the
+//! config XML when libvirt says it does not (see [`Figures::from_config`]):
+//! Pacemaker's placement needs them before the first start, which the
+//! anchor never provides for a transient domain.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -14,6 +19,8 @@ use std::time::Duration;
 
 use super::Request;
 use crate::controller::DomainInfo;
+use crate::domain_sizes;
+use crate::domain_xml::DomainConfig;
 use crate::host::command::run_bounded;
 use crate::host::state_files;
 use crate::params::Params;
@@ -25,7 +32,41 @@ pub enum Wanted {
     Delete,
 }
 
-/// The attributes this monitor wants, from the parameters and libvirt's figures.
+/// The figures the attributes are set from (`None`: not known).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    /// The current vCPU count.
+    pub cpu: Option<u64>,
+    /// The maximum memory in MiB, truncated.
+    pub memory_mib: Option<u64>,
+}
+
+impl From<DomainInfo> for Figures {
+    fn from(info: DomainInfo) -> Figures {
+        Figures {
+            cpu: Some(u64::from(info.vcpus)),
+            memory_mib: Some(info.max_memory_kib / 1024),
+        }
+    }
+}
+
+impl Figures {
+    /// The figures libvirt would report once the config is defined; a
+    /// value libvirt would refuse is left out, and why is logged.
+    pub fn from_config(domain: &DomainConfig) -> Figures {
+        let cpu = domain_sizes::vcpus(domain)
+            .map_err(|why| log::info!("No cpu utilization from the config: {why}"))
+            .ok();
+        let memory_mib = domain_sizes::max_memory_kib(domain)
+            .map_err(|why| log::info!("No memory utilization from the config: {why}"))
+            .ok();
+        Figures {
+            cpu: cpu.map(u64::from),
+            memory_mib: memory_mib.map(|kib| kib / 1024),
+        }
+    }
+}
+
 /// Whether any attribute is to be set from the domain's figures (an
 /// attribute to unset, or not managed, needs none of them).
 pub fn needs_info(p: &Params) -> bool {
@@ -44,27 +85,27 @@ pub fn needs_info(p: &Params) -> bool {
     .any(|&(autoset, unset)| autoset && !unset)
 }
 
-pub fn wanted(req: &Request, info: Option<DomainInfo>) -> BTreeMap<&'static str, Wanted> {
+/// The attributes this monitor wants, from the parameters and the figures.
+pub fn wanted(req: &Request, figures: Figures) -> BTreeMap<&'static str, Wanted> {
     let p = &req.params;
-    let memory_mib = info.map(|i| i.max_memory_kib / 1024);
     let attrs = [
         (
             "cpu",
             p.autoset_utilization_cpu,
             p.unset_utilization_cpu,
-            info.map(|i| u64::from(i.vcpus)),
+            figures.cpu,
         ),
         (
             "host_memory",
             p.autoset_utilization_host_memory,
             p.unset_utilization_host_memory,
-            memory_mib,
+            figures.memory_mib,
         ),
         (
             "hv_memory",
             p.autoset_utilization_hv_memory,
             p.unset_utilization_hv_memory,
-            memory_mib,
+            figures.memory_mib,
         ),
     ];
     attrs
@@ -109,8 +150,8 @@ fn decode(text: &str) -> BTreeMap<String, Wanted> {
 
 /// Brings the CIB's utilization in line with `wanted`, calling
 /// `crm_resource` only for attributes that changed since the last write.
-pub fn update(req: &Request, info: Option<DomainInfo>) {
-    let wanted = wanted(req, info);
+pub fn update(req: &Request, figures: Figures) {
+    let wanted = wanted(req, figures);
     if wanted.is_empty() {
         return;
     }
@@ -219,5 +260,44 @@ mod tests {
         assert!(needs_info(&p(&one)));
         one.push(("OCF_RESKEY_unset_utilization_host_memory", "true"));
         assert!(!needs_info(&p(&one)), "unset wins over autoset");
+    }
+
+    #[test]
+    fn config_figures_fill_what_libvirt_would_report() {
+        let cfg = |xml: &str| Figures::from_config(&DomainConfig::parse(xml));
+        assert_eq!(
+            cfg("<domain><vcpu current='2'>4</vcpu><memory unit='MiB'>1536</memory></domain>"),
+            Figures {
+                cpu: Some(2),
+                memory_mib: Some(1536)
+            }
+        );
+        assert_eq!(
+            cfg("<domain><memory unit='KB'>100000</memory></domain>"),
+            Figures {
+                cpu: Some(1),
+                memory_mib: Some(95)
+            },
+            "97657 KiB: 95 MiB truncated, as the anchor's %d"
+        );
+        assert_eq!(
+            cfg("<domain><vcpu>x</vcpu><memory unit='parsec'>1</memory></domain>"),
+            Figures::default()
+        );
+    }
+
+    #[test]
+    fn a_figure_that_is_not_known_sets_nothing_but_unset_still_applies() {
+        let req = crate::actions::test_support::request(&[
+            ("OCF_RESKEY_autoset_utilization_cpu", "true"),
+            ("OCF_RESKEY_autoset_utilization_host_memory", "true"),
+            ("OCF_RESKEY_unset_utilization_hv_memory", "true"),
+        ]);
+        let partial = Figures {
+            cpu: Some(3),
+            memory_mib: None,
+        };
+        let want: BTreeMap<_, _> = [("cpu", Wanted::Set(3)), ("hv_memory", Wanted::Delete)].into();
+        assert_eq!(wanted(&req, partial), want);
     }
 }

@@ -383,3 +383,21 @@ pub fn guest_setup(name: &str, mode: &str) -> Option<(DomainGuard, Ocf)> {
     let guard = DomainGuard::new(QEMU, name);
     Some((guard, Ocf::new(&format!("rsc-{name}"), &xml, QEMU)))
 }
+
+/// A stand-in `crm_resource` that logs its arguments (and answers `-g`
+/// queries with nothing, like a resource without utilization yet).
+pub fn fake_crm_resource(dir: &std::path::Path) -> std::path::PathBuf {
+    let log = dir.join("crm_resource.log");
+    let script = dir.join("crm_resource");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *' -g '*|*' -Q '*) exit 6;; esac\nexit 0\n", log.display()),
+    )
+    .unwrap();
+    let _ = std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status();
+    let _ = std::fs::remove_file(&log);
+    log
+}

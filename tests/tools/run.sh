@@ -88,13 +88,14 @@ pcs_checks() {
         timeout 60 pcs -f "$cib" resource create vdtool-vm ocf:rust:VirtualDomain \
         config="$VD_WORK/vdtool-td1.xml" hypervisor="$VD_TD_URI" meta allow-migrate=true
     local got
-    got=$(for op in start stop monitor migrate_from migrate_to; do
+    got=$(for op in start stop monitor migrate_from migrate_to reload-agent; do
               printf '%s:%s/%s ' "$op" "$(xp "$cib" "$p/operations/op[@name='$op']/@interval")" \
                   "$(xp "$cib" "$p/operations/op[@name='$op']/@timeout")"
           done)"n=$(xp "$cib" "count($p/operations/op)") meta=$(xp "$cib" "$p/meta_attributes/nvpair[@name='allow-migrate']/@value")"
     printf 'got:  %s\n' "$got" > "$VD_WORK/ops.txt"
-    check "  CIB ops: start 90s, stop 90s, monitor 10s/30s, migrate_from 60s, migrate_to 120s, nothing else" "$VD_WORK/ops.txt" \
-        '[ "$got" = "start:0s/90s stop:0s/90s monitor:10s/30s migrate_from:0s/60s migrate_to:0s/120s n=5 meta=true" ]'
+    # (pcs copies every action but meta-data, status and validate-all: OCF 1.1's reload-agent too)
+    check "  CIB ops: start 90s, stop 90s, monitor 10s/30s, migrate_from 60s, migrate_to 120s, reload-agent 20s, nothing else" "$VD_WORK/ops.txt" \
+        '[ "$got" = "start:0s/90s stop:0s/90s monitor:10s/30s migrate_from:0s/60s migrate_to:0s/120s reload-agent:0s/20s n=6 meta=true" ]'
 
     expect_rc 1 "pcs create with an unknown parameter (bogus_param=1)" \
         timeout 60 pcs -f "$cib" resource create vdtool-bad1 ocf:rust:VirtualDomain config="$VD_WORK/vdtool-bad1.xml" bogus_param=1
@@ -186,8 +187,11 @@ interchange_checks() {
     hb=$(dump_rsc vdtool-hb); rs=$(dump_rsc vdtool-rs)
     { echo "--- heartbeat"; echo "$hb"; echo "--- rust"; echo "$rs"; } > "$dump"
     local nparam; nparam=$(grep -c '^param ' <<<"$rs" || true)
-    check "  both primitives carry the same 26 other parameters and the same ops" "$dump" \
-        '[ -n "$hb" ] && [ "$hb" = "$rs" ] && [ "$nparam" -eq 26 ]'
+    # rust's OCF 1.1 reload-agent is the one op more (pcs copies it from <actions>)
+    local reload_op="op reload-agent interval=0s timeout=20s" rs_anchor_ops
+    rs_anchor_ops=$(grep -vxF "$reload_op" <<<"$rs" || true)
+    check "  both primitives carry the same 26 other parameters and the same ops (rust: and reload-agent)" "$dump" \
+        '[ -n "$hb" ] && [ "$hb" = "$rs_anchor_ops" ] && grep -qxF "$reload_op" <<<"$rs" && [ "$nparam" -eq 26 ]'
 
     # every option name pcs accepts for heartbeat is accepted for rust (but pcs's heartbeat-only ones)
     local cmp=$VD_WORK/options.txt only_hb only_rs
