@@ -56,6 +56,10 @@ fn set(instance: &str, attr: &str, value: u64) -> String {
     format!("--resource={instance} --utilization --set-parameter={attr} --parameter-value={value}")
 }
 
+fn get(instance: &str, attr: &str) -> String {
+    format!("--resource={instance} --utilization --get-parameter={attr} --quiet")
+}
+
 fn delete(instance: &str, attr: &str) -> String {
     format!("--resource={instance} --utilization --delete-parameter={attr}")
 }
@@ -81,14 +85,38 @@ fn probe_figures_come_from_the_config_until_libvirt_runs_the_domain() {
     assert_eq!(
         take_calls(&log),
         [
+            get(&name, "cpu"),
+            get(&name, "host_memory"),
+            get(&name, "hv_memory"),
             set(&name, "cpu", 2),
             set(&name, "host_memory", 1430),
             set(&name, "hv_memory", 1430),
         ],
-        "the config's figures"
+        "the config's figures, where the CIB has none"
     );
     assert_eq!(ocf.ours("monitor").code, 7);
     assert!(take_calls(&log).is_empty(), "written once");
+
+    // another node (nothing remembered) where the CIB already has a cpu
+    // figure, written live by the node running the guest: it stays
+    let rsctmp = &ocf.vars.iter().find(|(k, _)| k == "HA_RSCTMP").unwrap().1;
+    for entry in std::fs::read_dir(rsctmp).unwrap().flatten() {
+        let _ = std::fs::remove_file(entry.path());
+    }
+    std::fs::write(dir.path().join("present-cpu"), "4\n").unwrap();
+    assert_eq!(ocf.ours("monitor").code, 7);
+    assert_eq!(
+        take_calls(&log),
+        [
+            get(&name, "cpu"),
+            get(&name, "host_memory"),
+            get(&name, "hv_memory"),
+            set(&name, "host_memory", 1430),
+            set(&name, "hv_memory", 1430),
+        ],
+        "a figure in the CIB is not overwritten by the config's"
+    );
+    let _ = std::fs::remove_file(dir.path().join("present-cpu"));
 
     // the domain runs with other figures than the file's: libvirt's count
     let keeper = LibvirtController::new(

@@ -39,6 +39,11 @@ pub struct Figures {
     pub cpu: Option<u64>,
     /// The maximum memory in MiB, truncated.
     pub memory_mib: Option<u64>,
+    /// Read from the config, not from a running domain: they only fill in
+    /// an attribute the CIB does not have yet. The node where the domain
+    /// runs may have written live figures (a vCPU hot-plugged), and a probe
+    /// elsewhere must not put the config's back.
+    pub fill_only: bool,
 }
 
 impl From<DomainInfo> for Figures {
@@ -46,6 +51,7 @@ impl From<DomainInfo> for Figures {
         Figures {
             cpu: Some(u64::from(info.vcpus)),
             memory_mib: Some(info.max_memory_kib / 1024),
+            fill_only: false,
         }
     }
 }
@@ -63,6 +69,7 @@ impl Figures {
         Figures {
             cpu: cpu.map(u64::from),
             memory_mib: memory_mib.map(|kib| kib / 1024),
+            fill_only: true,
         }
     }
 }
@@ -168,7 +175,19 @@ pub fn update(req: &Request, figures: Figures) {
     let written: Vec<bool> = std::thread::scope(|scope| {
         let runs: Vec<_> = changed
             .iter()
-            .map(|(attr, want)| scope.spawn(move || write_attribute(req, attr, want)))
+            .map(|(attr, want)| {
+                scope.spawn(move || {
+                    if figures.fill_only && matches!(want, Wanted::Set(_)) {
+                        match attribute_present(req, attr) {
+                            // the CIB has a value: it stays (remembered as done)
+                            Some(true) => return true,
+                            Some(false) => {}
+                            None => return false,
+                        }
+                    }
+                    write_attribute(req, attr, want)
+                })
+            })
             .collect();
         runs.into_iter()
             .map(|run| run.join().unwrap_or(false))
@@ -189,6 +208,34 @@ pub fn forget(req: &Request) {
         &req.ctx.rsctmp,
         &req.ctx.instance,
     ));
+}
+
+/// Whether the resource's utilization has `attr` in the CIB (None: the CIB
+/// could not be asked). crm_resource 2.1.5 answers an absent attribute with
+/// status 0, nothing on stdout and "Attribute 'X' not found" on stderr.
+fn attribute_present(req: &Request, attr: &str) -> Option<bool> {
+    let mut cmd = Command::new("crm_resource");
+    cmd.arg(format!("--resource={}", req.ctx.instance))
+        .arg("--utilization")
+        .arg(format!("--get-parameter={attr}"))
+        .arg("--quiet");
+    match run_bounded(cmd, req.ctx.work_left().min(Duration::from_secs(10))) {
+        Ok(done) if done.success() => {
+            let text = done.output.trim();
+            Some(!text.is_empty() && !text.contains("not found"))
+        }
+        Ok(done) => {
+            log::debug!(
+                "crm_resource could not read utilization attribute {attr}: {}",
+                done.output
+            );
+            None
+        }
+        Err(e) => {
+            log::debug!("crm_resource not run for utilization attribute {attr}: {e}");
+            None
+        }
+    }
 }
 
 fn write_attribute(req: &Request, attr: &str, want: &Wanted) -> bool {
@@ -269,20 +316,25 @@ mod tests {
             cfg("<domain><vcpu current='2'>4</vcpu><memory unit='MiB'>1536</memory></domain>"),
             Figures {
                 cpu: Some(2),
-                memory_mib: Some(1536)
+                memory_mib: Some(1536),
+                fill_only: true,
             }
         );
         assert_eq!(
             cfg("<domain><memory unit='KB'>100000</memory></domain>"),
             Figures {
                 cpu: Some(1),
-                memory_mib: Some(95)
+                memory_mib: Some(95),
+                fill_only: true,
             },
             "97657 KiB: 95 MiB truncated, as the anchor's %d"
         );
         assert_eq!(
             cfg("<domain><vcpu>x</vcpu><memory unit='parsec'>1</memory></domain>"),
-            Figures::default()
+            Figures {
+                fill_only: true,
+                ..Figures::default()
+            }
         );
     }
 
@@ -296,6 +348,7 @@ mod tests {
         let partial = Figures {
             cpu: Some(3),
             memory_mib: None,
+            fill_only: false,
         };
         let want: BTreeMap<_, _> = [("cpu", Wanted::Set(3)), ("hv_memory", Wanted::Delete)].into();
         assert_eq!(wanted(&req, partial), want);

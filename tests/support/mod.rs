@@ -384,16 +384,29 @@ pub fn guest_setup(name: &str, mode: &str) -> Option<(DomainGuard, Ocf)> {
     Some((guard, Ocf::new(&format!("rsc-{name}"), &xml, QEMU)))
 }
 
-/// A stand-in `crm_resource` that logs its arguments (and answers `-g`
-/// queries with nothing, like a resource without utilization yet).
+/// A stand-in `crm_resource` that logs its arguments. It answers the
+/// anchor's `-g`/`-Q` queries with nothing (exit 6, a resource without
+/// utilization yet) and `--get-parameter=ATTR` as crm_resource 2.1.5 does:
+/// the content of `DIR/present-ATTR` if that file exists, else exit 0 with
+/// "Attribute 'ATTR' not found" on stderr only.
 pub fn fake_crm_resource(dir: &std::path::Path) -> std::path::PathBuf {
     let log = dir.join("crm_resource.log");
     let script = dir.join("crm_resource");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *' -g '*|*' -Q '*) exit 6;; esac\nexit 0\n", log.display()),
-    )
-    .unwrap();
+    let body = format!(
+        r#"#!/bin/sh
+echo "$*" >> {log}
+case "$*" in *' -g '*|*' -Q '*) exit 6;; esac
+for a in "$@"; do case $a in --get-parameter=*)
+    attr=${{a#--get-parameter=}}
+    if [ -f {dir}/present-$attr ]; then cat {dir}/present-$attr
+    else echo "Attribute '$attr' not found" >&2; fi
+esac; done
+exit 0
+"#,
+        log = log.display(),
+        dir = dir.display()
+    );
+    std::fs::write(&script, body).unwrap();
     let _ = std::process::Command::new("chmod")
         .arg("755")
         .arg(&script)
