@@ -23,7 +23,10 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 
 step "build and install the agent"
-cargo build --release --locked
+# built as cargo test builds it (the tests' dev-dependencies change some dependencies' features,
+# so a plain cargo build makes another binary): the installed agent Pacemaker runs in
+# tests/cluster.rs must be the very binary the tests know as CARGO_BIN_EXE_VirtualDomain
+cargo test --release --locked --no-run
 install -D -m 0755 target/release/VirtualDomain /usr/lib/ocf/resource.d/rust/VirtualDomain
 
 step "libvirtd"

@@ -1,6 +1,6 @@
 //! A one-node cluster on n1: what a user does first with a VM resource.
-//! Create (the README's pcs command), recovery after the guest's qemu is
-//! killed, disable/enable, cleanup, reload without restart, a change of
+//! Create (the README's pcs command), reload without restart, recovery
+//! after the guest's qemu is killed, disable/enable, cleanup, a change of
 //! `config` (a restart for both agents), delete.
 
 use std::time::Duration;
@@ -30,6 +30,13 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
         report.check(vm, boot.is_some(), "the guest boots on n1 (console ticks)");
         boots.push(boot.map(|b| b.0).unwrap_or_default());
     }
+
+    // first, while the history holds only the start: a later cleanup
+    // re-probes the running resource, and Pacemaker 2.1.5 keeps that probe
+    // as last_failure_0 without a restart digest, so the next parameter
+    // change is a restart even when every changed parameter is reloadable
+    // (pcmk__check_action_config)
+    reload(lab, vms, &mut boots, report);
 
     // qemu dies under the cluster's feet: the recurring monitor notices,
     // Pacemaker stops and starts it again on the node, fail-count 1
@@ -86,13 +93,14 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
 
     // cleanup forgets the failure; the guest keeps running
     for (vm, boot) in vms.iter().zip(boots.iter()) {
+        let failures = lab.fail_count(N1, vm.rsc, "n1");
         let (ok, out) = lab.pcs(N1, &["resource", "cleanup", vm.rsc]);
         report.check(vm, ok, format!("pcs resource cleanup: {}", last_line(&out)));
         lab.settle(N1, 120);
         report.check(
             vm,
-            lab.fail_count(N1, vm.rsc, "n1") == 0,
-            "cleanup: no fail-count left",
+            failures == 1 && lab.fail_count(N1, vm.rsc, "n1") == 0,
+            format!("cleanup: fail-count {failures} → none"),
         );
         report.check(
             vm,
@@ -102,7 +110,7 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
         );
     }
 
-    reload(lab, vms, &mut boots, report);
+    change_config(lab, vms, &mut boots, report);
 
     for vm in vms {
         let (ok, out) = lab.pcs(N1, &["resource", "delete", vm.rsc]);
@@ -120,14 +128,16 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
 /// `pcs resource update` of parameters that need no restart (a migration
 /// and a utilization parameter): ours reloads (reload-agent, the same boot
 /// goes on, the utilization attribute is removed at once); the anchor has
-/// no reload and restarts the guest. A change of `config` restarts both.
+/// no reload and restarts the guest.
 fn reload(lab: &MultiLab, vms: &[Vm], boots: &mut [String], report: &mut Report) {
     for (vm, boot) in vms.iter().zip(boots.iter_mut()) {
         let starts = lab.op_results(N1, "start", vm.rsc, "ok");
         let reloads = lab.op_results(N1, "reload-agent", vm.rsc, "ok");
         report.check(
             vm,
-            lab.utilization(N1, vm.rsc, "cpu").as_deref() == Some("1"),
+            eventually(Duration::from_secs(20), || {
+                lab.utilization(N1, vm.rsc, "cpu").as_deref() == Some("1")
+            }),
             "before the update: utilization cpu=1 (set by the monitor)",
         );
         let (ok, out) = lab.pcs(
@@ -179,8 +189,12 @@ fn reload(lab: &MultiLab, vms: &[Vm], boots: &mut [String], report: &mut Report)
             }),
             "unset_utilization_cpu=true: the cpu attribute is removed",
         );
+    }
+}
 
-        // a new config path: not reloadable, a restart from the new file
+/// A new config path: not reloadable, a restart from the new file.
+fn change_config(lab: &MultiLab, vms: &[Vm], boots: &mut [String], report: &mut Report) {
+    for (vm, boot) in vms.iter().zip(boots.iter_mut()) {
         let copy = vm.xml.with_file_name(format!("{}-copy.xml", vm.guest));
         let copied = std::fs::copy(&vm.xml, &copy).is_ok();
         let starts = lab.op_results(N1, "start", vm.rsc, "ok");
