@@ -29,7 +29,7 @@ cat > "$L/remote-init.sh.tmp.$$" <<'INIT'
 #!/bin/sh
 # PID 1 of a lab container (remote-container-make.sh): NAME ADDR PORT REMOTED
 name=$1 addr=$2 port=$3 remoted=$4
-exec > /var/log/pacemaker/init.log 2>&1
+exec >> /var/log/pacemaker/init.log 2>&1
 say() { echo "container: $*"; }
 hostname "$name"
 # a fresh /run and /dev/shm per start (a restarted container must not find the state files of
