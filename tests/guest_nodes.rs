@@ -173,7 +173,9 @@ fn guest_nodes_run_resources() {
     report.info(format!("lab up after {:.1}s", t0.elapsed().as_secs_f64()));
     let prep = guests::prepare_host(&lab);
     if let Err(e) = prep {
-        report.failures.push(format!("guest network / cgroups on n1: {e}"));
+        report
+            .failures
+            .push(format!("guest network / cgroups on n1: {e}"));
     }
     let mut todo: Vec<Guest> = Vec::new();
     for &anchor in &agents {

@@ -67,8 +67,8 @@ pub fn all_names() -> Vec<String> {
 
 fn script(lab: &MultiLab, name: &str, args: &[&str]) -> Result<String, String> {
     let out = lab.script(name, args, Duration::from_secs(300));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     if out.status.success() {
         Ok(text.trim().to_string())
     } else {
@@ -208,7 +208,12 @@ impl Guest {
             Kind::Vm => "qemu:///system",
             Kind::Container => "lxc:///",
         };
-        match lab.exec(1, &["timeout", "30", "virsh", "-q", "-c", uri, "domstate", &self.name]) {
+        match lab.exec(
+            1,
+            &[
+                "timeout", "30", "virsh", "-q", "-c", uri, "domstate", &self.name,
+            ],
+        ) {
             (true, s) => s.lines().next().unwrap_or("").trim().to_string(),
             _ => String::new(),
         }

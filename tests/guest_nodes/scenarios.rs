@@ -11,7 +11,12 @@ use crate::{poll, Report, DIR};
 
 fn log_lines() -> Vec<String> {
     std::fs::read(format!("{DIR}/n1/log/pacemaker.log"))
-        .map(|b| String::from_utf8_lossy(&b).lines().map(String::from).collect())
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -73,7 +78,10 @@ fn create_guest(lab: &MultiLab, g: &Guest, meta: &[&str], report: &mut Report) -
     report.check(
         g,
         up,
-        format!("guest node {} online (crm_mon GuestOnline) {secs:.1}s after create", g.name),
+        format!(
+            "guest node {} online (crm_mon GuestOnline) {secs:.1}s after create",
+            g.name
+        ),
     );
     up.then_some(secs)
 }
@@ -83,7 +91,15 @@ fn place_dummy(lab: &MultiLab, g: &Guest, report: &mut Report) -> bool {
     let mark = log_lines().len();
     let (ok1, o1) = lab.pcs(
         1,
-        &["resource", "create", &g.dummy, "ocf:pacemaker:Dummy", "op", "monitor", "interval=5s"],
+        &[
+            "resource",
+            "create",
+            &g.dummy,
+            "ocf:pacemaker:Dummy",
+            "op",
+            "monitor",
+            "interval=5s",
+        ],
     );
     let (ok2, o2) = lab.pcs(1, &["constraint", "location", &g.dummy, "prefers", &g.name]);
     report.check(
@@ -105,7 +121,10 @@ fn place_dummy(lab: &MultiLab, g: &Guest, report: &mut Report) -> bool {
     report.check(
         g,
         on,
-        format!("{} started on the guest node {} (crm_resource --locate)", g.dummy, g.name),
+        format!(
+            "{} started on the guest node {} (crm_resource --locate)",
+            g.dummy, g.name
+        ),
     )
 }
 
@@ -166,7 +185,10 @@ pub fn lifecycle(lab: &MultiLab, g: &Guest, report: &mut Report) {
     report.check(
         g,
         find(mark, &fenced).is_some() && find(mark, &result("start", &g.rsc, "n1", "ok")).is_some(),
-        format!("the scheduler fenced the guest by recovering {} ('{fenced}')", g.rsc),
+        format!(
+            "the scheduler fenced the guest by recovering {} ('{fenced}')",
+            g.rsc
+        ),
     );
 
     // stopping the VM resource stops the guest's resources first, then the
@@ -178,7 +200,11 @@ pub fn lifecycle(lab: &MultiLab, g: &Guest, report: &mut Report) {
     report.check(
         g,
         ok,
-        format!("pcs resource disable {} --wait: {} ({secs:.1}s)", g.rsc, last_line(&out)),
+        format!(
+            "pcs resource disable {} --wait: {} ({secs:.1}s)",
+            g.rsc,
+            last_line(&out)
+        ),
     );
     let d = find(mark, &result("stop", &g.dummy, &g.name, "ok"));
     let c = find(mark, &result("stop", &g.name, "n1", "ok"));
@@ -191,7 +217,11 @@ pub fn lifecycle(lab: &MultiLab, g: &Guest, report: &mut Report) {
             g.dummy, g.name, g.rsc
         ),
     );
-    report.check(g, g.state(lab).is_empty(), "disabled: the domain is gone from n1");
+    report.check(
+        g,
+        g.state(lab).is_empty(),
+        "disabled: the domain is gone from n1",
+    );
     if g.kind == Kind::Vm {
         let console = std::fs::read(format!("{DIR}/n1/var-log-libvirt/qemu/{}.console", g.name))
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -248,7 +278,11 @@ pub fn remote_options(lab: &MultiLab, g: &Guest, report: &mut Report) {
         report.check(
             g,
             ok,
-            format!("pcs resource update {} meta remote-port=3199 remote-connect-timeout=8s: {}", g.rsc, last_line(&out)),
+            format!(
+                "pcs resource update {} meta remote-port=3199 remote-connect-timeout=8s: {}",
+                g.rsc,
+                last_line(&out)
+            ),
         );
         let failed = result("start", &g.name, "n1", "Timed Out");
         let seen = poll(60, || find(mark, &failed).is_some());

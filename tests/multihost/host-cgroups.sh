@@ -18,7 +18,7 @@ if [ "$2" = clean ]; then
     shift 2
     for n in "$@"; do
         [[ $n =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad NAME $n"
-        for d in /sys/fs/cgroup/*/machine/"$n".libvirt-lxc; do
+        for d in /sys/fs/cgroup/*/machine/"$n".libvirt-lxc /sys/fs/cgroup/machine/"$n".libvirt-lxc; do
             [ -d "$d" ] || continue
             # children first; a cgroup with processes stays (rmdir fails: EBUSY)
             find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || echo "host-cgroups: $d still busy" >&2
@@ -29,7 +29,12 @@ fi
 [ $# -eq 3 ] && [ "$3" = mount ] || { echo "usage: $0 WORKDIR I mount" >&2; exit 2; }
 load_env "$1"; i=$2
 CTRLS=$(awk '$3 == "cgroup" {print $2}' /proc/mounts | xargs -rn1 basename | tr '\n' ' ')
-[ -n "$CTRLS" ] || die "the machine has no cgroup v1 hierarchy mounted (libvirt's LXC driver needs one)"
+if [ -z "$CTRLS" ]; then
+    # a machine with only the unified hierarchy: mount that (untested here: this machine has v1)
+    grep -q ' cgroup2 ' /proc/mounts || die "the machine has no cgroup hierarchy (libvirt's LXC driver needs one)"
+    X "$i" sh -c 'mountpoint -q /sys/fs/cgroup || mount -t cgroup2 cgroup2 /sys/fs/cgroup'
+    echo "n$i: cgroup2 mounted"; exit 0
+fi
 X "$i" env CTRLS="$CTRLS" sh -c '
     mountpoint -q /sys/fs/cgroup || mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup
     for c in $CTRLS; do

@@ -83,10 +83,10 @@ n=0
 until ls -l /proc/$apid/fd 2>/dev/null | grep /dev/input/event >/dev/null; do
     n=$((n + 1)); [ $n -le 200 ] || { say "WARNING: acpid holds no input device"; break; }; sleep 0.05
 done
-export PCMK_remote_port=$port PCMK_logfacility=none PCMK_logfile=/var/log/pacemaker/pacemaker.log
+# its log (info and up) on the console as well as in /var/log/pacemaker/pacemaker.log
+export PCMK_remote_port=$port PCMK_logfacility=none PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_stderr=1
 pacemaker-remoted > /dev/console 2>&1 &
 echo $! > /run/remoted.pid
-( tail -F /var/log/pacemaker/pacemaker.log 2>/dev/null | grep -v -E ' (debug|trace) ' | sed 's/^/remoted: /' > /dev/console ) &
 n=0
 until netstat -ltn 2>/dev/null | grep -q ":$port "; do
     n=$((n + 1)); [ $n -le 300 ] || { say "WARNING: nothing listens on $port"; break; }; sleep 0.1
