@@ -1,36 +1,43 @@
 //! Guest nodes (issue #15): Pacemaker Remote inside the guests a
 //! VirtualDomain resource runs, as "Pacemaker Remote — Scaling High
-//! Availability Clusters" describes it, end to end in a real one-node
-//! cluster of the multihost lab (tests/multihost, host n1 of lab `vdr`).
+//! Availability Clusters" describes it, end to end in a real two-node
+//! cluster (n1 n2) of the multihost lab (tests/multihost, lab `vdr`).
 //!
 //! Guests: TCG VMs (remote-guest-make.sh: busybox initramfs + Debian's
-//! pacemaker-remoted, 256 MiB, static address on br-guest, a network that
-//! exists only inside n1) and LXC containers on `lxc:///` in n1's own
-//! libvirtd (remote-container-make.sh, host-cgroups.sh). Both agents go
-//! through the same scenarios, the anchor (ocf:heartbeat:VirtualDomain)
-//! first as the reference:
+//! pacemaker-remoted, 256 MiB, a static address) and LXC containers on
+//! `lxc:///` in the hosts' own libvirtd (remote-container-make.sh,
+//! host-cgroups.sh), all on br-guest: one network joining n1 and n2 that
+//! exists only inside the lab (guest-bridge.sh). Both agents go through the
+//! same scenario, the anchor (ocf:heartbeat:VirtualDomain) first as the
+//! reference; per guest:
 //!
-//! 1. lifecycle (VM and container, each agent): `pcs resource create …
-//!    meta remote-node=NAME` boots the guest and the guest node comes
-//!    online; an ocf:pacemaker:Dummy with `pcs constraint location …
-//!    prefers NAME` runs there; the guest's qemu (container: its init) is
-//!    killed → the guest is "fenced" by recovering the VM resource and the
-//!    Dummy runs there again; `pcs resource disable` of the VM resource
-//!    stops the Dummy on the guest first, then the connection, then the VM.
-//! 2. remote options (VM, each agent): `remote-addr` (a name that does not
-//!    resolve), `remote-port` (the guest listens on 3122), then a wrong port
-//!    with `remote-connect-timeout=8s`: the connection's start gives up
-//!    within 8 s and the guest is stopped.
+//! 1. `pcs resource create RSC AGENT hypervisor=… config=… meta
+//!    remote-node=NAME …` boots the guest and the guest node comes online
+//!    (VMs: the name resolves through /etc/hosts; containers: `remote-addr`,
+//!    `remote-port=3122`, `remote-connect-timeout=30s`, the name resolves
+//!    nowhere);
+//! 2. an ocf:pacemaker:Dummy with `pcs constraint location … prefers NAME`
+//!    runs there;
+//! 3. the guest's qemu (container: its init) is killed: the guest node is
+//!    "fenced" by recovering the VM resource, the Dummy runs there again;
+//! 4. `pcs resource move RSC` to the other node: VMs (allow-migrate=true)
+//!    migrate live and the Dummy keeps running; containers are stopped (the
+//!    Dummy first) and started on the other node;
+//! 5. `pcs resource disable RSC` stops the Dummy on the guest first, then
+//!    the connection, then the VM (VMs: an ACPI shutdown);
+//! 6. containers: a port nobody listens on with `remote-connect-timeout=8s`:
+//!    the connection's start gives up within 8 s, the guest is stopped;
+//! 7. `pcs resource delete`.
 //!
 //! Checks are collected; the test fails at the end with the whole list.
 //! Results: stderr (`--nocapture`) and /srv/vdr-test/results.txt; logs
-//! under /srv/vdr-test/n1/log (pacemaker.log), the VMs' consoles under
-//! n1/var-log-libvirt/qemu/, the containers' logs under lxc/NAME/. The
+//! under /srv/vdr-test/nI/log (pacemaker.log), the VMs' consoles under
+//! nI/var-log-libvirt/qemu/, the containers' logs under lxc/NAME/. The
 //! agent Pacemaker runs as ocf:rust:VirtualDomain is the installed one: it
 //! must be this build (tests/run-all.sh installs it).
 //! (VD_GUEST_ANY_AGENT=1, outside CI only: accept another installed build.)
 //! VD_GUEST_AGENTS=anchor|ours (default both), VD_GUEST_KINDS=vm,lxc
-//! (default both), VD_GUEST_PHASES=lifecycle,options (default both).
+//! (default both).
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -151,7 +158,6 @@ fn guest_nodes_run_resources() {
     }
     let which = std::env::var("VD_GUEST_AGENTS").unwrap_or("anchor,ours".into());
     let kinds = std::env::var("VD_GUEST_KINDS").unwrap_or("vm,lxc".into());
-    let phases = std::env::var("VD_GUEST_PHASES").unwrap_or("lifecycle,options".into());
     let has = |list: &str, w: &str| list.split(',').any(|x| x.trim() == w);
     let mut agents = Vec::new();
     if has(&which, "anchor") && anchor_available("guest nodes: the anchor beside ours") {
@@ -168,54 +174,40 @@ fn guest_nodes_run_resources() {
     std::env::set_var("MIGNET", "10.213.109");
     let names = guests::all_names();
     let _sweep = CgroupSweep(names.clone());
-    let lab = MultiLab::up(1, DIR, PREFIX);
+    let lab = MultiLab::up(2, DIR, PREFIX);
     let mut report = Report::default();
     report.info(format!("lab up after {:.1}s", t0.elapsed().as_secs_f64()));
-    let prep = guests::prepare_host(&lab);
-    if let Err(e) = prep {
+    if let Err(e) = guests::prepare_hosts(&lab) {
         report
             .failures
-            .push(format!("guest network / cgroups on n1: {e}"));
+            .push(format!("guest network / cgroups: {e}"));
     }
     let mut todo: Vec<Guest> = Vec::new();
     for &anchor in &agents {
         for kind in [Kind::Vm, Kind::Container] {
             if has(&kinds, kind.word()) {
-                todo.push(Guest::new(&lab, anchor, kind, false));
+                todo.push(Guest::new(&lab, anchor, kind));
             }
         }
     }
-    match lab.pcmk_up(&[1], &[1]) {
+    match lab.pcmk_up(&[1, 2], &[1, 2]) {
         Ok(()) => report.info(format!(
-            "one-node cluster n1 online after {:.1}s",
+            "two-node cluster n1 n2 online after {:.1}s",
             t0.elapsed().as_secs_f64()
         )),
-        Err(e) => report.failures.push(format!("one-node cluster up: {e}")),
+        Err(e) => report.failures.push(format!("two-node cluster up: {e}")),
     }
     if report.failures.is_empty() {
-        if has(&phases, "lifecycle") {
-            for g in &todo {
-                let t = Instant::now();
-                scenarios::lifecycle(&lab, g, &mut report);
-                report.info(format!(
-                    "{} {} lifecycle: {:.1}s",
-                    g.tag(),
-                    g.kind.word(),
-                    t.elapsed().as_secs_f64()
-                ));
-            }
-        }
-        if has(&phases, "options") && has(&kinds, "vm") {
-            for &anchor in &agents {
-                let g = Guest::new(&lab, anchor, Kind::Vm, true);
-                let t = Instant::now();
-                scenarios::remote_options(&lab, &g, &mut report);
-                report.info(format!(
-                    "{} options: {:.1}s",
-                    g.tag(),
-                    t.elapsed().as_secs_f64()
-                ));
-            }
+        for g in &todo {
+            let t = Instant::now();
+            scenarios::run(&lab, g, &mut report);
+            report.info(format!(
+                "{} {} {}: {:.1}s",
+                g.tag(),
+                g.kind.word(),
+                g.name,
+                t.elapsed().as_secs_f64()
+            ));
         }
     }
     report.info(format!("whole run: {:.1}s", t0.elapsed().as_secs_f64()));

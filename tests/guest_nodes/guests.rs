@@ -36,15 +36,18 @@ pub struct Guest {
     pub addr: String,
     pub port: u16,
     pub xml: PathBuf,
+    /// reached by remote-addr and remote-port (3122), its name resolves
+    /// nowhere; remote-connect-timeout is tried on it (the containers)
+    pub options: bool,
 }
 
-/// (agent, kind, options guest) → (last letter pair, address)
-fn ident(anchor: bool, kind: Kind, options: bool) -> (String, String) {
+/// (agent, kind) → (id, address): vdr-va/vdr-vo (VMs, .11/.12),
+/// vdr-ca/vdr-co (containers, .21/.22)
+fn ident(anchor: bool, kind: Kind) -> (String, String) {
     let a = if anchor { "a" } else { "o" };
-    let (k, base) = match (kind, options) {
-        (_, true) => ("p", 30),
-        (Kind::Vm, false) => ("v", 10),
-        (Kind::Container, false) => ("c", 20),
+    let (k, base) = match kind {
+        Kind::Vm => ("v", 10),
+        Kind::Container => ("c", 20),
     };
     let n = base + if anchor { 1 } else { 2 };
     (format!("{k}{a}"), format!("192.168.123.{n}"))
@@ -54,12 +57,8 @@ fn ident(anchor: bool, kind: Kind, options: bool) -> (String, String) {
 pub fn all_names() -> Vec<String> {
     let mut v = Vec::new();
     for anchor in [true, false] {
-        for (kind, opt) in [
-            (Kind::Vm, false),
-            (Kind::Container, false),
-            (Kind::Vm, true),
-        ] {
-            v.push(format!("vdr-{}", ident(anchor, kind, opt).0));
+        for kind in [Kind::Vm, Kind::Container] {
+            v.push(format!("vdr-{}", ident(anchor, kind).0));
         }
     }
     v
@@ -76,21 +75,25 @@ fn script(lab: &MultiLab, name: &str, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// br-guest (192.168.123.1/24) in n1's network namespace, and cgroups for
-/// n1's LXC driver.
-pub fn prepare_host(lab: &MultiLab) -> Result<(), String> {
-    script(lab, "guest-bridge.sh", &[DIR, "1"])?;
-    script(lab, "host-cgroups.sh", &[DIR, "1", "mount"])?;
+/// The guest network (br-guest, 192.168.123.I/24 on nI, one network for
+/// both hosts) and cgroups for the hosts' LXC drivers.
+pub fn prepare_hosts(lab: &MultiLab) -> Result<(), String> {
+    for i in 1..=lab.hosts {
+        let i = i.to_string();
+        script(lab, "guest-bridge.sh", &[DIR, &i])?;
+        script(lab, "host-cgroups.sh", &[DIR, &i, "mount"])?;
+    }
     Ok(())
 }
 
 impl Guest {
     /// Builds the guest (the VM's XML and initramfs, or the container's
-    /// XML and directories) and, except for the options guest (reached by
-    /// remote-addr), adds its name to the lab's /etc/hosts. The options
-    /// guest listens on port 3122.
-    pub fn new(lab: &MultiLab, anchor: bool, kind: Kind, options: bool) -> Guest {
-        let (id, addr) = ident(anchor, kind, options);
+    /// XML and directories). A VM's name goes into the lab's /etc/hosts (the
+    /// guide's way); a container is the options guest: reached by
+    /// remote-addr, listening on port 3122.
+    pub fn new(lab: &MultiLab, anchor: bool, kind: Kind) -> Guest {
+        let options = kind == Kind::Container;
+        let (id, addr) = ident(anchor, kind);
         let name = format!("vdr-{id}");
         let port: u16 = if options { 3122 } else { 3121 };
         let maker = match kind {
@@ -121,6 +124,7 @@ impl Guest {
             addr,
             port,
             xml,
+            options,
         }
     }
 
@@ -140,22 +144,45 @@ impl Guest {
         }
     }
 
+    /// The meta attributes of the VM resource: remote-node (VMs: also
+    /// allow-migrate), the options guest's remote-addr, remote-port and
+    /// remote-connect-timeout.
+    pub fn meta(&self) -> Vec<String> {
+        let mut v = vec![format!("remote-node={}", self.name)];
+        if self.kind == Kind::Vm {
+            v.push("allow-migrate=true".into());
+        }
+        if self.options {
+            v.push(format!("remote-addr={}", self.addr));
+            v.push(format!("remote-port={}", self.port));
+            v.push("remote-connect-timeout=30s".into());
+        }
+        v
+    }
+
+    /// "… meta remote-node=NAME …" for the report.
+    pub fn meta_words(&self) -> String {
+        format!("… meta {}", self.meta().join(" "))
+    }
+
     /// The words after the resource id of `pcs resource create`, as the
-    /// guide writes them: agent, hypervisor, config (containers:
-    /// force_stop=true), `meta remote-node=NAME` + `meta`, a 5 s monitor.
-    pub fn create_args(&self, meta: &[&str]) -> Vec<String> {
+    /// guide writes them: agent, hypervisor, config (VMs:
+    /// migration_transport=tcp; containers: force_stop=true), the meta
+    /// attributes, a 5 s monitor, --force (pcs 0.11 wants `pcs cluster node
+    /// add-guest`, which needs pcsd).
+    pub fn create_args(&self) -> Vec<String> {
         let mut v: Vec<String> = vec![self.agent().into()];
         match self.kind {
             Kind::Vm => v.push("hypervisor=qemu:///system".into()),
             Kind::Container => v.push("hypervisor=lxc:///".into()),
         }
         v.push(format!("config={}", self.xml.display()));
-        if self.kind == Kind::Container {
-            v.push("force_stop=true".into());
+        match self.kind {
+            Kind::Vm => v.push("migration_transport=tcp".into()),
+            Kind::Container => v.push("force_stop=true".into()),
         }
         v.push("meta".into());
-        v.push(format!("remote-node={}", self.name));
-        v.extend(meta.iter().map(|s| s.to_string()));
+        v.extend(self.meta());
         v.extend(
             ["op", "monitor", "interval=5s", "timeout=30s", "--force"]
                 .iter()
@@ -164,33 +191,39 @@ impl Guest {
         v
     }
 
+    /// The VM's console on nI (appended to by every start there).
+    pub fn console(&self, i: usize) -> String {
+        std::fs::read(format!(
+            "{DIR}/n{i}/var-log-libvirt/qemu/{}.console",
+            self.name
+        ))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+    }
+
     /// How many times pacemaker-remoted came up in this guest: "guest: up"
-    /// lines on the VM's console, "container: up" lines in the container's
-    /// init.log (both files are appended to).
+    /// lines on the VM's consoles (n1 and n2; a live migration adds none),
+    /// "container: up" lines in the container's init.log (all appended to).
     pub fn ups(&self) -> usize {
-        let (file, needle) = match self.kind {
-            Kind::Vm => (
-                format!("{DIR}/n1/var-log-libvirt/qemu/{}.console", self.name),
-                "guest: up ",
-            ),
-            Kind::Container => (
-                format!("{DIR}/lxc/{}/var-log-pacemaker/init.log", self.name),
+        let count =
+            |text: String, needle: &str| text.lines().filter(|l| l.contains(needle)).count();
+        match self.kind {
+            Kind::Vm => (1..=2).map(|i| count(self.console(i), "guest: up ")).sum(),
+            Kind::Container => count(
+                std::fs::read(format!(
+                    "{DIR}/lxc/{}/var-log-pacemaker/init.log",
+                    self.name
+                ))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default(),
                 "container: up ",
             ),
-        };
-        std::fs::read(file)
-            .map(|b| {
-                String::from_utf8_lossy(&b)
-                    .lines()
-                    .filter(|l| l.contains(needle))
-                    .count()
-            })
-            .unwrap_or(0)
+        }
     }
 
     /// Kills the guest the hard way: SIGKILL to the VM's qemu, or to the
     /// container's init (the kernel then kills every process in it).
-    pub fn kill(&self, lab: &MultiLab) -> (bool, String) {
+    pub fn kill(&self, lab: &MultiLab, host: usize) -> (bool, String) {
         let cmd = match self.kind {
             Kind::Vm => format!("kill -KILL $(cat /run/libvirt/qemu/{}.pid)", self.name),
             Kind::Container => format!(
@@ -199,17 +232,17 @@ impl Guest {
                 self.name
             ),
         };
-        lab.exec(1, &["sh", "-c", &cmd])
+        lab.exec(host, &["sh", "-c", &cmd])
     }
 
-    /// libvirt's state of the domain on n1 ("" if it is not there).
-    pub fn state(&self, lab: &MultiLab) -> String {
+    /// libvirt's state of the domain on nI ("" if it is not there).
+    pub fn state(&self, lab: &MultiLab, i: usize) -> String {
         let uri = match self.kind {
             Kind::Vm => "qemu:///system",
             Kind::Container => "lxc:///",
         };
         match lab.exec(
-            1,
+            i,
             &[
                 "timeout", "30", "virsh", "-q", "-c", uri, "domstate", &self.name,
             ],

@@ -1,7 +1,7 @@
-//! The scenarios of tests/guest_nodes.rs, run on n1's one-node cluster:
-//! what the user does with pcs, what Pacemaker logged (n1's
-//! pacemaker.log: "Result of OP operation for RSC on NODE: RESULT"), what
-//! crm_mon shows and what happened in the guest.
+//! The scenario of tests/guest_nodes.rs for one guest, in the two-node
+//! cluster n1 n2: what the user does with pcs, what Pacemaker logged (each
+//! node's pacemaker.log: "Result of OP operation for RSC on NODE: RESULT"),
+//! what crm_mon shows and what happened in the guest.
 
 use std::time::Instant;
 
@@ -9,8 +9,10 @@ use crate::guests::{Guest, Kind};
 use crate::multihost::MultiLab;
 use crate::{poll, Report, DIR};
 
-fn log_lines() -> Vec<String> {
-    std::fs::read(format!("{DIR}/n1/log/pacemaker.log"))
+const HOSTS: [usize; 2] = [1, 2];
+
+fn log_lines(i: usize) -> Vec<String> {
+    std::fs::read(format!("{DIR}/n{i}/log/pacemaker.log"))
         .map(|b| {
             String::from_utf8_lossy(&b)
                 .lines()
@@ -20,18 +22,39 @@ fn log_lines() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// pacemaker.log's lines after line `mark`.
-fn since(mark: usize) -> Vec<String> {
-    log_lines().into_iter().skip(mark).collect()
+/// Where every node's pacemaker.log ends now.
+struct Mark([usize; 2]);
+
+fn mark() -> Mark {
+    Mark(HOSTS.map(|i| log_lines(i).len()))
 }
 
-/// Index of the first line after `mark` that contains `needle`.
-fn find(mark: usize, needle: &str) -> Option<usize> {
-    since(mark).iter().position(|l| l.contains(needle))
+impl Mark {
+    /// nI's log lines after the mark.
+    fn since(&self, i: usize) -> Vec<String> {
+        log_lines(i).into_iter().skip(self.0[i - 1]).collect()
+    }
+
+    /// Index of the first line after the mark in nI's log containing `needle`.
+    fn find_in(&self, i: usize, needle: &str) -> Option<usize> {
+        self.since(i).iter().position(|l| l.contains(needle))
+    }
+
+    /// The first line after the mark in any node's log containing `needle`.
+    fn line(&self, needle: &str) -> Option<String> {
+        HOSTS
+            .iter()
+            .find_map(|&i| self.since(i).into_iter().find(|l| l.contains(needle)))
+    }
 }
 
+/// "Result of OP operation for RSC on NODE: WHAT" (NODE "" = any node).
 fn result(op: &str, rsc: &str, node: &str, what: &str) -> String {
-    format!("Result of {op} operation for {rsc} on {node}: {what}")
+    if node.is_empty() {
+        format!("Result of {op} operation for {rsc} on ")
+    } else {
+        format!("Result of {op} operation for {rsc} on {node}: {what}")
+    }
 }
 
 fn last_line(s: &str) -> &str {
@@ -45,138 +68,140 @@ fn guest_online(lab: &MultiLab, name: &str) -> bool {
         .any(|l| l.contains("GuestOnline:") && l.split_whitespace().any(|w| w == name))
 }
 
-fn pcs_owned(lab: &MultiLab, args: &[String]) -> (bool, String) {
-    let v: Vec<&str> = args.iter().map(String::as_str).collect();
-    lab.pcs(1, &v)
+/// The host (1 or 2) Pacemaker runs `rsc` on, if exactly one.
+fn host_of(lab: &MultiLab, rsc: &str) -> Option<usize> {
+    match lab.located(1, rsc).as_slice() {
+        [n] => n.strip_prefix('n').and_then(|i| i.parse().ok()),
+        _ => None,
+    }
 }
 
-/// Creates the VM resource (meta remote-node=NAME + `meta`), then waits
-/// until the connection to the guest is up (its start "ok" in the log)
-/// and crm_mon shows the guest node online. Seconds it took, if it did.
-fn create_guest(lab: &MultiLab, g: &Guest, meta: &[&str], report: &mut Report) -> Option<f64> {
-    let mark = log_lines().len();
+/// The connection to the guest was (re)started after `m` and crm_mon shows
+/// the guest node online with the Dummy (if `dummy`) on it.
+fn node_up(lab: &MultiLab, g: &Guest, m: &Mark, dummy: bool) -> bool {
+    HOSTS.iter().any(|&i| {
+        m.find_in(i, &result("start", &g.name, &format!("n{i}"), "ok"))
+            .is_some()
+    }) && guest_online(lab, &g.name)
+        && (!dummy || lab.located(1, &g.dummy) == [g.name.clone()])
+}
+
+/// `pcs resource create RSC … meta remote-node=NAME …`, then waits until
+/// the guest node is online. The host the VM resource runs on.
+fn create_guest(lab: &MultiLab, g: &Guest, report: &mut Report) -> Option<usize> {
+    let m = mark();
     let t = Instant::now();
     let mut args: Vec<String> = vec!["resource".into(), "create".into(), g.rsc.clone()];
-    args.extend(g.create_args(meta));
-    let (ok, out) = pcs_owned(lab, &args);
+    args.extend(g.create_args());
+    let v: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out) = lab.pcs(1, &v);
     report.check(
         g,
         ok,
         format!(
-            "pcs resource create {} … meta remote-node={} {}--force: {}",
+            "pcs resource create {} {}: {}",
             g.rsc,
-            g.name,
-            meta.iter().map(|m| format!("{m} ")).collect::<String>(),
+            g.meta_words(),
             last_line(&out)
         ),
     );
-    let started = result("start", &g.name, "n1", "ok");
-    let up = poll(120, || {
-        find(mark, &started).is_some() && guest_online(lab, &g.name)
-    });
-    let secs = t.elapsed().as_secs_f64();
+    let up = poll(120, || node_up(lab, g, &m, false));
     report.check(
         g,
         up,
         format!(
-            "guest node {} online (crm_mon GuestOnline) {secs:.1}s after create",
-            g.name
+            "guest node {} online (crm_mon GuestOnline) {:.1}s after create",
+            g.name,
+            t.elapsed().as_secs_f64()
         ),
     );
-    up.then_some(secs)
+    if g.options {
+        // the cluster reached the guest at remote-addr:remote-port (its name resolves nowhere)
+        let host = host_of(lab, &g.name).unwrap_or(1);
+        let dst = format!("{}:{}", g.addr, g.port);
+        let (_, conns) = lab.exec(host, &["ss", "-tnH", "state", "established", "dst", &dst]);
+        report.check(
+            g,
+            !conns.trim().is_empty(),
+            format!("n{host} is connected to {dst}: {}", conns.trim()),
+        );
+    }
+    if up {
+        host_of(lab, &g.rsc)
+    } else {
+        None
+    }
 }
 
 /// A Dummy with a location preference for the guest node runs there.
 fn place_dummy(lab: &MultiLab, g: &Guest, report: &mut Report) -> bool {
-    let mark = log_lines().len();
+    let d = g.dummy.as_str();
     let (ok1, o1) = lab.pcs(
         1,
         &[
             "resource",
             "create",
-            &g.dummy,
+            d,
             "ocf:pacemaker:Dummy",
             "op",
             "monitor",
             "interval=5s",
         ],
     );
-    let (ok2, o2) = lab.pcs(1, &["constraint", "location", &g.dummy, "prefers", &g.name]);
+    let (ok2, o2) = lab.pcs(1, &["constraint", "location", d, "prefers", &g.name]);
     report.check(
         g,
         ok1 && ok2,
         format!(
-            "pcs resource create {} ocf:pacemaker:Dummy; pcs constraint location {} prefers {}: {} {}",
-            g.dummy,
-            g.dummy,
+            "pcs resource create {d} ocf:pacemaker:Dummy; pcs constraint location {d} prefers {}: {}{}",
             g.name,
             last_line(&o1),
             last_line(&o2)
         ),
     );
-    let on = poll(60, || {
-        lab.located(1, &g.dummy) == [g.name.clone()]
-            && find(mark, &result("start", &g.dummy, &g.name, "ok")).is_some()
-    });
-    report.check(
-        g,
-        on,
-        format!(
-            "{} started on the guest node {} (crm_resource --locate)",
-            g.dummy, g.name
-        ),
-    )
+    let on = poll(60, || lab.located(1, d) == [g.name.clone()]);
+    report.check(g, on, format!("{d} runs on the guest node {}", g.name))
 }
 
-/// Deletes the Dummy and the VM resource (a guest node is removed with its
-/// resource), waits until the cluster is idle and forgets failures.
+/// Deletes the Dummy and the VM resource, waits until the cluster is idle
+/// and forgets failures.
 fn delete(lab: &MultiLab, g: &Guest, report: &mut Report) {
-    let (ok1, o1) = lab.pcs(1, &["resource", "delete", &g.dummy, "--force"]);
+    let (ok1, _) = lab.pcs(1, &["resource", "delete", &g.dummy, "--force"]);
     let (ok2, o2) = lab.pcs(1, &["resource", "delete", &g.rsc, "--force"]);
     lab.settle(1, 120);
     lab.pcs(1, &["resource", "cleanup"]);
+    let gone = HOSTS.iter().all(|&i| g.state(lab, i).is_empty());
     report.check(
         g,
-        ok1 && ok2 && g.state(lab).is_empty(),
+        ok1 && ok2 && gone,
         format!(
-            "pcs resource delete {} and {}: the domain is gone ({} {})",
+            "pcs resource delete {} {}: the domain is gone ({})",
             g.dummy,
             g.rsc,
-            last_line(&o1),
             last_line(&o2)
         ),
     );
 }
 
-/// Create, place a Dummy, kill the guest, disable the VM resource.
-pub fn lifecycle(lab: &MultiLab, g: &Guest, report: &mut Report) {
-    if create_guest(lab, g, &[], report).is_none() || !place_dummy(lab, g, report) {
-        delete(lab, g, report);
-        return;
-    }
-
-    // the guest dies (qemu / the container's init killed): Pacemaker
-    // "fences" the guest node by recovering its VM resource and starts the
-    // guest's resources in it again
+/// The guest dies (qemu / the container's init killed on `host`):
+/// Pacemaker "fences" the guest node by recovering its VM resource and
+/// starts the guest's resources in it again.
+fn kill(lab: &MultiLab, g: &Guest, host: usize, report: &mut Report) {
     let ups = g.ups();
-    let mark = log_lines().len();
+    let m = mark();
     let t = Instant::now();
-    let (ok, out) = g.kill(lab);
+    let (ok, out) = g.kill(lab, host);
     let what = match g.kind {
         Kind::Vm => "qemu",
         Kind::Container => "the container's init",
     };
-    report.check(g, ok, format!("SIGKILL to {what}: {out}"));
-    let back = poll(120, || {
-        g.ups() > ups
-            && find(mark, &result("start", &g.name, "n1", "ok")).is_some()
-            && lab.located(1, &g.dummy) == [g.name.clone()]
-    });
+    report.check(g, ok, format!("SIGKILL to {what} on n{host} {out}"));
+    let back = poll(120, || g.ups() > ups && node_up(lab, g, &m, true));
     report.check(
         g,
         back,
         format!(
-            "{what} killed: guest restarted, node back, {} runs on it again after {:.1}s",
+            "{what} killed: the guest booted again, its node is back, {} runs on it again after {:.1}s",
             g.dummy,
             t.elapsed().as_secs_f64()
         ),
@@ -184,126 +209,176 @@ pub fn lifecycle(lab: &MultiLab, g: &Guest, report: &mut Report) {
     let fenced = format!("Fence (reboot) {} (resource: {})", g.name, g.rsc);
     report.check(
         g,
-        find(mark, &fenced).is_some() && find(mark, &result("start", &g.rsc, "n1", "ok")).is_some(),
+        m.line(&fenced).is_some(),
+        format!("the guest node was fenced by recovering its resource ('{fenced}')"),
+    );
+}
+
+/// `pcs resource move` to the other host. VM (allow-migrate=true): a live
+/// migration, the guest's resources keep running (same boot, no stop of the
+/// Dummy). Container: stopped (the Dummy first) and started on the other
+/// host, then the Dummy again.
+fn move_to_other(lab: &MultiLab, g: &Guest, host: usize, report: &mut Report) -> usize {
+    let other = 3 - host;
+    let ups = g.ups();
+    let m = mark();
+    let t = Instant::now();
+    let node = format!("n{other}");
+    let (ok, out) = lab.pcs(1, &["resource", "move", &g.rsc, &node, "--wait=120"]);
+    let moved = poll(60, || {
+        host_of(lab, &g.rsc) == Some(other)
+            && host_of(lab, &g.name) == Some(other)
+            && node_up(lab, g, &m, true)
+    });
+    report.check(
+        g,
+        ok && moved,
         format!(
-            "the scheduler fenced the guest by recovering {} ('{fenced}')",
-            g.rsc
+            "pcs resource move {} {node}: the VM resource and the connection {} on {node}, {} on the guest ({:.1}s): {}",
+            g.rsc,
+            g.name,
+            g.dummy,
+            t.elapsed().as_secs_f64(),
+            last_line(&out)
         ),
     );
+    let dummy_stop = m.line(&result("stop", &g.dummy, "", ""));
+    match g.kind {
+        Kind::Vm => {
+            let migrated = m
+                .line(&result("migrate_to", &g.rsc, &format!("n{host}"), "ok"))
+                .is_some()
+                && m.line(&result("migrate_from", &g.rsc, &node, "ok"))
+                    .is_some();
+            report.check(
+                g,
+                migrated && g.ups() == ups && dummy_stop.is_none(),
+                format!(
+                    "live migration: migrate_to + migrate_from ok, the same boot, {} never stopped",
+                    g.dummy
+                ),
+            );
+        }
+        Kind::Container => {
+            report.check(
+                g,
+                dummy_stop.is_some() && g.ups() > ups,
+                format!("no live migration for containers: {} stopped, the container restarted on {node}", g.dummy),
+            );
+        }
+    }
+    other
+}
 
-    // stopping the VM resource stops the guest's resources first, then the
-    // connection, then the guest
-    let mark = log_lines().len();
+/// `pcs resource disable`: the Dummy on the guest stops first, then the
+/// connection, then the VM (all on `host`).
+fn disable(lab: &MultiLab, g: &Guest, host: usize, report: &mut Report) {
+    let m = mark();
     let t = Instant::now();
     let (ok, out) = lab.pcs(1, &["resource", "disable", &g.rsc, "--wait=120"]);
-    let secs = t.elapsed().as_secs_f64();
     report.check(
         g,
         ok,
         format!(
-            "pcs resource disable {} --wait: {} ({secs:.1}s)",
+            "pcs resource disable {} --wait: {} ({:.1}s)",
             g.rsc,
-            last_line(&out)
+            last_line(&out),
+            t.elapsed().as_secs_f64()
         ),
     );
-    let d = find(mark, &result("stop", &g.dummy, &g.name, "ok"));
-    let c = find(mark, &result("stop", &g.name, "n1", "ok"));
-    let v = find(mark, &result("stop", &g.rsc, "n1", "ok"));
+    let n = format!("n{host}");
+    let d = m.find_in(host, &result("stop", &g.dummy, &g.name, "ok"));
+    let c = m.find_in(host, &result("stop", &g.name, &n, "ok"));
+    let v = m.find_in(host, &result("stop", &g.rsc, &n, "ok"));
     report.check(
         g,
         matches!((d, c, v), (Some(d), Some(c), Some(v)) if d < c && c < v),
         format!(
-            "disable: stop {} on the guest, then the connection {}, then {} (log lines {d:?} < {c:?} < {v:?})",
+            "disable: {} stopped on the guest, then the connection {}, then {} (n{host}'s log lines {d:?} < {c:?} < {v:?})",
             g.dummy, g.name, g.rsc
         ),
     );
     report.check(
         g,
-        g.state(lab).is_empty(),
-        "disabled: the domain is gone from n1",
+        g.state(lab, host).is_empty(),
+        format!("disabled: the domain is gone from {n}"),
     );
     if g.kind == Kind::Vm {
-        let console = std::fs::read(format!("{DIR}/n1/var-log-libvirt/qemu/{}.console", g.name))
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        let tail = console.rsplit("guest: up ").next().unwrap_or("");
         report.check(
             g,
-            tail.contains("guest: power button: stopping pacemaker-remoted"),
-            "disabled: the guest got the ACPI power button (a clean shutdown)",
+            g.console(host).contains("guest: power button: stopping pacemaker-remoted"),
+            "disabled: the guest got the ACPI power button and stopped pacemaker-remoted (a clean shutdown)",
         );
     }
-    delete(lab, g, report);
 }
 
-/// remote-addr, remote-port and remote-connect-timeout.
-pub fn remote_options(lab: &MultiLab, g: &Guest, report: &mut Report) {
-    let addr = format!("remote-addr={}", g.addr);
-    let port = format!("remote-port={}", g.port);
-    let meta = [addr.as_str(), port.as_str(), "remote-connect-timeout=30s"];
-    if create_guest(lab, g, &meta, report).is_some() {
-        let dst = format!("dst {}:{}", g.addr, g.port);
-        let mut cmd = vec!["ss", "-tnH", "state", "established"];
-        cmd.extend(dst.split_whitespace());
-        let (_, conns) = lab.exec(1, &cmd);
-        report.check(
-            g,
-            !conns.trim().is_empty(),
-            format!(
-                "{} does not resolve; the cluster is connected to {}:{} (ss: {})",
-                g.name,
-                g.addr,
-                g.port,
-                conns.trim()
-            ),
-        );
-        place_dummy(lab, g, report);
+/// remote-connect-timeout: with a port nobody listens on and 8 s to
+/// connect, the connection's start gives up within those 8 s and the guest
+/// is stopped (its node cannot come up).
+fn connect_timeout(lab: &MultiLab, g: &Guest, report: &mut Report) {
+    let (ok1, o1) = lab.pcs(
+        1,
+        &[
+            "resource",
+            "update",
+            &g.rsc,
+            "meta",
+            "remote-port=3199",
+            "remote-connect-timeout=8s",
+            "--force",
+        ],
+    );
+    let m = mark();
+    let t = Instant::now();
+    let (ok2, o2) = lab.pcs(1, &["resource", "enable", &g.rsc]);
+    report.check(
+        g,
+        ok1 && ok2,
+        format!(
+            "pcs resource update {} meta remote-port=3199 remote-connect-timeout=8s; pcs resource enable: {}{}",
+            g.rsc,
+            last_line(&o1),
+            last_line(&o2)
+        ),
+    );
+    let failed = format!("Result of start operation for {} on n", g.name);
+    let seen = poll(60, || {
+        m.line(&failed).is_some_and(|l| l.contains("Timed Out"))
+    });
+    let secs = t.elapsed().as_secs_f64();
+    let line = m.line(&failed).unwrap_or_default();
+    report.check(
+        g,
+        seen && line.contains("after 8s") && secs <= 8.0 + 8.0,
+        format!(
+            "wrong port: the connection's start timed out within remote-connect-timeout ({secs:.1}s after enable): {}",
+            line.find("Result of").map_or("", |i| &line[i..]).split(" | ").next().unwrap_or("")
+        ),
+    );
+    report.check(
+        g,
+        poll(60, || HOSTS.iter().all(|&i| g.state(lab, i).is_empty())),
+        "wrong port: the guest is stopped again",
+    );
+}
 
-        // a port nobody listens on, 8 s to connect: the connection's start
-        // gives up within those 8 s and the guest is stopped
-        let mark = log_lines().len();
-        let t = Instant::now();
-        let (ok, out) = lab.pcs(
-            1,
-            &[
-                "resource",
-                "update",
-                &g.rsc,
-                "meta",
-                "remote-port=3199",
-                "remote-connect-timeout=8s",
-                "--force",
-            ],
-        );
-        report.check(
-            g,
-            ok,
-            format!(
-                "pcs resource update {} meta remote-port=3199 remote-connect-timeout=8s: {}",
-                g.rsc,
-                last_line(&out)
-            ),
-        );
-        let failed = result("start", &g.name, "n1", "Timed Out");
-        let seen = poll(60, || find(mark, &failed).is_some());
-        let secs = t.elapsed().as_secs_f64();
-        let line = since(mark)
-            .into_iter()
-            .find(|l| l.contains(&failed))
-            .unwrap_or_default();
-        report.check(
-            g,
-            seen && line.contains("after 8s") && secs <= 8.0 + 6.0,
-            format!(
-                "wrong port: the connection's start timed out after the 8 s remote-connect-timeout ({secs:.1}s after the update): {}",
-                line.find("Result of").map_or("", |i| &line[i..]).split(" | ").next().unwrap_or("")
-            ),
-        );
-        report.check(
-            g,
-            poll(60, || g.state(lab).is_empty()),
-            "wrong port: the guest is stopped (its node cannot come up)",
-        );
+/// The whole life of one guest node.
+pub fn run(lab: &MultiLab, g: &Guest, report: &mut Report) {
+    let Some(host) = create_guest(lab, g, report) else {
+        delete(lab, g, report);
+        return;
+    };
+    if !place_dummy(lab, g, report) {
+        delete(lab, g, report);
+        return;
+    }
+    kill(lab, g, host, report);
+    let host = host_of(lab, &g.rsc).unwrap_or(host);
+    let host = move_to_other(lab, g, host, report);
+    let host = host_of(lab, &g.rsc).unwrap_or(host);
+    disable(lab, g, host, report);
+    if g.options {
+        connect_timeout(lab, g, report);
     }
     delete(lab, g, report);
 }
