@@ -17,6 +17,10 @@ W=$1; NAME=$2; ADDR=$3; PORT=${4:-3121}
 [[ $ADDR =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || { echo "$0: bad ADDR $ADDR" >&2; exit 2; }
 [[ $PORT =~ ^[0-9]+$ ]] || { echo "$0: bad PORT $PORT" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
+# a fixed MAC per address: a guest restarted (or recovered) with a new random MAC would leave the
+# hosts' ARP entries stale, and the cluster's first connection attempts would go nowhere (TCP SYN
+# backoff: the guest node came back 30 s late, or its connection start timed out)
+IFS=. read -r _ o2 o3 o4 <<< "$ADDR"; MAC=$(printf '52:54:%02x:%02x:%02x:%02x' 0 "$o2" "$o3" "$o4")
 [ -d "$W" ] || { echo "$0: no directory $W" >&2; exit 1; }
 W=$(cd "$W" && pwd); L=$W/lxc; C=$L/$NAME
 [ -s "$W/authkey" ] || { echo "$0: no $W/authkey (host-start.sh makes it)" >&2; exit 1; }
@@ -78,6 +82,7 @@ XML_EOF
   cat <<XML_EOF
     <interface type='bridge'>
       <source bridge='br-guest'/>
+      <mac address='$MAC'/>
     </interface>
     <console type='pty'/>
   </devices>

@@ -23,6 +23,10 @@ W=$1; NAME=$2; ADDR=$3; PORT=${4:-3121}
 [[ $ADDR =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || { echo "$0: bad ADDR $ADDR" >&2; exit 2; }
 [[ $PORT =~ ^[0-9]+$ ]] || { echo "$0: bad PORT $PORT" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
+# a fixed MAC per address: a guest restarted (or recovered) with a new random MAC would leave the
+# hosts' ARP entries stale, and the cluster's first connection attempts would go nowhere (TCP SYN
+# backoff: the guest node came back 30 s late, or its connection start timed out)
+IFS=. read -r _ o2 o3 o4 <<< "$ADDR"; MAC=$(printf '52:54:%02x:%02x:%02x:%02x' 0 "$o2" "$o3" "$o4")
 [ -d "$W" ] || { echo "$0: no directory $W" >&2; exit 1; }
 W=$(cd "$W" && pwd); G=$W/guest
 mkdir -p "$G"; chmod 0755 "$G"
@@ -153,6 +157,7 @@ cat > "$XML.tmp.$$" <<XML_EOF
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <interface type='bridge'>
       <source bridge='br-guest'/>
+      <mac address='$MAC'/>
       <model type='virtio'/>
     </interface>
     <serial type='file'>
