@@ -173,7 +173,7 @@ fn guest_nodes_run_resources() {
     std::env::set_var("NET", "10.213.9");
     std::env::set_var("MIGNET", "10.213.109");
     let names = guests::all_names();
-    let _sweep = CgroupSweep(names.clone());
+    let sweep = CgroupSweep(names.clone());
     let lab = MultiLab::up(2, DIR, PREFIX);
     let mut report = Report::default();
     report.info(format!("lab up after {:.1}s", t0.elapsed().as_secs_f64()));
@@ -213,6 +213,30 @@ fn guest_nodes_run_resources() {
     report.info(format!("whole run: {:.1}s", t0.elapsed().as_secs_f64()));
     let _ = std::fs::write(format!("{DIR}/results.txt"), report.rows.join("\n") + "\n");
     drop(lab);
+    drop(sweep);
+    // nothing of the lab's containers left in the machine's cgroups
+    let left: Vec<String> = std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|c| {
+            std::fs::read_dir(c.path().join("machine"))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|e| e.path().display().to_string())
+        .filter(|p| {
+            names
+                .iter()
+                .any(|n| p.ends_with(&format!("-{n}.libvirt-lxc")))
+        })
+        .collect();
+    if !left.is_empty() {
+        report
+            .failures
+            .push(format!("cgroups left behind: {}", left.join(" ")));
+    }
     assert!(
         report.failures.is_empty(),
         "{} failed checks (logs in {DIR}/n1/log, {DIR}/lxc):\n  {}",

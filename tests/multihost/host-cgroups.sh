@@ -6,10 +6,11 @@
 #                                     libvirt_lxc cannot use; without them lxc:/// says
 #                                     "no cgroup backend available". Idempotent.
 #   host-cgroups.sh WORKDIR clean NAME...   removes the cgroups libvirt left for containers NAME
-#                                     (machine/NAME.libvirt-lxc in every controller) after the host
-#                                     was killed: a cleanly stopped container leaves none.
+#                                     (machine/lxc-PID-NAME.libvirt-lxc in every controller) after
+#                                     the host was killed under a running container (seen here);
+#                                     a container stopped through libvirt leaves none.
 # The hierarchies are the machine's (cgroup v1 is global): containers of the lab appear under
-# /sys/fs/cgroup/CONTROLLER/machine/NAME.libvirt-lxc while they run; qemu guests stay in no cgroup.
+# /sys/fs/cgroup/CONTROLLER/machine/lxc-PID-NAME.libvirt-lxc while they run; qemu guests stay in no cgroup.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 WORKDIR I mount | $0 WORKDIR clean NAME..." >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +19,9 @@ if [ "$2" = clean ]; then
     shift 2
     for n in "$@"; do
         [[ $n =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad NAME $n"
-        for d in /sys/fs/cgroup/*/machine/"$n".libvirt-lxc /sys/fs/cgroup/machine/"$n".libvirt-lxc; do
+        # libvirt 9 names them lxc-PID-NAME.libvirt-lxc (older ones NAME.libvirt-lxc)
+        for d in /sys/fs/cgroup/*/machine/lxc-*-"$n".libvirt-lxc /sys/fs/cgroup/*/machine/"$n".libvirt-lxc \
+                 /sys/fs/cgroup/machine/lxc-*-"$n".libvirt-lxc /sys/fs/cgroup/machine/"$n".libvirt-lxc; do
             [ -d "$d" ] || continue
             # children first; a cgroup with processes stays (rmdir fails: EBUSY)
             find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || echo "host-cgroups: $d still busy" >&2

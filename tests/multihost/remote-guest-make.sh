@@ -132,6 +132,8 @@ if [ ! -s "$INITRD" ]; then
     # uncompressed: unpacking gzip under TCG costs more than reading 60 MB
     (cd "$root" && find . | cpio -o -H newc --quiet) > "$INITRD.tmp.$$"
     chmod 644 "$INITRD.tmp.$$" && mv -f "$INITRD.tmp.$$" "$INITRD"
+    # older images (another authkey, kernel or script): 57 MB each
+    find "$G" -maxdepth 1 -name 'remote-*.img' ! -name "${INITRD##*/}" -delete
 fi
 flock -u 8
 
