@@ -49,6 +49,10 @@ PKGS=(
 )
 "${APT[@]}" install --no-install-recommends --allow-downgrades "${PKGS[@]}"
 
+# Pacemaker Remote for the guest nodes (tests/guest_nodes.rs): pacemaker-remote conflicts with
+# pacemaker, so it is only downloaded and unpacked under /var/cache/vd-lab, never installed
+bash "$(dirname "$0")/../multihost/remoted-fetch.sh" >/dev/null
+
 # check
 missing=()
 for b in virsh libvirtd virtlogd qemu-system-x86_64 qemu-img busybox cpio modprobe readelf xmllint \

@@ -21,6 +21,8 @@ mount --bind "$d/var-log-libvirt" /var/log/libvirt
 mount --bind "$d/pacemaker" /var/lib/pacemaker
 mount --bind "$d/corosync" /var/lib/corosync
 mount --bind "$d/etc-corosync" /etc/corosync
+# /etc/pacemaker (authkey for Pacemaker Remote): the lab's, not the machine's
+mkdir -p /etc/pacemaker && mount --bind "$d/etc-pacemaker" /etc/pacemaker
 hostname "n$i"
 touch "$d/ready"
 trap 'exit 0' TERM

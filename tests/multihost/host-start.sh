@@ -9,6 +9,8 @@
 #                 the probe) var-log-libvirt/ (libvirtd.log, qemu/NAME.log, qemu/NAME.console)
 #   pacemaker/ corosync/ etc-corosync/  the host's /var/lib/pacemaker, /var/lib/corosync and
 #                 /etc/corosync (pcmk-up.sh writes corosync.conf there; pcs reads it)
+#   etc-pacemaker/  the host's /etc/pacemaker: authkey = WORKDIR/authkey (made on the lab's first
+#                 boot, the same on every host and in the remote guests: remote-guest-make.sh)
 #   etc-libvirt/hooks/qemu  refuses incoming migrations while /etc/libvirt/refuse-migrations
 #                 exists on the host (a target that says no, for failed-migration tests)
 set -euo pipefail
@@ -55,6 +57,14 @@ CONF
     printf '\n# --- tests/multihost lab ---\nlog_outputs = "3:file:/var/log/libvirt/virtlogd.log"\n' \
         >> "$d/etc-libvirt/virtlogd.conf"
 fi
+
+# Pacemaker Remote's shared key: one per lab, on every host (and in its remote guests)
+if [ ! -s "$W/authkey" ]; then
+    (umask 077; head -c 4096 /dev/urandom > "$W/authkey.tmp.$$") && mv "$W/authkey.tmp.$$" "$W/authkey"
+fi
+mkdir -p "$d/etc-pacemaker"
+install -m 0640 -g haclient "$W/authkey" "$d/etc-pacemaker/authkey" 2>/dev/null ||
+    install -m 0640 "$W/authkey" "$d/etc-pacemaker/authkey"
 
 rm -f "$d/ready" "$d/init.pid"
 # ip netns exec also mounts a fresh /sys: no cgroup hierarchy inside, so libvirt puts the guests
