@@ -160,7 +160,15 @@ fn place_dummy(lab: &MultiLab, g: &Guest, report: &mut Report) -> bool {
         ),
     );
     let on = poll(60, || lab.located(1, d) == [g.name.clone()]);
-    report.check(g, on, format!("{d} runs on the guest node {}", g.name))
+    // crm_resource --locate names the node while the start is still pending
+    // (record-pending): a guest killed then leaves the transition waiting
+    // for that start until the connection's monitor times out (~60 s)
+    let settled = lab.settle(1, 90);
+    report.check(
+        g,
+        on && settled,
+        format!("{d} runs on the guest node {} (cluster idle)", g.name),
+    )
 }
 
 /// Deletes the Dummy and the VM resource, waits until the cluster is idle
