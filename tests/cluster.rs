@@ -45,13 +45,15 @@ mod three_nodes;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cluster::cluster_tools_available;
+pub use cluster::Report;
+use cluster::{
+    agent_spec, agent_tag, cluster_tools_available, installed_agent_is_this_build, Subject,
+};
 use multihost::{multihost_available, MultiLab};
 use support::anchor_available;
 
 const DIR: &str = "/srv/vdc-test";
 const PREFIX: &str = "vdc";
-const INSTALLED: &str = "/usr/lib/ocf/resource.d/rust/VirtualDomain";
 
 /// One VM resource under test: an agent, its resource and its guest.
 pub struct Vm {
@@ -61,23 +63,13 @@ pub struct Vm {
     pub xml: PathBuf,
 }
 
+impl Subject for Vm {
+    fn tag(&self) -> String {
+        agent_tag(self.anchor).to_string()
+    }
+}
+
 impl Vm {
-    pub fn tag(&self) -> &'static str {
-        if self.anchor {
-            "anchor"
-        } else {
-            "ours"
-        }
-    }
-
-    fn agent(&self) -> &'static str {
-        if self.anchor {
-            "ocf:heartbeat:VirtualDomain"
-        } else {
-            "ocf:rust:VirtualDomain"
-        }
-    }
-
     /// `pcs resource create` as the README shows it (monitor every 5 s
     /// instead of the default 10 s: failures are seen sooner), plus
     /// `extra` words (parameters, or pcs flags such as --disabled).
@@ -87,7 +79,7 @@ impl Vm {
             "resource",
             "create",
             self.rsc,
-            self.agent(),
+            agent_spec(self.anchor),
             &config,
             "hypervisor=qemu:///system",
             "migration_transport=tcp",
@@ -128,58 +120,11 @@ pub fn booted(
     }
 }
 
-/// What the scenarios saw: a line per step, and the checks that failed.
-#[derive(Default)]
-pub struct Report {
-    pub rows: Vec<String>,
-    pub failures: Vec<String>,
-}
-
-impl Report {
-    /// Records a check; false when it failed.
-    pub fn check(&mut self, vm: &Vm, ok: bool, what: impl AsRef<str>) -> bool {
-        let line = format!(
-            "{} {:6} {}",
-            if ok { "PASS" } else { "FAIL" },
-            vm.tag(),
-            what.as_ref()
-        );
-        eprintln!("{line}");
-        self.rows.push(line);
-        if !ok {
-            self.failures
-                .push(format!("{}: {}", vm.tag(), what.as_ref()));
-        }
-        ok
-    }
-
-    pub fn info(&mut self, what: impl AsRef<str>) {
-        let line = format!("INFO {}", what.as_ref());
-        eprintln!("{line}");
-        self.rows.push(line);
-    }
-}
-
-/// The installed agent is this build (Pacemaker runs the installed one).
-fn installed_agent_is_this_build() -> bool {
-    let built = std::fs::read(env!("CARGO_BIN_EXE_VirtualDomain")).unwrap_or_default();
-    let installed = std::fs::read(INSTALLED).unwrap_or_default();
-    if !built.is_empty() && built == installed {
-        return true;
-    }
-    let why = format!("{INSTALLED} is not this build (tests/run-all.sh installs it)");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("clusters: {why}");
-    }
-    eprintln!("SKIPPED clusters: {why}");
-    false
-}
-
 #[test]
 fn real_clusters_move_real_guests() {
     if !multihost_available("clusters")
         || !cluster_tools_available("clusters")
-        || !installed_agent_is_this_build()
+        || !installed_agent_is_this_build("clusters")
     {
         return;
     }

@@ -35,7 +35,7 @@
 //! nI/var-log-libvirt/qemu/, the containers' logs under lxc/NAME/. The
 //! agent Pacemaker runs as ocf:rust:VirtualDomain is the installed one: it
 //! must be this build (tests/run-all.sh installs it).
-//! (VD_GUEST_ANY_AGENT=1, outside CI only: accept another installed build.)
+//! (VD_ANY_AGENT=1, outside CI only: accept another installed build.)
 //! VD_GUEST_AGENTS=anchor|ours (default both), VD_GUEST_KINDS=vm,lxc
 //! (default both).
 
@@ -51,46 +51,14 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cluster::cluster_tools_available;
+pub use cluster::Report;
+use cluster::{cluster_tools_available, installed_agent_is_this_build, Subject};
 use guests::{Guest, Kind};
 use multihost::{multihost_available, MultiLab};
 use support::anchor_available;
 
 pub const DIR: &str = "/srv/vdr-test";
 const PREFIX: &str = "vdr";
-const INSTALLED: &str = "/usr/lib/ocf/resource.d/rust/VirtualDomain";
-
-/// What the scenarios saw: a line per step, and the checks that failed.
-#[derive(Default)]
-pub struct Report {
-    pub rows: Vec<String>,
-    pub failures: Vec<String>,
-}
-
-impl Report {
-    /// Records a check of guest `g`; false when it failed.
-    pub fn check(&mut self, g: &Guest, ok: bool, what: impl AsRef<str>) -> bool {
-        let tag = format!("{} {}", g.tag(), g.kind.word());
-        let line = format!(
-            "{} {:10} {}",
-            if ok { "PASS" } else { "FAIL" },
-            tag,
-            what.as_ref()
-        );
-        eprintln!("{line}");
-        self.rows.push(line);
-        if !ok {
-            self.failures.push(format!("{tag}: {}", what.as_ref()));
-        }
-        ok
-    }
-
-    pub fn info(&mut self, what: impl AsRef<str>) {
-        let line = format!("INFO {}", what.as_ref());
-        eprintln!("{line}");
-        self.rows.push(line);
-    }
-}
 
 /// Polls `check` every 0.5 s until it holds or `secs` pass.
 pub fn poll(secs: u64, mut check: impl FnMut() -> bool) -> bool {
@@ -131,29 +99,6 @@ fn remoted_available() -> bool {
     false
 }
 
-/// The installed agent is this build (Pacemaker runs the installed one).
-fn installed_agent_is_this_build() -> bool {
-    let built = std::fs::read(env!("CARGO_BIN_EXE_VirtualDomain")).unwrap_or_default();
-    let installed = std::fs::read(INSTALLED).unwrap_or_default();
-    if !built.is_empty() && built == installed {
-        return true;
-    }
-    // a developer's run against whatever is installed (never under CI)
-    if std::env::var("VD_GUEST_ANY_AGENT").as_deref() == Ok("1")
-        && std::env::var("CI").as_deref() != Ok("true")
-        && !installed.is_empty()
-    {
-        eprintln!("NOTE guest nodes: {INSTALLED} is not this build (VD_GUEST_ANY_AGENT=1)");
-        return true;
-    }
-    let why = format!("{INSTALLED} is not this build (tests/run-all.sh installs it)");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("guest nodes: {why}");
-    }
-    eprintln!("SKIPPED guest nodes: {why}");
-    false
-}
-
 /// Removes what the lab's containers may leave in the machine's cgroup
 /// hierarchies when n1 is killed under them (after the lab is down).
 struct CgroupSweep(Vec<String>);
@@ -177,7 +122,7 @@ impl Drop for CgroupSweep {
 fn guest_nodes_run_resources() {
     if !multihost_available("guest nodes")
         || !cluster_tools_available("guest nodes")
-        || !installed_agent_is_this_build()
+        || !installed_agent_is_this_build("guest nodes")
         || !remoted_available()
     {
         return;
@@ -228,9 +173,8 @@ fn guest_nodes_run_resources() {
             let t = Instant::now();
             scenarios::run(&lab, g, &mut report);
             report.info(format!(
-                "{} {} {}: {:.1}s",
+                "{} {}: {:.1}s",
                 g.tag(),
-                g.kind.word(),
                 g.name,
                 t.elapsed().as_secs_f64()
             ));

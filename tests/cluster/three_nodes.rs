@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use crate::cluster::Subject;
 use crate::multihost::MultiLab;
 use crate::single_node::last_line;
 use crate::support::eventually;

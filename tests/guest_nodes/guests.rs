@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cluster::{agent_spec, agent_tag, Subject};
 use crate::multihost::MultiLab;
 use crate::DIR;
 
@@ -86,6 +87,13 @@ pub fn prepare_hosts(lab: &MultiLab) -> Result<(), String> {
     Ok(())
 }
 
+/// "anchor vm", "ours lxc", …
+impl Subject for Guest {
+    fn tag(&self) -> String {
+        format!("{} {}", agent_tag(self.anchor), self.kind.word())
+    }
+}
+
 impl Guest {
     /// Builds the guest (the VM's XML and initramfs, or the container's
     /// XML and directories). A VM's name goes into the lab's /etc/hosts (the
@@ -128,22 +136,6 @@ impl Guest {
         }
     }
 
-    pub fn tag(&self) -> &'static str {
-        if self.anchor {
-            "anchor"
-        } else {
-            "ours"
-        }
-    }
-
-    fn agent(&self) -> &'static str {
-        if self.anchor {
-            "ocf:heartbeat:VirtualDomain"
-        } else {
-            "ocf:rust:VirtualDomain"
-        }
-    }
-
     /// The meta attributes of the VM resource: remote-node (VMs: also
     /// allow-migrate), the options guest's remote-addr, remote-port and
     /// remote-connect-timeout.
@@ -171,7 +163,7 @@ impl Guest {
     /// attributes, a 5 s monitor, --force (pcs 0.11 wants `pcs cluster node
     /// add-guest`, which needs pcsd).
     pub fn create_args(&self) -> Vec<String> {
-        let mut v: Vec<String> = vec![self.agent().into()];
+        let mut v: Vec<String> = vec![agent_spec(self.anchor).into()];
         match self.kind {
             Kind::Vm => v.push("hypervisor=qemu:///system".into()),
             Kind::Container => v.push("hypervisor=lxc:///".into()),

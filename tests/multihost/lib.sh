@@ -32,3 +32,20 @@ wait_for() {
     local end=$(( $(date +%s%N) + $1 * 1000000000 )); shift
     until "$@"; do [ "$(date +%s%N)" -lt $end ] || return 1; sleep 0.1; done
 }
+# remote_guest_args WORKDIR NAME ADDR [PORT]: the arguments of remote-{guest,container}-make.sh,
+# checked; sets W (absolute), NAME, ADDR, PORT (default 3121) and MAC, fixed per address: a guest
+# restarted (or recovered) with a new random MAC would leave the hosts' ARP entries stale, and the
+# cluster's first connection attempts would go nowhere (TCP SYN backoff: the guest node came back
+# 30 s late, or its connection start timed out)
+remote_guest_args() {
+    [ $# -ge 3 ] && [ $# -le 4 ] || { echo "usage: $0 WORKDIR NAME ADDR [PORT]" >&2; exit 2; }
+    W=$1; NAME=$2; ADDR=$3; PORT=${4:-3121}
+    [[ $NAME =~ ^[a-z][a-z0-9-]{0,30}$ ]] || { echo "$0: bad NAME $NAME" >&2; exit 2; }
+    [[ $ADDR =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || { echo "$0: bad ADDR $ADDR" >&2; exit 2; }
+    [[ $PORT =~ ^[0-9]+$ ]] || { echo "$0: bad PORT $PORT" >&2; exit 2; }
+    local o2 o3 o4
+    IFS=. read -r _ o2 o3 o4 <<< "$ADDR"
+    MAC=$(printf '52:54:%02x:%02x:%02x:%02x' 0 "$o2" "$o3" "$o4")
+    [ -d "$W" ] || die "no directory $W"
+    W=$(cd "$W" && pwd)
+}

@@ -11,18 +11,9 @@
 # it on SIGTERM. Its log: WORKDIR/lxc/NAME/var-log-pacemaker/{init.log,pacemaker.log}; the
 # init.log says "container: up name=N addr=A port=P uptime=U" once pacemaker-remoted listens.
 set -euo pipefail
-[ $# -ge 3 ] && [ $# -le 4 ] || { echo "usage: $0 WORKDIR NAME ADDR [PORT]" >&2; exit 2; }
-W=$1; NAME=$2; ADDR=$3; PORT=${4:-3121}
-[[ $NAME =~ ^[a-z][a-z0-9-]{0,30}$ ]] || { echo "$0: bad NAME $NAME" >&2; exit 2; }
-[[ $ADDR =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || { echo "$0: bad ADDR $ADDR" >&2; exit 2; }
-[[ $PORT =~ ^[0-9]+$ ]] || { echo "$0: bad PORT $PORT" >&2; exit 2; }
-HERE=$(cd "$(dirname "$0")" && pwd)
-# a fixed MAC per address: a guest restarted (or recovered) with a new random MAC would leave the
-# hosts' ARP entries stale, and the cluster's first connection attempts would go nowhere (TCP SYN
-# backoff: the guest node came back 30 s late, or its connection start timed out)
-IFS=. read -r _ o2 o3 o4 <<< "$ADDR"; MAC=$(printf '52:54:%02x:%02x:%02x:%02x' 0 "$o2" "$o3" "$o4")
-[ -d "$W" ] || { echo "$0: no directory $W" >&2; exit 1; }
-W=$(cd "$W" && pwd); L=$W/lxc; C=$L/$NAME
+. "$(dirname "$0")/lib.sh"
+remote_guest_args "$@"
+L=$W/lxc; C=$L/$NAME
 [ -s "$W/authkey" ] || { echo "$0: no $W/authkey (host-start.sh makes it)" >&2; exit 1; }
 REMOTED=$("$HERE/remoted-fetch.sh")
 mkdir -p "$C"/{etc-pacemaker,var-lib-pacemaker/{cib,pengine,blackbox,cores},var-log-pacemaker}

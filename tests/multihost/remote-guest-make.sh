@@ -17,18 +17,9 @@
 # "guest: tick K uptime U boot=ID" every second; the ACPI power button stops pacemaker-remoted
 # (SIGTERM, at most 20 s) and powers off. pacemaker-remoted's log goes to the console too.
 set -euo pipefail
-[ $# -ge 3 ] && [ $# -le 4 ] || { echo "usage: $0 WORKDIR NAME ADDR [PORT]" >&2; exit 2; }
-W=$1; NAME=$2; ADDR=$3; PORT=${4:-3121}
-[[ $NAME =~ ^[a-z][a-z0-9-]{0,30}$ ]] || { echo "$0: bad NAME $NAME" >&2; exit 2; }
-[[ $ADDR =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || { echo "$0: bad ADDR $ADDR" >&2; exit 2; }
-[[ $PORT =~ ^[0-9]+$ ]] || { echo "$0: bad PORT $PORT" >&2; exit 2; }
-HERE=$(cd "$(dirname "$0")" && pwd)
-# a fixed MAC per address: a guest restarted (or recovered) with a new random MAC would leave the
-# hosts' ARP entries stale, and the cluster's first connection attempts would go nowhere (TCP SYN
-# backoff: the guest node came back 30 s late, or its connection start timed out)
-IFS=. read -r _ o2 o3 o4 <<< "$ADDR"; MAC=$(printf '52:54:%02x:%02x:%02x:%02x' 0 "$o2" "$o3" "$o4")
-[ -d "$W" ] || { echo "$0: no directory $W" >&2; exit 1; }
-W=$(cd "$W" && pwd); G=$W/guest
+. "$(dirname "$0")/lib.sh"
+remote_guest_args "$@"
+G=$W/guest
 mkdir -p "$G"; chmod 0755 "$G"
 
 # the lab's kernel (an uncompressed PVH vmlinux): make-guest.sh builds it once

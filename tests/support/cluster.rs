@@ -28,6 +28,86 @@ pub fn cluster_tools_available(what: &str) -> bool {
     nothing_missing(what, &missing_tools(&tools))
 }
 
+/// Where Pacemaker finds ocf:rust:VirtualDomain: the agent it runs.
+pub const INSTALLED: &str = "/usr/lib/ocf/resource.d/rust/VirtualDomain";
+
+/// The agent a resource under test runs on: its tag in reports and its
+/// pcs name.
+pub fn agent_tag(anchor: bool) -> &'static str {
+    if anchor {
+        "anchor"
+    } else {
+        "ours"
+    }
+}
+
+pub fn agent_spec(anchor: bool) -> &'static str {
+    if anchor {
+        "ocf:heartbeat:VirtualDomain"
+    } else {
+        "ocf:rust:VirtualDomain"
+    }
+}
+
+/// The installed agent is this build (Pacemaker runs the installed one;
+/// tests/run-all.sh installs the binary cargo test builds). Outside CI,
+/// VD_ANY_AGENT=1 accepts another installed build.
+pub fn installed_agent_is_this_build(what: &str) -> bool {
+    let built = std::fs::read(env!("CARGO_BIN_EXE_VirtualDomain")).unwrap_or_default();
+    let installed = std::fs::read(INSTALLED).unwrap_or_default();
+    if !built.is_empty() && built == installed {
+        return true;
+    }
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    if !ci && !installed.is_empty() && std::env::var("VD_ANY_AGENT").as_deref() == Ok("1") {
+        eprintln!("NOTE {what}: {INSTALLED} is not this build (VD_ANY_AGENT=1)");
+        return true;
+    }
+    let why = format!("{INSTALLED} is not this build (tests/run-all.sh installs it)");
+    if ci {
+        panic!("{what}: {why}");
+    }
+    eprintln!("SKIPPED {what}: {why}");
+    false
+}
+
+/// What a resource under test is called in a report.
+pub trait Subject {
+    fn tag(&self) -> String;
+}
+
+/// What the scenarios saw: a line per step, and the checks that failed.
+#[derive(Default)]
+pub struct Report {
+    pub rows: Vec<String>,
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    /// Records a check of `who`; false when it failed.
+    pub fn check(&mut self, who: &impl Subject, ok: bool, what: impl AsRef<str>) -> bool {
+        let tag = who.tag();
+        let line = format!(
+            "{} {:10} {}",
+            if ok { "PASS" } else { "FAIL" },
+            tag,
+            what.as_ref()
+        );
+        eprintln!("{line}");
+        self.rows.push(line);
+        if !ok {
+            self.failures.push(format!("{tag}: {}", what.as_ref()));
+        }
+        ok
+    }
+
+    pub fn info(&mut self, what: impl AsRef<str>) {
+        let line = format!("INFO {}", what.as_ref());
+        eprintln!("{line}");
+        self.rows.push(line);
+    }
+}
+
 impl MultiLab {
     /// Starts corosync + Pacemaker on `nodes` of a cluster whose members
     /// are `members` (pcmk-up.sh; waits until they are all online).
