@@ -13,7 +13,7 @@
 //!
 //! 1. single_node: a one-node cluster on n1: create, recovery after qemu is
 //!    killed, disable/enable, cleanup, reload (pcs resource update),
-//!    delete.
+//!    the README's switch of the running resource to ours and back, delete.
 //! 2. three_nodes: n1..n3: live migration by `pcs resource move`, node
 //!    power-off and failover, a rejoining node's probe, a migration the
 //!    target refuses.
@@ -39,6 +39,8 @@ mod placement;
 #[path = "cluster/single_node.rs"]
 mod single_node;
 mod support;
+#[path = "cluster/switching.rs"]
+mod switching;
 #[path = "cluster/three_nodes.rs"]
 mod three_nodes;
 

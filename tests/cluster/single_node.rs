@@ -1,7 +1,8 @@
 //! A one-node cluster on n1: what a user does first with a VM resource.
 //! Create (the README's pcs command), reload without restart, recovery
 //! after the guest's qemu is killed, disable/enable, cleanup, a change of
-//! `config` (a restart for both agents), delete.
+//! `config` (a restart for both agents), switching the anchor's running
+//! resource to ours and back (tests/cluster/switching.rs), delete.
 
 use std::time::Duration;
 
@@ -111,6 +112,11 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
     }
 
     change_config(lab, vms, &mut boots, report);
+
+    // the README's switch of a running resource between the agents
+    if let Some(i) = vms.iter().position(|vm| vm.anchor) {
+        crate::switching::run(lab, &vms[i], &boots[i], report);
+    }
 
     for vm in vms {
         let (ok, out) = lab.pcs(N1, &["resource", "delete", vm.rsc]);
