@@ -3,7 +3,9 @@
 //! 128 MiB guest, n2 big enough, n3 small. Ours reports cpu and memory from
 //! the config XML in its probes, so the first start is already on n2; the
 //! anchor reports them only once libvirt knows the domain, so its first
-//! start lands on n1 and the guest is moved to n2 afterwards.
+//! start lands on n1 and the guest is moved to n2 afterwards (a live
+//! migration of a guest still booting; once the anchor's migrate_from
+//! looped until its timeout and Pacemaker restarted the guest on n2).
 
 use std::time::Duration;
 
@@ -56,11 +58,16 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
         let known = lab.utilization(1, vm.rsc, "hv_memory");
         let starts_n1 = lab.op_results(1, "start", vm.rsc, "ok");
         let (ok, out) = lab.pcs(1, &["resource", "enable", vm.rsc, "--wait=120"]);
-        report.check(
-            vm,
-            ok,
-            format!("pcs resource enable --wait: {}", last_line(&out)),
-        );
+        let said = format!("pcs resource enable --wait: {}", last_line(&out));
+        if vm.anchor {
+            // Pacemaker moves the anchor's guest right after its first start,
+            // while it boots; once its migrate_from looped until its 60 s
+            // timeout ("Recover … n1 -> n2", a restart) and pcs --wait failed:
+            // the anchor's result here is recorded, not checked
+            report.info(format!("anchor: {said} (rc {})", if ok { 0 } else { 1 }));
+        } else {
+            report.check(vm, ok, said);
+        }
         lab.settle(1, 120);
         let first_on_n1 = lab.op_results(1, "start", vm.rsc, "ok") > starts_n1;
         if vm.anchor {
