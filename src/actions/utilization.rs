@@ -214,11 +214,8 @@ pub fn forget(req: &Request) {
 /// could not be asked). crm_resource 2.1.5 answers an absent attribute with
 /// status 0, nothing on stdout and "Attribute 'X' not found" on stderr.
 fn attribute_present(req: &Request, attr: &str) -> Option<bool> {
-    let mut cmd = Command::new("crm_resource");
-    cmd.arg(format!("--resource={}", req.ctx.instance))
-        .arg("--utilization")
-        .arg(format!("--get-parameter={attr}"))
-        .arg("--quiet");
+    let mut cmd = utilization_command(req);
+    cmd.arg(format!("--get-parameter={attr}")).arg("--quiet");
     match run_bounded(cmd, req.ctx.work_left().min(Duration::from_secs(10))) {
         Ok(done) if done.success() => {
             let text = done.output.trim();
@@ -238,10 +235,16 @@ fn attribute_present(req: &Request, attr: &str) -> Option<bool> {
     }
 }
 
-fn write_attribute(req: &Request, attr: &str, want: &Wanted) -> bool {
+/// `crm_resource --resource=<this resource> --utilization`, to be completed.
+fn utilization_command(req: &Request) -> Command {
     let mut cmd = Command::new("crm_resource");
     cmd.arg(format!("--resource={}", req.ctx.instance))
         .arg("--utilization");
+    cmd
+}
+
+fn write_attribute(req: &Request, attr: &str, want: &Wanted) -> bool {
+    let mut cmd = utilization_command(req);
     match want {
         Wanted::Set(value) => cmd
             .arg(format!("--set-parameter={attr}"))
