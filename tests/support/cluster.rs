@@ -8,12 +8,8 @@
 
 use std::time::Duration;
 
-use crate::multihost::{missing_tools, nothing_missing, MultiLab};
+use crate::multihost::{missing_tools, nothing_missing, text, MultiLab};
 use crate::support::eventually;
-
-fn text(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
 
 /// Whether Pacemaker's daemons and tools are here (a failure under CI=true).
 pub fn cluster_tools_available(what: &str) -> bool {

@@ -17,7 +17,8 @@ fn scripts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/multihost")
 }
 
-fn text(out: &Output) -> String {
+/// A command's stdout followed by its stderr.
+pub fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
