@@ -15,8 +15,10 @@ pub mod host;
 pub mod manpage;
 pub mod metadata;
 pub mod ocf;
+pub mod pacemaker_time;
 mod panic_guard;
 pub mod params;
+pub mod timing;
 
 /// The whole agent, as `main` runs it; ends the process.
 pub fn main_entry() -> ! {

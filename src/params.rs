@@ -81,9 +81,10 @@ pub struct Params {
     pub copyindirs: String,
     pub shutdown_mode: String,
     pub start_resources: bool,
-    /// Added by this agent: seconds of graceful shutdown before destroy
-    /// (`None`: two thirds of the stop timeout). See `actions::stop`.
-    pub shutdown_timeout: Option<Decimal>,
+    /// Added by this agent: how long the graceful shutdown may last before
+    /// destroy, as written (Pacemaker's time syntax, checked where it is
+    /// used: `actions::setup::shutdown_settings`). `None`: unset.
+    pub shutdown_timeout: Option<String>,
     /// Added (from rgmanager): `node:host,…`, the host to migrate to per node.
     pub migration_mapping: String,
     /// Added (from rgmanager): `live` (default) or `pause`.
@@ -136,7 +137,7 @@ impl Params {
             copyindirs: string("copyindirs", ""),
             shutdown_mode: string("shutdown_mode", ""),
             start_resources: flag("start_resources", false),
-            shutdown_timeout: env.reskey("shutdown_timeout").map(|v| Decimal::parse(&v)),
+            shutdown_timeout: env.reskey("shutdown_timeout"),
             migration_mapping: string("migration_mapping", ""),
             migration_mode: string("migration_mode", "live"),
             double_start_protection: flag("double_start_protection", false),

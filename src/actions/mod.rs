@@ -129,7 +129,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
         config_file.as_ref().unwrap_or(&ConfigFile::Unreadable),
         host,
     );
-    let Accepted { name, settings } = match checked {
+    let Accepted {
+        name,
+        settings,
+        warnings,
+    } = match checked {
         Ok(accepted) => accepted,
         Err(refusal) => {
             if refusal.unreadable_config && config_guard::applies(op.action) {
@@ -150,6 +154,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
             return refusal.rc;
         }
     };
+    for warning in warnings {
+        log::warn!("{warning}");
+    }
     let domain = match config_file {
         Some(ConfigFile::Read(domain)) => domain,
         _ => DomainConfig::default(),

@@ -5,19 +5,13 @@
 //! connection when the old one is wedged, until libvirt gives a definite
 //! answer or the time allowed is up. Only then does the caller decide.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::state::Observed;
 use crate::controller::{within, DomainController};
 
-/// The most one state query may take before it is asked again on a fresh
-/// connection (a state query needs no domain job: a healthy daemon
-/// answers at once, even while a long job runs).
-pub const QUERY_CAP: Duration = Duration::from_secs(5);
-
-/// The first pause between two queries; it doubles up to [`MAX_PAUSE`].
-const FIRST_PAUSE: Duration = Duration::from_millis(200);
-const MAX_PAUSE: Duration = Duration::from_secs(2);
+pub use crate::timing::{retry_pause, QUERY_CAP};
+use crate::timing::{FIRST_RETRY_PAUSE, MAX_RETRY_PAUSE};
 
 /// One state query, ending by `until` and within [`QUERY_CAP`].
 pub fn observe(ctl: &dyn DomainController, name: &str, until: Instant) -> Observed {
@@ -34,7 +28,7 @@ pub fn observe_patiently(
     until: Instant,
     mut enough: impl FnMut(&Observed) -> bool,
 ) -> Observed {
-    let mut pause = FIRST_PAUSE;
+    let mut pause = FIRST_RETRY_PAUSE;
     loop {
         let seen = observe(ctl, name, until);
         if seen.is_definite() || enough(&seen) || Instant::now() + pause >= until {
@@ -42,14 +36,9 @@ pub fn observe_patiently(
         }
         log::debug!("State of {name} not known yet ({seen:?}); asking again.");
         std::thread::sleep(pause);
-        pause = (pause * 2).min(MAX_PAUSE);
+        pause = (pause * 2).min(MAX_RETRY_PAUSE);
         ctl.recover();
     }
-}
-
-/// The pause after the `n`th failed attempt of a retried call (0-based).
-pub fn retry_pause(n: u32) -> Duration {
-    FIRST_PAUSE.saturating_mul(1 << n.min(8)).min(MAX_PAUSE)
 }
 
 #[cfg(test)]
@@ -57,6 +46,7 @@ mod tests {
     use super::*;
     use crate::controller::fake::FakeController;
     use crate::controller::DomainState;
+    use std::time::Duration;
 
     #[test]
     fn indefinite_answers_are_asked_again_until_definite() {
@@ -95,12 +85,5 @@ mod tests {
             |_| true,
         );
         assert_eq!(fake.count("state"), 1);
-    }
-
-    #[test]
-    fn pauses_double_up_to_two_seconds() {
-        let ms: Vec<u128> = (0..6).map(|n| retry_pause(n).as_millis()).collect();
-        assert_eq!(ms, vec![200, 400, 800, 1600, 2000, 2000]);
-        assert_eq!(retry_pause(u32::MAX), MAX_PAUSE);
     }
 }

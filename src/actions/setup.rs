@@ -6,11 +6,14 @@
 //! returns 0 (nothing to stop here), a probe returns 7, a recurring monitor
 //! fails, and start/validate return the validation code.
 
+use std::time::Duration;
+
 use super::migration_settings::{migration_settings, MigrationSettings};
 use crate::cli::Action;
 use crate::controller::ShutdownMode;
 use crate::domain_xml::DomainConfig;
 use crate::ocf::OcfRc;
+use crate::pacemaker_time;
 use crate::params::Params;
 
 /// The anchor's generic message for an invalid environment.
@@ -52,8 +55,9 @@ pub enum Message {
 pub struct Refusal {
     pub rc: OcfRc,
     pub messages: Vec<Message>,
-    /// The refusal's cause is an unreadable config file (everything else
-    /// checked before it passed): the guards of `config_guard` apply.
+    /// The refusal's cause is a config file that gives no domain (it cannot
+    /// be read, in time or at all, or names none; everything checked before
+    /// it passed): the guards of `config_guard` apply.
     pub unreadable_config: bool,
 }
 
@@ -61,14 +65,22 @@ pub struct Refusal {
 /// actions use (never the text again).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Settings {
-    pub shutdown_modes: Vec<ShutdownMode>,
-    /// `shutdown_timeout` in seconds (`None`: unset).
-    pub shutdown_timeout: Option<u64>,
+    pub shutdown: Shutdown,
     pub migration_speed: u64,
     pub migration_downtime: u64,
     /// Checked only for the actions that migrate or may (see
     /// [`uses_migration_settings`]); the defaults otherwise.
     pub migration: MigrationSettings,
+}
+
+/// How stop shuts the guest down (this agent's parameters; the anchor
+/// reads neither).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Shutdown {
+    /// `shutdown_mode`: the methods asked for (empty: libvirt's default).
+    pub modes: Vec<ShutdownMode>,
+    /// `shutdown_timeout` (`None`: unset, the stop timeout decides).
+    pub timeout: Option<Duration>,
 }
 
 /// The actions whose setup checks the migration settings.
@@ -89,6 +101,9 @@ pub struct Accepted {
     /// The domain's name (from the config).
     pub name: String,
     pub settings: Settings,
+    /// Warnings to log before the action runs (a value the action does not
+    /// need, or replaces with its default).
+    pub warnings: Vec<String>,
 }
 
 /// The operation as the checks see it.
@@ -175,19 +190,21 @@ pub fn check(
                 "names no domain",
             ));
         }
+        // as an unreadable file: emptied or cut short mid-write, a directory,
+        // a FIFO, a read that timed out — the domain may well run here
         messages.push(Message::Reason("Unable to determine domain name.".into()));
-        return Err(invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages));
+        let mut refusal = invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages);
+        refusal.unreadable_config = true;
+        return Err(refusal);
     };
     if params.sync_config_on_stop && !host.have_csync2 {
         return Err(missing_csync2());
     }
-    match checked_settings(op, params) {
-        Ok(settings) => Ok(Accepted { name, settings }),
-        Err(reason) => {
-            messages.push(Message::Reason(reason));
-            Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages))
-        }
-    }
+    checked_settings(op, params).map(|(settings, warnings)| Accepted {
+        name,
+        settings,
+        warnings,
+    })
 }
 
 fn missing_csync2() -> Refusal {
@@ -200,17 +217,54 @@ fn missing_csync2() -> Refusal {
     }
 }
 
-/// [`settings`], and the migration settings where the action uses them.
-fn checked_settings(op: Operation, params: &Params) -> Result<Settings, String> {
-    let mut settings = settings(params)?;
-    if uses_migration_settings(op.action) {
-        settings.migration = migration_settings(params)?;
+/// [`settings`], the shutdown settings and the migration settings, each
+/// checked by the actions that use them: a value one action needs never
+/// changes what another answers.
+fn checked_settings(op: Operation, params: &Params) -> Result<(Settings, Vec<String>), Refusal> {
+    let mut warnings = Vec::new();
+    let mut settings = settings(params).map_err(|reason| {
+        let messages = vec![Message::Reason(reason.into())];
+        invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages)
+    })?;
+    match (shutdown_settings(params), op.action) {
+        (Ok(shutdown), _) => settings.shutdown = shutdown,
+        // refused where a value is given to the cluster: before a start,
+        // when validated, when reloaded
+        (Err(reason), Action::ValidateAll | Action::Start | Action::ReloadAgent) => {
+            return Err(configuration_error(reason));
+        }
+        // a stop still stops the guest, with the defaults
+        (Err(reason), Action::Stop) => {
+            warnings.push(format!("{reason}; stopping with the defaults."));
+        }
+        // probes, monitors, status and migrations do not shut down
+        (Err(_), _) => {}
     }
-    Ok(settings)
+    if uses_migration_settings(op.action) {
+        settings.migration = migration_settings(params).map_err(|reason| {
+            invalid_env(
+                op,
+                OcfRc::ErrConfigured,
+                INVALID_ENV,
+                vec![Message::Reason(reason)],
+            )
+        })?;
+    }
+    Ok((settings, warnings))
 }
 
-/// The checked parameters as types, or the first failure's reason (in
-/// the anchor's order of checks).
+/// A value this agent checks itself: 6 and the reason, whatever the action.
+fn configuration_error(reason: String) -> Refusal {
+    Refusal {
+        rc: OcfRc::ErrConfigured,
+        messages: vec![Message::Reason(reason)],
+        unreadable_config: false,
+    }
+}
+
+/// The parameters every action checks, as the anchor does (its
+/// `VirtualDomain_validate_all` runs before every action), as types, or the
+/// first failure's reason in the anchor's order.
 pub fn settings(params: &Params) -> Result<Settings, &'static str> {
     let migration_speed = params
         .migration_speed
@@ -223,23 +277,27 @@ pub fn settings(params: &Params) -> Result<Settings, &'static str> {
     if params.stateless && params.backingfile.is_empty() {
         return Err("Stateless functionality can't be achieved without a backing file.");
     }
-    let shutdown_timeout = match &params.shutdown_timeout {
-        None => None,
-        Some(d) => Some(
-            d.valid()
-                .ok_or("shutdown_timeout has to be a decimal value")?,
-        ),
-    };
-    let shutdown_modes = ShutdownMode::parse_list(&params.shutdown_mode).map_err(|_| {
-        "shutdown_mode has to be a comma-separated list of acpi, agent, initctl, signal, paravirt"
-    })?;
     Ok(Settings {
-        shutdown_modes,
-        shutdown_timeout,
+        shutdown: Shutdown::default(),
         migration_speed,
         migration_downtime,
         migration: MigrationSettings::default(),
     })
+}
+
+/// `shutdown_mode` and `shutdown_timeout` (Pacemaker's time syntax: `60s`,
+/// `2min`, plain seconds), or why they cannot be used.
+pub fn shutdown_settings(params: &Params) -> Result<Shutdown, String> {
+    let modes = ShutdownMode::parse_list(&params.shutdown_mode).map_err(|word| {
+        format!("shutdown_mode \"{word}\" is not one of acpi, agent, initctl, signal, paravirt")
+    })?;
+    let timeout = match params.shutdown_timeout.as_deref() {
+        None => None,
+        Some(text) => Some(pacemaker_time::parse(text).ok_or_else(|| {
+            format!("shutdown_timeout \"{text}\" is not a time (60, 60s, 500ms, 2min)")
+        })?),
+    };
+    Ok(Shutdown { modes, timeout })
 }
 
 /// reload-agent's row for a config that does not give the domain (shared
@@ -259,9 +317,8 @@ fn reload_without_config(
     if params.sync_config_on_stop && !host.have_csync2 {
         return missing_csync2();
     }
-    if let Err(reason) = checked_settings(op, params) {
-        let messages = vec![Message::Reason(reason)];
-        return invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages);
+    if let Err(refusal) = checked_settings(op, params) {
+        return refusal;
     }
     Refusal {
         rc: OcfRc::Success,

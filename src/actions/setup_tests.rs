@@ -77,6 +77,16 @@ fn config_without_name() {
     let p = params(&[("config", "/x.xml")]);
     let cfg = ConfigFile::Read(DomainConfig::default());
     assert_row("no name", &p, &cfg, HOST, [7, 1, 0, 5, 3, 5, 5, 5, 0]);
+    // routed like an unreadable file: the guards look for the domain first
+    for (name, action, probe) in ACTIONS {
+        if let Err(refusal) = check(Operation { action, probe }, &p, &cfg, HOST) {
+            assert_eq!(
+                refusal.unreadable_config,
+                action != Action::ReloadAgent,
+                "{name}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -148,8 +158,8 @@ fn valid_setup_passes_with_the_name() {
 fn checked_parameters_come_out_typed() {
     let p = params(&[
         ("config", "/x.xml"),
-        ("shutdown_mode", "acpi, agent"),
-        ("shutdown_timeout", "045"),
+        ("shutdown_mode", "acpi, AGENT"),
+        ("shutdown_timeout", "45s"),
         ("migration_speed", "100"),
     ]);
     let op = Operation {
@@ -160,8 +170,10 @@ fn checked_parameters_come_out_typed() {
     assert_eq!(
         settings,
         Settings {
-            shutdown_modes: vec![ShutdownMode::Acpi, ShutdownMode::Agent],
-            shutdown_timeout: Some(45),
+            shutdown: Shutdown {
+                modes: vec![ShutdownMode::Acpi, ShutdownMode::Agent],
+                timeout: Some(Duration::from_secs(45)),
+            },
             migration_speed: 100,
             migration_downtime: 0,
             migration: Default::default(),
@@ -312,4 +324,82 @@ fn migration_settings_are_checked_only_where_they_are_used() {
     assert!(refusal.messages.contains(&Message::Reason(
         "migrate_options: --bandwidth: set migration_speed instead".into()
     )));
+}
+
+/// shutdown_mode and shutdown_timeout are this agent's (the anchor reads
+/// neither): a value that cannot be used is refused where a value is given
+/// (validate-all, start, reload-agent: 6 and the reason), a stop still
+/// stops with the defaults (and a warning), and what a probe, monitor or
+/// status answers never depends on them.
+#[test]
+fn shutdown_values_are_checked_where_they_are_used() {
+    let rows = [
+        (
+            "shutdown_mode",
+            "bogus",
+            "shutdown_mode \"bogus\" is not one of",
+        ),
+        (
+            "shutdown_mode",
+            "acpi,,poweroff",
+            "shutdown_mode \"poweroff\" is not one of",
+        ),
+        (
+            "shutdown_timeout",
+            "soon",
+            "shutdown_timeout \"soon\" is not a time",
+        ),
+        (
+            "shutdown_timeout",
+            "-5",
+            "shutdown_timeout \"-5\" is not a time",
+        ),
+        (
+            "shutdown_timeout",
+            "",
+            "shutdown_timeout \"\" is not a time",
+        ),
+    ];
+    for (key, value, why) in rows {
+        let p = params(&[("config", "/x.xml"), (key, value)]);
+        assert_row(key, &p, &named(), HOST, [0, 0, 0, 6, 0, 6, 0, 0, 6]);
+        for action in [Action::Start, Action::ValidateAll, Action::ReloadAgent] {
+            let op = Operation {
+                action,
+                probe: false,
+            };
+            let refusal = check(op, &p, &named(), HOST).unwrap_err();
+            assert_eq!(refusal.messages.len(), 1, "{key}={value:?}");
+            assert!(
+                matches!(&refusal.messages[0], Message::Reason(r) if r.starts_with(why)),
+                "{key}={value:?}: {:?}",
+                refusal.messages
+            );
+        }
+        let stop = Operation {
+            action: Action::Stop,
+            probe: false,
+        };
+        let accepted = check(stop, &p, &named(), HOST).unwrap();
+        assert_eq!(accepted.settings.shutdown, Shutdown::default());
+        assert!(
+            accepted.warnings[0].starts_with(why),
+            "{:?}",
+            accepted.warnings
+        );
+    }
+    // Pacemaker's time syntax, as users write it in pcs
+    for (text, secs) in [("60s", 60), ("2min", 120), ("90", 90), ("1h", 3600)] {
+        let p = params(&[("config", "/x.xml"), ("shutdown_timeout", text)]);
+        let op = Operation {
+            action: Action::Start,
+            probe: false,
+        };
+        let accepted = check(op, &p, &named(), HOST).unwrap();
+        assert_eq!(
+            accepted.settings.shutdown.timeout,
+            Some(Duration::from_secs(secs)),
+            "{text}"
+        );
+    }
 }

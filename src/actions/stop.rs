@@ -3,7 +3,8 @@
 //! The anchor gives destroy only the last 5 s of the timeout and sends one
 //! ACPI request (lost if the guest's OS is not ready yet). Here the
 //! graceful share is `shutdown_timeout` (default two thirds of the stop
-//! timeout, capped so destroy always keeps min(20 s, a third)), the
+//! timeout, capped so destroy always keeps min(20 s, a third) before the
+//! end of work: [`crate::timing`]), the
 //! request is re-sent with back-off, and waiting is driven by libvirt's
 //! lifecycle events instead of one-second polls.
 
@@ -11,32 +12,12 @@ use std::time::{Duration, Instant};
 
 use super::guest_process::{self, GuestProcess};
 use super::monitor::unknown_status;
-use super::observe::{observe, observe_patiently, retry_pause, QUERY_CAP};
+use super::observe::{observe, observe_patiently};
 use super::state::Observed;
 use super::{config_save, snapshot, utilization, Request};
 use crate::controller::{within, ControllerError, DomainController, DomainState};
 use crate::ocf::{OcfError, OcfRc, OcfResult};
-
-/// The most the destroy window needs (libvirt: SIGTERM, 10 s, SIGKILL, cleanup).
-pub const MAX_DESTROY_RESERVE: Duration = Duration::from_secs(20);
-
-/// How long the graceful phase may last, measured from the agent's start.
-pub fn graceful_window(timeout: Duration, shutdown_timeout: Option<u64>) -> Duration {
-    let reserve = MAX_DESTROY_RESERVE.min(timeout / 3);
-    let wanted = shutdown_timeout.map_or(timeout * 2 / 3, Duration::from_secs);
-    wanted.min(timeout.saturating_sub(reserve))
-}
-
-/// The pause before the graceful request is sent again (after `sent`
-/// requests): 2 s, 4 s, 8 s, then every 10 s.
-pub fn resend_after(sent: u32) -> Duration {
-    Duration::from_secs(match sent {
-        0 | 1 => 2,
-        2 => 4,
-        3 => 8,
-        _ => 10,
-    })
-}
+use crate::timing::{resend_after, retry_pause, QUERY_CAP};
 
 /// `stop`.
 pub fn stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
@@ -53,9 +34,10 @@ pub fn stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     stop_domain(req, ctl)
 }
 
-/// When the graceful phase ends (measured from the agent's start).
+/// When the graceful phase ends (measured from the agent's start; see
+/// [`TimeBudget::graceful_end`](crate::timing::TimeBudget::graceful_end)).
 fn graceful_end(req: &Request) -> Instant {
-    req.ctx.started + graceful_window(req.ctx.timeout, req.settings.shutdown_timeout)
+    req.ctx.budget().graceful_end(req.settings.shutdown.timeout)
 }
 
 fn stop_domain(req: &Request, ctl: &dyn DomainController) -> OcfResult {
@@ -123,7 +105,7 @@ fn shut_down_gracefully(
     ctl: &dyn DomainController,
     graceful_end: Instant,
 ) -> Option<OcfResult> {
-    let modes = &req.settings.shutdown_modes;
+    let modes = &req.settings.shutdown.modes;
     let mut sent = 0;
     let mut next_request = Instant::now();
     while Instant::now() < graceful_end {

@@ -5,32 +5,6 @@ use crate::actions::test_support::request;
 use crate::controller::fake::FakeController;
 
 #[test]
-fn graceful_window_table() {
-    let s = Duration::from_secs;
-    // default: two thirds of the timeout
-    assert_eq!(graceful_window(s(90), None), s(60));
-    assert_eq!(graceful_window(s(30), None), s(20));
-    // explicit values are capped so destroy keeps min(20 s, a third)
-    assert_eq!(graceful_window(s(90), Some(30)), s(30));
-    assert_eq!(graceful_window(s(90), Some(85)), s(70));
-    assert_eq!(graceful_window(s(9), Some(100)), s(6));
-    assert_eq!(graceful_window(s(90), Some(0)), s(0));
-    // the destroy window is never less than min(20 s, T/3)
-    for t in [1, 5, 8, 20, 60, 90, 300, 3600] {
-        for st in [None, Some(0), Some(10), Some(100000)] {
-            let w = graceful_window(s(t), st);
-            assert!(s(t) - w >= s(20).min(s(t) / 3), "t={t} st={st:?} w={w:?}");
-        }
-    }
-}
-
-#[test]
-fn resend_backs_off() {
-    let got: Vec<u64> = (1..7).map(|n| resend_after(n).as_secs()).collect();
-    assert_eq!(got, vec![2, 4, 8, 10, 10, 10]);
-}
-
-#[test]
 fn already_stopped_is_success() {
     let fake = FakeController::default();
     let req = request(&[]);
@@ -167,10 +141,16 @@ fn a_blocking_graceful_call_cannot_eat_the_destroy_window() {
             fake.calls.borrow()
         );
         assert!(fake.count("recover") >= 1, "{blocking}");
-        // graceful window 4 s of 6 s; destroyed right after it
+        // blocked to the end of the graceful window, destroyed within the
+        // destroy window that follows it
         let took = t.elapsed();
-        assert!(took >= Duration::from_millis(3900), "{blocking}: {took:?}");
-        assert!(took < Duration::from_secs(5), "{blocking}: {took:?}");
+        let budget = req.ctx.budget();
+        let graceful = budget.graceful_window(None);
+        assert!(took >= graceful, "{blocking}: {took:?}");
+        assert!(
+            took < graceful + budget.destroy_reserve(),
+            "{blocking}: {took:?}"
+        );
     }
 }
 
@@ -232,4 +212,25 @@ fn the_config_is_dumped_before_the_domain_is_stopped() {
     let dumped = calls.iter().position(|c| c.starts_with("inactive_xml"));
     let stopped = calls.iter().position(|c| c.starts_with("shutdown"));
     assert!(dumped.is_some() && dumped < stopped, "{calls:?}");
+}
+
+/// Bounds nest: the state query between two graceful requests has its own
+/// short bound, and when it returns the graceful window bounds the calls
+/// again — a re-sent request that blocks (a domain job took the lock after
+/// the first request) ends with the window, and destroy keeps its time.
+#[test]
+fn a_request_blocking_after_a_state_query_still_ends_with_the_window() {
+    let mut fake = FakeController::with("vm1", DomainState::Running);
+    fake.hangs_from = vec![("shutdown", 2)];
+    let req = request(&[("OCF_RESKEY_CRM_meta_timeout", "9000")]);
+    let t = Instant::now();
+    assert_eq!(stop(&req, &fake), Ok(OcfRc::Success));
+    let took = t.elapsed();
+    let calls = fake.calls.borrow().clone();
+    assert_eq!(fake.count("shutdown"), 2, "{calls:?}");
+    assert_eq!(fake.count("destroy"), 1, "{calls:?}");
+    let budget = req.ctx.budget();
+    let graceful = budget.graceful_window(None);
+    assert!(took >= graceful, "{took:?}");
+    assert!(took < graceful + budget.destroy_reserve(), "{took:?}");
 }

@@ -31,11 +31,13 @@ pub fn request(pairs: &[(&str, &str)]) -> Request {
     all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let env = Env::from_pairs(all);
     let params = Params::from_env(&env);
+    let mut settings = setup::settings(&params).expect("valid test parameters");
+    settings.shutdown = setup::shutdown_settings(&params).expect("valid shutdown parameters");
     Request {
         action: Action::Stop,
         ctx: OcfContext::from_env(&env),
         config_path: "/nonexistent/vm1.xml".into(),
-        settings: setup::settings(&params).expect("valid test parameters"),
+        settings,
         params,
         domain: DomainConfig {
             name: Some("vm1".into()),

@@ -33,6 +33,8 @@ pub struct FakeController {
     /// `limit_calls` (at most [`FakeController::HANG`]) and leave the
     /// connection wedged until `recover`, like the libvirt backend.
     pub hangs_on: Vec<&'static str>,
+    /// Calls of a kind that do not answer from their `n`th on (1-based).
+    pub hangs_from: Vec<(&'static str, usize)>,
     pub wedged: Cell<bool>,
     pub limit: Cell<Option<Instant>>,
     /// Whether `migrate` moves the domain away (else it stays here).
@@ -69,7 +71,10 @@ impl FakeController {
         if self.wedged.get() {
             return Err(ControllerError::Unreachable("wedged".into()));
         }
-        if self.hangs_on.contains(&verb.as_str()) {
+        let nth = self.count(&format!("{verb} "));
+        let hangs_now = self.hangs_on.contains(&verb.as_str())
+            || self.hangs_from.iter().any(|(v, n)| *v == verb && nth >= *n);
+        if hangs_now {
             let until = self
                 .limit
                 .get()
@@ -229,6 +234,9 @@ impl DomainController for FakeController {
     }
     fn limit_calls(&self, until: Option<Instant>) {
         self.limit.set(until);
+    }
+    fn call_limit(&self) -> Option<Instant> {
+        self.limit.get()
     }
     fn uri(&self) -> Outcome<String> {
         self.call("uri".into())?;

@@ -85,13 +85,15 @@ pub enum ShutdownMode {
 }
 
 impl ShutdownMode {
-    /// Parses `shutdown_mode` (a comma-separated list, as `virsh shutdown --mode`).
-    /// The empty string is the hypervisor's default (an empty list).
+    /// Parses `shutdown_mode` (a comma-separated list, as `virsh shutdown --mode`;
+    /// the words in any case: the anchor never read the parameter, so a
+    /// resource switched from it may carry `ACPI`). The empty string is the
+    /// hypervisor's default (an empty list).
     pub fn parse_list(text: &str) -> Result<Vec<ShutdownMode>, String> {
         text.split(',')
             .map(str::trim)
             .filter(|w| !w.is_empty())
-            .map(|w| match w {
+            .map(|w| match w.to_ascii_lowercase().as_str() {
                 "acpi" => Ok(ShutdownMode::Acpi),
                 "agent" => Ok(ShutdownMode::Agent),
                 "initctl" => Ok(ShutdownMode::Initctl),
@@ -103,11 +105,14 @@ impl ShutdownMode {
     }
 }
 
-/// Runs `f` with every controller call it makes bounded by `until`.
+/// Runs `f` with every controller call it makes bounded by `until`, and
+/// by every bound already in force: bounds nest (an inner `within` can only
+/// shorten the time; the outer bound is back in force when it returns).
 pub fn within<T>(ctl: &dyn DomainController, until: Instant, f: impl FnOnce() -> T) -> T {
-    ctl.limit_calls(Some(until));
+    let outer = ctl.call_limit();
+    ctl.limit_calls(Some(outer.map_or(until, |o| o.min(until))));
     let out = f();
-    ctl.limit_calls(None);
+    ctl.limit_calls(outer);
     out
 }
 
@@ -192,6 +197,10 @@ pub trait DomainController {
     /// (still within the controller's own deadline); `None` lifts the bound.
     /// See [`within`].
     fn limit_calls(&self, _until: Option<Instant>) {}
+    /// The bound [`Self::limit_calls`] set last (`None`: none).
+    fn call_limit(&self) -> Option<Instant> {
+        None
+    }
     /// After a call that did not answer in time, the connection it used is
     /// wedged (the call may still be stuck inside libvirt): abandon it, so
     /// the next call opens a fresh connection with its own bounded time.

@@ -10,6 +10,8 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::timing::TimeBudget;
+
 /// Default operation timeout when `OCF_RESKEY_CRM_meta_timeout` is absent,
 /// as the anchor (90000 ms).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(90_000);
@@ -137,35 +139,24 @@ impl OcfContext {
         })
     }
 
+    /// This operation's time and its splits.
+    pub fn budget(&self) -> TimeBudget {
+        TimeBudget::new(self.started, self.timeout)
+    }
+
     /// The instant at which Pacemaker gives up on this operation.
     pub fn deadline(&self) -> Instant {
-        self.started + self.timeout
+        self.budget().deadline()
     }
 
-    /// Time left before the operation deadline.
-    pub fn remaining(&self) -> Duration {
-        self.deadline().saturating_duration_since(Instant::now())
-    }
-
-    /// The time kept free at the end of the operation so that an action
-    /// that cannot finish still reports its own code and reason, with room
-    /// for a scheduling hiccup: a tenth of the timeout, at least 1 s (but
-    /// never more than half of a very short timeout).
-    pub fn exit_margin(&self) -> Duration {
-        (self.timeout / 10)
-            .max(Duration::from_secs(1))
-            .min(self.timeout / 2)
-    }
-
-    /// When all work must have ended: the deadline less [`Self::exit_margin`].
-    /// Every libvirt call, wait and child process of the action ends by then.
+    /// When all work must have ended: see [`TimeBudget::work_end`].
     pub fn work_end(&self) -> Instant {
-        self.deadline() - self.exit_margin()
+        self.budget().work_end()
     }
 
     /// Time left before [`Self::work_end`].
     pub fn work_left(&self) -> Duration {
-        self.work_end().saturating_duration_since(Instant::now())
+        self.budget().work_left()
     }
 }
 
@@ -194,12 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn exit_margin_is_a_tenth_at_least_a_second() {
-        let margin = |ms: &str| ctx(&[("OCF_RESKEY_CRM_meta_timeout", ms)]).exit_margin();
-        assert_eq!(margin("90000"), Duration::from_secs(9));
-        assert_eq!(margin("8000"), Duration::from_secs(1));
-        assert_eq!(margin("20000"), Duration::from_secs(2));
-        assert_eq!(margin("1000"), Duration::from_millis(500));
+    fn the_budget_is_the_operations_timeout() {
         let c = ctx(&[("OCF_RESKEY_CRM_meta_timeout", "8000")]);
         assert_eq!(c.deadline() - c.work_end(), Duration::from_secs(1));
     }

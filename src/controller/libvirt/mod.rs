@@ -205,6 +205,9 @@ impl DomainController for LibvirtController {
     fn limit_calls(&self, until: Option<Instant>) {
         *lock(&self.limit) = until;
     }
+    fn call_limit(&self) -> Option<Instant> {
+        *lock(&self.limit)
+    }
 
     fn uri(&self) -> Outcome<String> {
         self.call(|s| s.with_conn(|conn| conn.uri()))

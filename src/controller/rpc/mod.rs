@@ -282,6 +282,9 @@ impl DomainController for DirectController {
     fn limit_calls(&self, until: Option<Instant>) {
         self.limit.set(until);
     }
+    fn call_limit(&self) -> Option<Instant> {
+        self.limit.get()
+    }
 
     /// Forgets a daemon that did not answer: the next call connects afresh.
     fn recover(&self) {
