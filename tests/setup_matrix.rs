@@ -66,6 +66,8 @@ const DOWNTIME: Why = Last("migration_downtime has to be a decimal value");
 const STATELESS: Why = Last("Stateless functionality can't be achieved without a backing file.");
 const NO_VIRSH: Why = Last("virsh: required binary not installed");
 const CSYNC2: Why = Last("Setup problem: couldn't find command: csync2");
+const SHUTDOWN_TIMEOUT: Why =
+    Last("shutdown_timeout \"soon\" is not a time (60, 60s, 500ms, 2min)");
 const UNREADABLE: Why = Last("Configuration file {cfg} does not exist or not readable.");
 
 struct Row {
@@ -130,6 +132,16 @@ const ROWS: &[Row] = &[
         env: &[("OCF_TESTER_FAIL_HAVE_BINARY", "1")],
         cells: [c(7, No), c(1, NO_VIRSH), c(0, No), c(5, NO_VIRSH), c(3, No), c(5, NO_VIRSH), c(5, NO_VIRSH), c(5, NO_VIRSH)],
         anchor_differs: &[(STATUS, c(0, No), "anchor quirk: its LSB 3 is not yet set there; we return 3")] },
+    // this agent's own parameters, checked only where they are used: the
+    // anchor reads neither (so its validate-all and start accept anything)
+    Row { name: "shutdown_mode ACPI, shutdown_timeout 60s (as written with pcs)", config: Some("vm1.xml"),
+        env: &[("OCF_RESKEY_shutdown_mode", "ACPI"), ("OCF_RESKEY_shutdown_timeout", "60s")],
+        anchor_differs: &[],
+        cells: [SKIP, SKIP, SKIP, SKIP, SKIP, c(0, No), SKIP, SKIP] },
+    Row { name: "shutdown_timeout not a time", config: Some("vm1.xml"),
+        env: &[("OCF_RESKEY_shutdown_timeout", "soon")],
+        cells: [SKIP, SKIP, SKIP, SKIP, SKIP, c(6, SHUTDOWN_TIMEOUT), SKIP, SKIP],
+        anchor_differs: &[(VALIDATE, c(0, No), "the anchor has no shutdown_timeout")] },
     Row { name: "sync_config_on_stop without csync2", config: Some("vm1.xml"),
         env: &[("OCF_RESKEY_sync_config_on_stop", "yes")], anchor_differs: &[],
         cells: [c(5, CSYNC2); 8] },
@@ -288,20 +300,44 @@ fn reload_agent_checks_values_and_tolerates_the_config() {
     let p = dir.path();
     let rows: [ReloadRow; 9] = [
         ("valid", Some("vm1.xml"), &[], 0, None),
-        ("config unset", None, &[], 6, Some("config: required parameter not set")),
+        (
+            "config unset",
+            None,
+            &[],
+            6,
+            Some("config: required parameter not set"),
+        ),
         ("unreadable config", Some("nope.xml"), &[], 0, None),
         ("config without a name", Some("noname.xml"), &[], 0, None),
         ("config a directory", Some("dir"), &[], 0, None),
-        ("migration_speed 10M", Some("vm1.xml"), &[("OCF_RESKEY_migration_speed", "10M")], 6,
-            Some("migration_speed has to be a decimal value")),
-        ("unreadable config, migrate_options --bandwidth", Some("nope.xml"),
-            &[("OCF_RESKEY_migrate_options", "--bandwidth 5")], 6,
-            Some("migrate_options: --bandwidth: set migration_speed instead")),
-        ("shutdown_mode bogus", Some("vm1.xml"), &[("OCF_RESKEY_shutdown_mode", "bogus")], 6,
-            Some("shutdown_mode has to be a comma-separated list of acpi, agent, initctl, signal, paravirt")),
-        ("sync_config_on_stop without csync2", Some("vm1.xml"),
-            &[("OCF_RESKEY_sync_config_on_stop", "yes")], 5,
-            Some("Setup problem: couldn't find command: csync2")),
+        (
+            "migration_speed 10M",
+            Some("vm1.xml"),
+            &[("OCF_RESKEY_migration_speed", "10M")],
+            6,
+            Some("migration_speed has to be a decimal value"),
+        ),
+        (
+            "unreadable config, migrate_options --bandwidth",
+            Some("nope.xml"),
+            &[("OCF_RESKEY_migrate_options", "--bandwidth 5")],
+            6,
+            Some("migrate_options: --bandwidth: set migration_speed instead"),
+        ),
+        (
+            "shutdown_mode bogus",
+            Some("vm1.xml"),
+            &[("OCF_RESKEY_shutdown_mode", "bogus")],
+            6,
+            Some("shutdown_mode \"bogus\" is not one of acpi, agent, initctl, signal, paravirt"),
+        ),
+        (
+            "sync_config_on_stop without csync2",
+            Some("vm1.xml"),
+            &[("OCF_RESKEY_sync_config_on_stop", "yes")],
+            5,
+            Some("Setup problem: couldn't find command: csync2"),
+        ),
     ];
     assert_no_csync2();
     for (name, config, extra, code, reason) in rows {

@@ -103,18 +103,25 @@ fn probe(req: &Request, ctl: &dyn DomainController) -> Option<OcfResult> {
     match seen {
         Observed::Active(state) => running(state.virsh_word().to_string()),
         Observed::Inactive => None,
-        Observed::Indeterminate(why) => match guest_process::look_up(&req.ctx.rsctmp, name, None) {
-            GuestProcess::Running(pid) => running(format!("process {pid}")),
-            GuestProcess::Absent => None,
-            GuestProcess::Unknown => Some(Err(OcfError::generic(format!(
-                "Configuration file not readable and state of {name} unknown: {why}"
-            )))),
-        },
+        Observed::Indeterminate(why) => {
+            match guest_process::look_up(&req.ctx.rsctmp, name, None, read_by(req)) {
+                GuestProcess::Running(pid) => running(format!("process {pid}")),
+                GuestProcess::Absent => None,
+                GuestProcess::Unknown => Some(Err(OcfError::generic(format!(
+                    "Configuration file not readable and state of {name} unknown: {why}"
+                )))),
+            }
+        }
         other => Some(Err(OcfError::generic(format!(
             "Virtual domain {name} has unknown status \"{}\"!",
             other.unknown_word().unwrap_or_default()
         )))),
     }
+}
+
+/// When a process-table scan must have answered.
+fn read_by(req: &Request) -> std::time::Instant {
+    req.ctx.budget().outside_read_end()
 }
 
 /// The remembered domain is stopped through the normal stop path when it
@@ -123,7 +130,8 @@ fn stop_remembered(req: &Request, ctl: &dyn DomainController) -> Option<OcfResul
     let seen = observe::observe(ctl, &req.name, req.ctx.work_end());
     let absent = seen == Observed::Inactive
         || (matches!(seen, Observed::Indeterminate(_))
-            && guest_process::look_up(&req.ctx.rsctmp, &req.name, None) == GuestProcess::Absent);
+            && guest_process::look_up(&req.ctx.rsctmp, &req.name, None, read_by(req))
+                == GuestProcess::Absent);
     if absent {
         return None;
     }

@@ -3,8 +3,10 @@
 //! and the guards of an unreadable config.
 
 use std::path::Path;
+use std::time::Instant;
 
 use crate::domain_xml::basename;
+use crate::host::bounded;
 use crate::host::process_table::{find_domain_process, EmulatorKind};
 use crate::host::state_files;
 
@@ -33,14 +35,26 @@ pub fn emulator_kind(
     EmulatorKind::of(basename(&emulator).unwrap_or(&emulator))
 }
 
-/// Looks for the domain's emulator process.
-pub fn look_up(rsctmp: &Path, name: &str, config_emulator: Option<&str>) -> GuestProcess {
-    match emulator_kind(rsctmp, name, config_emulator) {
-        None => GuestProcess::Unknown,
-        Some(kind) => match find_domain_process(kind, name) {
-            Some(pid) => GuestProcess::Running(pid),
-            None => GuestProcess::Absent,
-        },
+/// Looks for the domain's emulator process; a scan of the process table
+/// that has not answered by `until` (a process stuck in the kernel holds
+/// its `cmdline`) knows nothing.
+pub fn look_up(
+    rsctmp: &Path,
+    name: &str,
+    config_emulator: Option<&str>,
+    until: Instant,
+) -> GuestProcess {
+    let Some(kind) = emulator_kind(rsctmp, name, config_emulator) else {
+        return GuestProcess::Unknown;
+    };
+    let owned = name.to_string();
+    match bounded::run_until(until, move || find_domain_process(kind, &owned)) {
+        Some(Some(pid)) => GuestProcess::Running(pid),
+        Some(None) => GuestProcess::Absent,
+        None => {
+            log::warn!("The process table did not answer in time; {name} may run.");
+            GuestProcess::Unknown
+        }
     }
 }
 
@@ -52,6 +66,7 @@ mod tests {
     fn the_cache_wins_over_the_config_and_unknown_kinds_are_unknown() {
         let dir = tempfile::tempdir().unwrap();
         let rsctmp = dir.path();
+        let far = Instant::now() + std::time::Duration::from_secs(60);
         assert_eq!(emulator_kind(rsctmp, "vm", None), None);
         assert_eq!(
             emulator_kind(rsctmp, "vm", Some("/usr/bin/qemu-system-x86_64")),
@@ -63,12 +78,17 @@ mod tests {
             Some(EmulatorKind::Lxc)
         );
         assert_eq!(
-            look_up(rsctmp, "other", Some("/usr/lib/xen/bin/xl")),
+            look_up(rsctmp, "other", Some("/usr/lib/xen/bin/xl"), far),
             GuestProcess::Unknown
         );
         // no process of that name exists on the test machine
         assert_eq!(
-            look_up(rsctmp, "vd-no-such-guest-42", Some("qemu-system-x86_64")),
+            look_up(
+                rsctmp,
+                "vd-no-such-guest-42",
+                Some("qemu-system-x86_64"),
+                far
+            ),
             GuestProcess::Absent
         );
     }

@@ -32,12 +32,14 @@ pub mod utilization;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use crate::cli::{self, Action, Invocation};
 use crate::controller::libvirt::LibvirtController;
 use crate::controller::rpc::DirectController;
 use crate::controller::DomainController;
 use crate::domain_xml::DomainConfig;
+use crate::host;
 use crate::metadata::META_DATA;
 use crate::ocf::{logging, reason, Env, OcfContext, OcfError, OcfRc, OcfResult};
 use crate::params::Params;
@@ -71,11 +73,23 @@ pub struct Request {
 }
 
 impl Request {
-    /// The domain XML as text (what libvirt is given to create or define).
+    /// The domain XML as text (what libvirt is given to create or define),
+    /// read within a share of the operation's time.
     pub fn config_xml(&self) -> Result<String, OcfError> {
-        std::fs::read_to_string(&self.config_path).map_err(|e| {
-            OcfError::installed(format!("Cannot read {}: {e}", self.config_path.display()))
-        })
+        let path = self.config_path.clone();
+        let until = self.ctx.budget().outside_read_end();
+        let read = host::bounded::run_until(until, move || {
+            read_regular_file(&path).map(|b| String::from_utf8(b).map_err(|e| e.to_string()))
+        });
+        let cannot = |why: String| {
+            OcfError::installed(format!("Cannot read {}: {why}", self.config_path.display()))
+        };
+        match read {
+            Some(Ok(Ok(text))) => Ok(text),
+            Some(Ok(Err(why))) => Err(cannot(why)),
+            Some(Err(e)) => Err(cannot(e.to_string())),
+            None => Err(cannot("the read did not answer in time".into())),
+        }
     }
 }
 
@@ -114,7 +128,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
     let ctx = OcfContext::from_env(&env);
     logging::init(&env, &ctx.instance);
     let params = Params::from_env(&env);
-    let config_file = params.config.as_deref().map(|p| read_config(Path::new(p)));
+    let read_by = ctx.budget().outside_read_end();
+    let config_file = params
+        .config
+        .as_deref()
+        .map(|p| read_config(Path::new(p), read_by));
     let op = Operation {
         action,
         probe: ctx.is_probe(),
@@ -193,20 +211,45 @@ fn check_ocf_env(env: &Env) -> Result<(), OcfError> {
     Ok(())
 }
 
-/// Reads and parses the domain XML; unreadable means `test -r` fails.
-pub fn read_config(path: &Path) -> ConfigFile {
+/// Reads and parses the domain XML, by `until`. Unreadable: `test -r`
+/// fails, or the read did not answer in time (storage that stopped
+/// answering). Readable but not a file (a directory, a FIFO, a device):
+/// read as a document without a name, never opened.
+pub fn read_config(path: &Path, until: Instant) -> ConfigFile {
     use nix::unistd::{access, AccessFlags};
-    if access(path, AccessFlags::R_OK).is_err() {
-        return ConfigFile::Unreadable;
+    let owned = path.to_path_buf();
+    let read = host::bounded::run_until(until, move || {
+        if access(&owned, AccessFlags::R_OK).is_err() {
+            return None;
+        }
+        Some(read_regular_file(&owned).unwrap_or_default())
+    });
+    match read {
+        Some(Some(bytes)) => {
+            ConfigFile::Read(DomainConfig::parse(&String::from_utf8_lossy(&bytes)))
+        }
+        Some(None) => ConfigFile::Unreadable,
+        None => {
+            log::warn!(
+                "Reading {} did not answer in time: treated as unreadable.",
+                path.display()
+            );
+            ConfigFile::Unreadable
+        }
+    }
+}
+
+/// The bytes of a regular file (at most [`MAX_CONFIG_BYTES`]); an error for
+/// anything else, which is never opened (opening a FIFO blocks).
+fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
     }
     let mut bytes = Vec::new();
-    let read =
-        std::fs::File::open(path).and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes));
-    match read {
-        Ok(_) => ConfigFile::Read(DomainConfig::parse(&String::from_utf8_lossy(&bytes))),
-        // readable by access(2) but not as a file (a directory): no name in it
-        Err(_) => ConfigFile::Read(DomainConfig::default()),
-    }
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// A program in PATH (plus the system directories, as `have_binary`).

@@ -66,7 +66,12 @@ pub fn unknown_observation(req: &Request, seen: &Observed) -> OcfError {
 /// libvirt cannot answer: look for the guest's process.
 pub fn process_fallback(req: &Request, why: &str) -> OcfResult {
     let emulator = req.domain.emulator.as_deref();
-    match guest_process::look_up(&req.ctx.rsctmp, &req.name, emulator) {
+    match guest_process::look_up(
+        &req.ctx.rsctmp,
+        &req.name,
+        emulator,
+        req.ctx.budget().outside_read_end(),
+    ) {
         GuestProcess::Unknown => {
             if req.ctx.is_probe() {
                 log::info!(target: NOTICE, "Unable to determine emulator for {}", req.name);

@@ -208,8 +208,12 @@ fn wait_until_gone(req: &Request, ctl: &dyn DomainController, end: Instant) -> O
 
 /// The guest's emulator process is provably absent (libvirt aside).
 fn guest_gone(req: &Request) -> bool {
-    guest_process::look_up(&req.ctx.rsctmp, &req.name, req.domain.emulator.as_deref())
-        == GuestProcess::Absent
+    guest_process::look_up(
+        &req.ctx.rsctmp,
+        &req.name,
+        req.domain.emulator.as_deref(),
+        req.ctx.budget().outside_read_end(),
+    ) == GuestProcess::Absent
 }
 
 fn considered_stopped(req: &Request, why: &str) -> OcfResult {
