@@ -4,9 +4,10 @@
 //! open by the test keeps the driver's state between agent runs):
 //!
 //! - `shutdown_mode` / `shutdown_timeout` values the anchor never reads
-//!   (`ACPI`, `60s`, `soon`) change neither the probe's answer nor whether
-//!   stop stops the guest; start and validate-all refuse what cannot be
-//!   used, with the reason;
+//!   (`ACPI`, `60s`, `soon`), and the values it validates for every action
+//!   (`migration_speed=10M`, `force_stop` with `snapshot`, …), change
+//!   neither the probe's answer nor whether stop stops the guest; start and
+//!   validate-all refuse what cannot be used, with the reason;
 //! - a config emptied, or replaced by a directory or a FIFO, beside a
 //!   running domain is treated like an unreadable one: the probe still sees
 //!   the domain run (the name remembered from the last read), stop stops it.
@@ -55,32 +56,58 @@ fn state(keeper: &LibvirtController, name: &str) -> Option<DomainState> {
     keeper.state(name).ok()
 }
 
+/// The anchor's "invalid environment" answer for the values it validates.
+const INVALID_ENV: &str = "environment is invalid, resource considered stopped";
+
 #[test]
-fn shutdown_values_never_decide_a_probe_or_a_stop() {
-    if !lab_available("shutdown values against the test driver") {
+fn parameter_values_never_decide_a_probe_or_a_stop() {
+    if !lab_available("parameter values against the test driver") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (key, value, refused) in [
+    let snapshot_dir = dir.path().join("snap");
+    std::fs::create_dir_all(&snapshot_dir).unwrap();
+    let snapshot = snapshot_dir.to_str().unwrap();
+    // (variables, what start and validate-all answer: None = 0, else the
+    // last exit reason's beginning with 6)
+    type Row<'a> = (Vec<(&'a str, &'a str)>, Option<&'a str>);
+    let rows: Vec<Row> = vec![
         // a resource switched from the anchor, which never read it
-        ("OCF_RESKEY_shutdown_mode", "ACPI", None),
+        (vec![("OCF_RESKEY_shutdown_mode", "ACPI")], None),
         // Pacemaker's time syntax, as users write it with pcs
-        ("OCF_RESKEY_shutdown_timeout", "60s", None),
-        ("OCF_RESKEY_shutdown_timeout", "2min", None),
+        (vec![("OCF_RESKEY_shutdown_timeout", "60s")], None),
+        (vec![("OCF_RESKEY_shutdown_timeout", "2min")], None),
         (
-            "OCF_RESKEY_shutdown_timeout",
-            "soon",
+            vec![("OCF_RESKEY_shutdown_timeout", "soon")],
             Some("shutdown_timeout \"soon\" is not a time"),
         ),
         (
-            "OCF_RESKEY_shutdown_mode",
-            "poweroff",
+            vec![("OCF_RESKEY_shutdown_mode", "poweroff")],
             Some("shutdown_mode \"poweroff\" is not one of"),
         ),
-    ] {
-        let label = format!("{key}={value}");
-        let (name, _config, ocf, keeper) = running_domain(dir.path(), "sd");
-        let ocf = ocf.with(key, value);
+        // values the anchor validates for every action (its probe: 7, its
+        // stop: 0 without stopping the guest)
+        (
+            vec![("OCF_RESKEY_migration_speed", "10M")],
+            Some(INVALID_ENV),
+        ),
+        (
+            vec![("OCF_RESKEY_migration_downtime", "")],
+            Some(INVALID_ENV),
+        ),
+        (vec![("OCF_RESKEY_stateless", "true")], Some(INVALID_ENV)),
+        (
+            vec![
+                ("OCF_RESKEY_force_stop", "true"),
+                ("OCF_RESKEY_snapshot", snapshot),
+            ],
+            Some(INVALID_ENV),
+        ),
+    ];
+    for (vars, refused) in rows {
+        let label = format!("{vars:?}");
+        let (name, _config, ocf, keeper) = running_domain(dir.path(), "pv");
+        let ocf = vars.iter().fold(ocf, |ocf, (k, v)| ocf.with(k, v));
         let probe = ocf.ours("monitor");
         assert_eq!(
             probe.code, 0,
@@ -110,7 +137,7 @@ fn shutdown_values_never_decide_a_probe_or_a_stop() {
         );
         if refused.is_some() {
             assert!(
-                stop.stderr.contains("stopping with the defaults"),
+                stop.stderr.contains("WARNING"),
                 "{label}: the stop warns: {}",
                 stop.stderr
             );

@@ -173,7 +173,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
         }
     };
     for warning in warnings {
-        log::warn!("{warning}");
+        // said once per probe or stop, not every monitor interval
+        if action == Action::Monitor && !ctx.is_probe() {
+            log::debug!("{warning}");
+        } else {
+            log::warn!("{warning}");
+        }
     }
     let domain = match config_file {
         Some(ConfigFile::Read(domain)) => domain,

@@ -118,6 +118,17 @@ impl Operation {
     fn is_probe(self) -> bool {
         self.action == Action::Monitor && self.probe
     }
+
+    /// The action as the logs name it.
+    fn action_word(self) -> &'static str {
+        match self.action {
+            Action::Monitor if self.probe => "probe",
+            Action::Monitor => "monitor",
+            Action::Stop => "stop",
+            Action::Status => "status",
+            _ => "this action",
+        }
+    }
 }
 
 /// Runs the checks in the anchor's order.
@@ -144,11 +155,15 @@ pub fn check(
         ));
     }
     let path = config_path.to_string_lossy();
+    let mut warnings = Vec::new();
     if params.force_stop && !params.snapshot.is_empty() {
-        messages.push(Message::Reason(
-            "The 'force_stop' and 'snapshot' options can not be used together.".into(),
-        ));
-        return Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages));
+        let reason = "The 'force_stop' and 'snapshot' options can not be used together.";
+        if !only_observes_or_stops(op.action) {
+            messages.push(Message::Reason(reason.into()));
+            return Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages));
+        }
+        // force_stop wins in stop (destroy, no snapshot saved)
+        warnings.push(format!("{reason} force_stop applies."));
     }
     let domain = match config {
         ConfigFile::Unreadable if op.action == Action::ReloadAgent => {
@@ -200,11 +215,25 @@ pub fn check(
     if params.sync_config_on_stop && !host.have_csync2 {
         return Err(missing_csync2());
     }
-    checked_settings(op, params).map(|(settings, warnings)| Accepted {
-        name,
-        settings,
-        warnings,
+    checked_settings(op, params).map(|(settings, more)| {
+        warnings.extend(more);
+        Accepted {
+            name,
+            settings,
+            warnings,
+        }
     })
+}
+
+/// The actions whose answer a parameter value the anchor validates
+/// (`force_stop` with `snapshot`, `migration_speed`, `migration_downtime`,
+/// `stateless` without `backingfile`) must not change: routed as the
+/// anchor's "invalid environment", a probe would answer 7 and a stop 0 for
+/// a guest that runs, and Pacemaker would start a second copy. Their
+/// answer is the guest's real state (a stop really stops it); start,
+/// validate-all and the migrations still refuse the value as the anchor.
+pub fn only_observes_or_stops(action: Action) -> bool {
+    matches!(action, Action::Stop | Action::Monitor | Action::Status)
 }
 
 fn missing_csync2() -> Refusal {
@@ -222,10 +251,17 @@ fn missing_csync2() -> Refusal {
 /// changes what another answers.
 fn checked_settings(op: Operation, params: &Params) -> Result<(Settings, Vec<String>), Refusal> {
     let mut warnings = Vec::new();
-    let mut settings = settings(params).map_err(|reason| {
-        let messages = vec![Message::Reason(reason.into())];
-        invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages)
-    })?;
+    let mut settings = match settings(params) {
+        Ok(settings) => settings,
+        Err(reason) if only_observes_or_stops(op.action) => {
+            warnings.push(format!("{reason} (ignored by {})", op.action_word()));
+            Settings::default()
+        }
+        Err(reason) => {
+            let messages = vec![Message::Reason(reason.into())];
+            return Err(invalid_env(op, OcfRc::ErrConfigured, INVALID_ENV, messages));
+        }
+    };
     match (shutdown_settings(params), op.action) {
         (Ok(shutdown), _) => settings.shutdown = shutdown,
         // refused where a value is given to the cluster: before a start,
