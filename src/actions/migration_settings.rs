@@ -4,9 +4,10 @@
 //! go into URIs (`migration_transport`, `migration_network_suffix`,
 //! `migrateport`), which must not be able to carry URI syntax.
 //!
-//! Checked for the actions that use them (validate-all, start,
-//! migrate_to, migrate_from): a broken migration setting must not fail the
-//! monitor of a running guest.
+//! Checked for the actions that use them (validate-all, migrate_to,
+//! migrate_from, reload-agent; start only the double-start protection's):
+//! a broken migration setting must not fail the monitor of a running guest,
+//! nor its start.
 
 use super::migrate_options::{self, is_address, MigrateOptions};
 use super::migration_uri::split_migrateuri_option;
@@ -79,11 +80,28 @@ pub fn migration_settings(params: &Params) -> Result<MigrationSettings, String> 
         options,
         mode,
         mapping: parse_mapping(&params.migration_mapping)?,
-        double_start_nodes: params
-            .double_start_protection
-            .then(|| parse_nodes(&params.double_start_nodes))
-            .transpose()?,
+        double_start_nodes: double_start_nodes(params)?,
     })
+}
+
+/// The settings start uses: only the double-start protection's (a start
+/// refused for a migration word would stop the resource on every node,
+/// while the guest itself starts well; migrate_to and validate-all report
+/// such a word).
+pub fn start_settings(params: &Params) -> Result<MigrationSettings, String> {
+    Ok(MigrationSettings {
+        double_start_nodes: double_start_nodes(params)?,
+        ..MigrationSettings::default()
+    })
+}
+
+/// `None`: double-start protection off; else the nodes to ask (empty: the
+/// cluster's members).
+fn double_start_nodes(params: &Params) -> Result<Option<Vec<String>>, String> {
+    params
+        .double_start_protection
+        .then(|| parse_nodes(&params.double_start_nodes))
+        .transpose()
 }
 
 /// `node1:host1,node2:host2` (spaces allowed around the parts).

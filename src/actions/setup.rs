@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::migration_settings::{migration_settings, MigrationSettings};
+use super::migration_settings::{migration_settings, start_settings, MigrationSettings};
 use crate::cli::Action;
 use crate::controller::ShutdownMode;
 use crate::domain_xml::DomainConfig;
@@ -87,11 +87,7 @@ pub struct Shutdown {
 pub fn uses_migration_settings(action: Action) -> bool {
     matches!(
         action,
-        Action::ValidateAll
-            | Action::Start
-            | Action::MigrateTo
-            | Action::MigrateFrom
-            | Action::ReloadAgent
+        Action::ValidateAll | Action::MigrateTo | Action::MigrateFrom | Action::ReloadAgent
     )
 }
 
@@ -276,7 +272,16 @@ fn checked_settings(op: Operation, params: &Params) -> Result<(Settings, Vec<Str
         // probes, monitors, status and migrations do not shut down
         (Err(_), _) => {}
     }
-    if uses_migration_settings(op.action) {
+    if op.action == Action::Start {
+        settings.migration = start_settings(params).map_err(|reason| {
+            invalid_env(
+                op,
+                OcfRc::ErrConfigured,
+                INVALID_ENV,
+                vec![Message::Reason(reason)],
+            )
+        })?;
+    } else if uses_migration_settings(op.action) {
         settings.migration = migration_settings(params).map_err(|reason| {
             invalid_env(
                 op,

@@ -404,3 +404,34 @@ fn shutdown_values_are_checked_where_they_are_used() {
         );
     }
 }
+
+/// start checks only the double-start protection's settings: a migration
+/// word no migration can honour fails migrate_to and validate-all, never
+/// the start of a guest that starts well.
+#[test]
+fn start_checks_only_the_double_start_settings() {
+    let op = Operation {
+        action: Action::Start,
+        probe: false,
+    };
+    let p = params(&[("config", "/x.xml"), ("migrate_options", "--dname other")]);
+    assert!(check(op, &p, &named(), HOST).is_ok());
+    let p = params(&[
+        ("config", "/x.xml"),
+        ("double_start_protection", "yes"),
+        ("double_start_nodes", "n1 n/2"),
+    ]);
+    let refusal = check(op, &p, &named(), HOST).unwrap_err();
+    assert_eq!(refusal.rc, OcfRc::ErrConfigured);
+    let p = params(&[
+        ("config", "/x.xml"),
+        ("double_start_protection", "yes"),
+        ("double_start_nodes", "n1 n2"),
+    ]);
+    let nodes = check(op, &p, &named(), HOST)
+        .unwrap()
+        .settings
+        .migration
+        .double_start_nodes;
+    assert_eq!(nodes, Some(vec!["n1".to_string(), "n2".to_string()]));
+}
