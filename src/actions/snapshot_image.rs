@@ -46,8 +46,9 @@ impl Unusable {
     }
 }
 
-/// `Ok(Ok(()))`: restore it; `Ok(Err(_))`: never; `Err(_)`: libvirt
-/// cannot be asked now (nothing decided).
+/// `Ok(Ok(()))`: restore it; `Ok(Err(_))`: never (proven incomplete,
+/// foreign or stale); `Err(_)`: libvirt cannot be asked now, or its error
+/// proves nothing about the file (nothing decided, the file is kept).
 pub fn check(
     req: &Request,
     ctl: &dyn DomainController,
@@ -59,8 +60,11 @@ pub fn check(
     };
     let xml = match ctl.save_image_xml(file) {
         Ok(xml) => xml,
-        Err(e @ ControllerError::Unreachable(_)) => return Err(e),
-        Err(e) => return Ok(Err(Unusable::Unreadable(e.to_string()))),
+        Err(ControllerError::Failed(why)) if not_a_complete_image(&why) => {
+            return Ok(Err(Unusable::Unreadable(why)))
+        }
+        // cannot open it, a newer image version, ...: nothing proven
+        Err(e) => return Err(e),
     };
     let image = DomainConfig::parse(&xml);
     if image.name.as_deref() != Some(req.name.as_str()) {
@@ -77,6 +81,23 @@ pub fn check(
         }
     }
     Ok(newer_than_disks(&image.disk_files, saved_at))
+}
+
+/// libvirt's own verdicts on a save image's header (qemu driver,
+/// `qemuSaveImageReadHeader`, libvirt 9.0: each an "operation failed"):
+/// the file is not a complete save image, whatever is retried.
+const NOT_A_COMPLETE_IMAGE: &[&str] = &[
+    "save image is incomplete",   // a save that never finished
+    "failed to read qemu header", // cut short inside the header
+    "image magic is incorrect",   // not a save image at all
+    "failed to read domain XML",  // cut short inside the domain XML
+    "invalid header data length", // a header without XML
+    "invalid XML length",         // the same, libvirt before 8.x
+];
+
+/// Whether libvirt's error proves the file is no complete save image.
+fn not_a_complete_image(why: &str) -> bool {
+    NOT_A_COMPLETE_IMAGE.iter().any(|m| why.contains(m))
 }
 
 /// A disk image modified after the save means the guest ran since.
