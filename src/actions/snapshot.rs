@@ -9,7 +9,7 @@
 //! fails the start with libvirt's message and keeps the file; it is
 //! removed only after a successful restore.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::snapshot_image::{self, Unusable};
@@ -41,13 +41,23 @@ pub fn save(req: &Request, ctl: &dyn DomainController) -> Result<(), String> {
 }
 
 /// The guest's RAM is readable by root only (libvirt creates it so; a
-/// wider mode left by a hook or an old file is narrowed).
+/// wider mode left by a hook or an old file is narrowed). The file is
+/// opened without following a link and changed through its descriptor:
+/// a link planted at its name is never followed.
 fn keep_private(file: &Path) {
-    let wide = std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
-    if wide {
-        if let Err(e) = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
-            log::warn!("Cannot make {} private: {e}", file.display());
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(file);
+    let narrowed = opened.and_then(|f| {
+        let meta = f.metadata()?;
+        if !meta.is_file() || meta.permissions().mode() & 0o077 == 0 {
+            return Ok(());
         }
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+    });
+    if let Err(e) = narrowed {
+        log::warn!("Cannot make {} private: {e}", file.display());
     }
 }
 

@@ -180,3 +180,22 @@ fn only_libvirts_proof_of_an_incomplete_image_sets_it_aside() {
     assert!(names(dir.path())[0].starts_with("vm1.state.unreadable-"));
     assert_eq!(fake.count("restore"), 0);
 }
+
+#[test]
+fn narrowing_the_mode_never_follows_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "x").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let file = dir.path().join("vm1.state");
+    std::os::unix::fs::symlink(&victim, &file).unwrap();
+    keep_private(&file);
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644, "the link's target is untouched");
+    let real = dir.path().join("vm2.state");
+    std::fs::write(&real, "x").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+    keep_private(&real);
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
