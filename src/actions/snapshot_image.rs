@@ -113,14 +113,63 @@ fn newer_than_disks(disks: &[String], saved_at: SystemTime) -> Result<(), Unusab
     Ok(())
 }
 
-/// Renames the file out of the way (`<file>.<tag>-<unix time>`).
+/// Moves the file out of the way, to `<file>.<tag>-<unix time>` (then
+/// `….1`, `….2`, …): never over an existing file (an earlier set-aside of
+/// the same second), and never following a link planted at that name. A
+/// hard link (which never replaces) then the removal of the old name;
+/// where the file system has no hard links, `renameat2(RENAME_NOREPLACE)`.
 pub fn set_aside(file: &Path, tag: &str) -> std::io::Result<PathBuf> {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut name = file.as_os_str().to_owned();
-    name.push(format!(".{tag}-{secs}"));
-    let aside = PathBuf::from(name);
-    std::fs::rename(file, &aside)?;
-    Ok(aside)
+    for n in 0..100 {
+        let mut name = file.as_os_str().to_owned();
+        name.push(format!(".{tag}-{secs}"));
+        if n > 0 {
+            name.push(format!(".{n}"));
+        }
+        let aside = PathBuf::from(name);
+        match move_without_replacing(file, &aside) {
+            Ok(()) => return Ok(aside),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free name to set it aside"))
+}
+
+fn move_without_replacing(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => std::fs::remove_file(from).inspect_err(|_| {
+            let _ = std::fs::remove_file(to);
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) => {
+            use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+            renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE)
+                .map_err(std::io::Error::from)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_aside_never_replaces_an_earlier_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vm1.state");
+        let mut asides = Vec::new();
+        for content in ["first", "second", "third"] {
+            std::fs::write(&file, content).unwrap();
+            asides.push(set_aside(&file, "stale").unwrap());
+        }
+        assert!(!file.exists());
+        let kept: Vec<String> = asides
+            .iter()
+            .map(|a| std::fs::read_to_string(a).unwrap())
+            .collect();
+        assert_eq!(kept, ["first", "second", "third"], "{asides:?}");
+    }
 }
