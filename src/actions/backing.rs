@@ -187,6 +187,9 @@ mod tests {
         );
     }
 
+    /// Real `qemu-img info` outputs: qemu 7.2 from this lab, qemu 8.0 as
+    /// recorded in lima-vm/lima's pkg/qemuimgutil tests (the same shape is
+    /// shown in vagrant-libvirt PR #1790); see the directory's README.md.
     fn fixture(name: &str) -> String {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qemu-img-info");
         std::fs::read_to_string(dir.join(name)).unwrap()
