@@ -24,23 +24,39 @@ pub fn overlay_path(config: &Path) -> PathBuf {
     config.with_extension("qcow2")
 }
 
-/// The format `qemu-img info` reports for an image (`raw`, `qcow2`, ...).
-pub fn image_format(info_json: &str) -> Option<String> {
-    json_string(info_json, "format")
+/// The top-level facts of `qemu-img info --output=json` this agent uses.
+/// qemu ≥ 8.0 also prints a `children` array (the protocol layer, whose
+/// `"format"` is `"file"`) before the image's own fields: only the
+/// top-level object's fields are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// The image's format (`raw`, `qcow2`, ...).
+    pub format: String,
+    /// The backing file as recorded in the image, if it has one.
+    pub backing_filename: Option<String>,
 }
 
-/// A top-level string field of `qemu-img info --output=json`.
-fn json_string(info_json: &str, key: &str) -> Option<String> {
-    let after = info_json.split(&format!("\"{key}\":")).nth(1)?;
-    let value = after.trim_start().strip_prefix('"')?;
-    Some(value.split('"').next()?.to_string())
+/// Parses `qemu-img info --output=json` of one image (not
+/// `--backing-chain`). A pure function: no I/O, never panics.
+pub fn parse_image_info(json: &str) -> Result<ImageInfo, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("qemu-img info is not JSON: {e}"))?;
+    let top = value
+        .as_object()
+        .ok_or("qemu-img info is not a JSON object")?;
+    let text = |key: &str| top.get(key).and_then(serde_json::Value::as_str);
+    let format = text("format").ok_or("qemu-img info names no format")?;
+    Ok(ImageInfo {
+        format: format.to_string(),
+        backing_filename: text("backing-filename").map(str::to_string),
+    })
 }
 
-/// `qemu-img info` of an image, as JSON.
-fn image_info(req: &Request, image: &Path) -> Result<String, String> {
+/// `qemu-img info` of an image.
+fn image_info(req: &Request, image: &Path) -> Result<ImageInfo, String> {
     let mut info = Command::new("qemu-img");
     info.args(["info", "--output=json", "-U"]).arg(image);
-    run(req, info)
+    parse_image_info(&run(req, info)?)
 }
 
 /// Whether the existing `overlay` may be overwritten: empty, or a qcow2
@@ -57,8 +73,7 @@ fn may_overwrite(req: &Request, overlay: &Path, backing: &str) -> Result<(), Str
         return Err(format!("{} is the backing file itself", overlay.display()));
     }
     let info = image_info(req, overlay)?;
-    let ours = image_format(&info).as_deref() == Some("qcow2")
-        && json_string(&info, "backing-filename").as_deref() == Some(backing);
+    let ours = info.format == "qcow2" && info.backing_filename.as_deref() == Some(backing);
     if ours {
         Ok(())
     } else {
@@ -89,8 +104,7 @@ fn create_overlay(req: &Request, overlay: &Path) -> Result<(), OcfError> {
         .map_err(|why| OcfError::generic(format!("{}: not overwritten: {why}", req.name)))?;
     let info = image_info(req, Path::new(backing))
         .map_err(|why| failed(format!("qemu-img info of the backing file: {}", why.trim())))?;
-    let format = image_format(&info)
-        .ok_or_else(|| failed("qemu-img info names no format for the backing file".into()))?;
+    let format = info.format;
     let mut create = Command::new("qemu-img");
     create
         .args(["create", "-f", "qcow2", "-F", &format, "-b"])
@@ -173,10 +187,49 @@ mod tests {
         );
     }
 
+    /// Real `qemu-img info` outputs: qemu 7.2 from this lab, qemu 8.0 as
+    /// recorded in lima-vm/lima's pkg/qemuimgutil tests (the same shape is
+    /// shown in vagrant-libvirt PR #1790); see the directory's README.md.
+    fn fixture(name: &str) -> String {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qemu-img-info");
+        std::fs::read_to_string(dir.join(name)).unwrap()
+    }
+
     #[test]
-    fn format_from_qemu_img_json() {
-        let json = "{\n    \"virtual-size\": 1048576,\n    \"filename\": \"/b.raw\",\n    \"format\": \"raw\",\n}";
-        assert_eq!(image_format(json).as_deref(), Some("raw"));
-        assert_eq!(image_format("{}"), None);
+    fn qemu_8_children_do_not_hide_the_image_format() {
+        // the protocol child's "format": "file" comes first in the text
+        let overlay = parse_image_info(&fixture("qemu-8.0-overlay.json")).unwrap();
+        assert_eq!(overlay.format, "qcow2");
+        assert_eq!(overlay.backing_filename.as_deref(), Some("foo.qcow2"));
+        let base = parse_image_info(&fixture("qemu-8.0-qcow2.json")).unwrap();
+        assert_eq!(base.format, "qcow2");
+        assert_eq!(base.backing_filename, None);
+    }
+
+    #[test]
+    fn qemu_7_2_output() {
+        let overlay = parse_image_info(&fixture("qemu-7.2-overlay.json")).unwrap();
+        assert_eq!(overlay.format, "qcow2");
+        assert_eq!(overlay.backing_filename.as_deref(), Some("/tmp/data-b.raw"));
+        let raw = parse_image_info(&fixture("qemu-7.2-raw.json")).unwrap();
+        assert_eq!(raw.format, "raw");
+        assert_eq!(raw.backing_filename, None);
+    }
+
+    #[test]
+    fn not_an_image_description_is_an_error() {
+        for bad in [
+            "",
+            "{}",
+            "[]",
+            "{\"format\": 7}",
+            "{\"format\": \"raw\",}",
+            "qemu-img: x",
+        ] {
+            assert!(parse_image_info(bad).is_err(), "{bad:?}");
+        }
+        // a nested "format" is never taken for the image's
+        let nested = r#"{"children": [{"info": {"format": "file"}}]}"#;
+        assert!(parse_image_info(nested).is_err());
     }
 }

@@ -5,7 +5,9 @@
 //! migration through the libvirt API with the typed `migrate_options`, and
 //! verifies the outcome before it answers: gone here and running on the
 //! target means 0, whatever libvirt's call returned; still here means 1
-//! with libvirt's message, the guest running on the source. A migration
+//! with libvirt's message, the guest running on the source; gone here
+//! after libvirt reported an error, with the target unreadable, is 1 with
+//! that error (only a successful call is trusted without the target). A migration
 //! still running near the deadline is aborted so that stays true.
 //! migrate_from waits for the domain by libvirt's events and answers as
 //! soon as it runs, or with an error within its timeout.
@@ -244,10 +246,18 @@ fn verify(
                 failure.map(|f| format!(" ({f})")).unwrap_or_default()
             )));
         }
-        other => log::warn!(
-            "{what}: gone from here, but its state there cannot be read ({other:?}); \
-             trusting libvirt"
-        ),
+        other => match &failure {
+            // nothing shows it arrived: libvirt's own error is the answer
+            Some(why) => {
+                return Err(OcfError::generic(format!(
+                    "{what} failed: {why} (gone from here, its state there cannot be read: {other:?})"
+                )));
+            }
+            None => log::warn!(
+                "{what}: gone from here, but its state there cannot be read ({other:?}); \
+                 trusting libvirt"
+            ),
+        },
     }
     if let Some(why) = failure {
         log::warn!("{what}: libvirt reported an error ({why}), but the domain runs there.");

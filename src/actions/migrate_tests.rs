@@ -219,3 +219,37 @@ fn migrate_from_waits_for_the_domain_and_answers_in_time() {
         t.elapsed()
     );
 }
+
+#[test]
+fn a_reported_failure_with_the_target_unknown_is_a_failure() {
+    // libvirt said no, the domain is gone here, the target cannot be asked:
+    // nothing shows the migration succeeded, so libvirt's error is the answer
+    fn unreachable_remote(_uri: &str, _until: Instant) -> Box<dyn DomainController> {
+        Box::new(FakeController {
+            unreachable: Some("unable to connect to server at 'n2:16509'".into()),
+            ..FakeController::default()
+        })
+    }
+    let fake = FakeController::with("vm1", DomainState::Running);
+    fake.migrates.set(true);
+    fake.fail_verb.borrow_mut().push((
+        "migrate",
+        ControllerError::Failed("operation failed: job 'migration out' failed".into()),
+    ));
+    let err = migrate_to(&migrate_request(&[]), &fake, &unreachable_remote).unwrap_err();
+    assert_eq!(err.rc, OcfRc::ErrGeneric);
+    let reason = err.reason.unwrap();
+    assert!(
+        reason.starts_with(
+            "vm1: live migration to n2 failed: operation failed: job 'migration out' failed"
+        ),
+        "{reason}"
+    );
+    // libvirt said yes and the target cannot be asked: libvirt is trusted
+    let fake = FakeController::with("vm1", DomainState::Running);
+    fake.migrates.set(true);
+    assert_eq!(
+        migrate_to(&migrate_request(&[]), &fake, &unreachable_remote),
+        Ok(OcfRc::Success)
+    );
+}

@@ -4,15 +4,17 @@
 //! state file is kept 0600 (it is the guest's RAM); a save that fails
 //! leaves no partial file behind and is reported; a state file is only
 //! restored when [`snapshot_image::check`] finds it complete, this
-//! domain's and newer than its disks (else it is set aside and the domain
-//! boots afresh); it is removed only after a successful restore.
+//! domain's and newer than its disks (one proven otherwise is set aside and
+//! the domain boots afresh); a restore that fails for any other reason
+//! fails the start with libvirt's message and keeps the file; it is
+//! removed only after a successful restore.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::snapshot_image::{self, Unusable};
 use super::Request;
-use crate::controller::{ControllerError, DomainController};
+use crate::controller::DomainController;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 
 /// `<snapshot>/<domain>.state`.
@@ -39,13 +41,23 @@ pub fn save(req: &Request, ctl: &dyn DomainController) -> Result<(), String> {
 }
 
 /// The guest's RAM is readable by root only (libvirt creates it so; a
-/// wider mode left by a hook or an old file is narrowed).
+/// wider mode left by a hook or an old file is narrowed). The file is
+/// opened without following a link and changed through its descriptor:
+/// a link planted at its name is never followed.
 fn keep_private(file: &Path) {
-    let wide = std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
-    if wide {
-        if let Err(e) = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
-            log::warn!("Cannot make {} private: {e}", file.display());
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(file);
+    let narrowed = opened.and_then(|f| {
+        let meta = f.metadata()?;
+        if !meta.is_file() || meta.permissions().mode() & 0o077 == 0 {
+            return Ok(());
         }
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+    });
+    if let Err(e) = narrowed {
+        log::warn!("Cannot make {} private: {e}", file.display());
     }
 }
 
@@ -121,11 +133,14 @@ pub fn restore(req: &Request, ctl: &dyn DomainController) -> Option<OcfResult> {
             }
             Some(Ok(OcfRc::Success))
         }
-        Err(e @ ControllerError::Unreachable(_)) => Some(Err(OcfError::generic(format!(
-            "Failed to restore {} from state file in {} directory: {e}",
-            req.name, req.params.snapshot
+        // the image was checked: a failure here (a storage pool not active
+        // yet, a missing disk, qemu refusing) says nothing against the file
+        Err(e) => Some(Err(OcfError::generic(format!(
+            "Failed to restore {} from state file in {} directory: {e} (the state file {} is kept)",
+            req.name,
+            req.params.snapshot,
+            file.display()
         )))),
-        Err(e) => set_aside_and_boot(req, &file, &Unusable::Unreadable(format!("restore: {e}"))),
     }
 }
 

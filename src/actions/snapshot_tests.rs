@@ -5,7 +5,7 @@ use super::*;
 use crate::actions::stop::stop;
 use crate::actions::test_support::request;
 use crate::controller::fake::FakeController;
-use crate::controller::DomainState;
+use crate::controller::{ControllerError, DomainState};
 
 fn setup() -> (tempfile::TempDir, Request) {
     let dir = tempfile::tempdir().unwrap();
@@ -131,7 +131,7 @@ fn a_state_newer_than_its_disk_is_restored() {
 }
 
 #[test]
-fn a_failed_restore_sets_the_file_aside_an_unreachable_libvirt_keeps_it() {
+fn a_failed_restore_keeps_the_file_and_fails_with_libvirts_message() {
     let (dir, req) = setup();
     std::fs::write(state_file(&req), "<domain><name>vm1</name></domain>").unwrap();
     let fake = FakeController::default();
@@ -140,10 +140,62 @@ fn a_failed_restore_sets_the_file_aside_an_unreachable_libvirt_keeps_it() {
         .push(("restore", ControllerError::Unreachable("gone".into())));
     assert!(matches!(restore(&req, &fake), Some(Err(_))));
     assert_eq!(names(dir.path()), vec!["vm1.state"], "kept");
+    // the image was read: a restore error says nothing against the file
+    let pool = "unsupported configuration: storage pool 'p1' containing volume 'v1' is not active";
+    fake.fail_verb
+        .borrow_mut()
+        .push(("restore", ControllerError::Failed(pool.into())));
+    let err = restore(&req, &fake).unwrap().unwrap_err();
+    assert_eq!(err.rc, OcfRc::ErrGeneric);
+    let reason = err.reason.unwrap();
+    assert!(
+        reason.starts_with("Failed to restore vm1 from state file in "),
+        "{reason}"
+    );
+    assert!(reason.contains(pool), "{reason}");
+    assert_eq!(names(dir.path()), vec!["vm1.state"], "kept");
+}
+
+#[test]
+fn only_libvirts_proof_of_an_incomplete_image_sets_it_aside() {
+    let (dir, req) = setup();
+    std::fs::write(state_file(&req), "<domain><name>vm1</name></domain>").unwrap();
+    let fake = FakeController::default();
+    for unproven in [
+        "Failed to open file '/s/vm1.state': Permission denied",
+        "operation failed: image version is not supported (3 > 2)",
+    ] {
+        fake.fail_verb
+            .borrow_mut()
+            .push(("save_image_xml", ControllerError::Failed(unproven.into())));
+        let err = restore(&req, &fake).unwrap().unwrap_err();
+        assert!(err.reason.unwrap().contains(unproven));
+        assert_eq!(names(dir.path()), vec!["vm1.state"], "kept");
+    }
     fake.fail_verb.borrow_mut().push((
-        "restore",
-        ControllerError::Failed("load of migration failed".into()),
+        "save_image_xml",
+        ControllerError::Failed("operation failed: save image is incomplete".into()),
     ));
-    assert_eq!(restore(&req, &fake), None);
+    assert_eq!(restore(&req, &fake), None, "boots afresh");
     assert!(names(dir.path())[0].starts_with("vm1.state.unreadable-"));
+    assert_eq!(fake.count("restore"), 0);
+}
+
+#[test]
+fn narrowing_the_mode_never_follows_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "x").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let file = dir.path().join("vm1.state");
+    std::os::unix::fs::symlink(&victim, &file).unwrap();
+    keep_private(&file);
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644, "the link's target is untouched");
+    let real = dir.path().join("vm2.state");
+    std::fs::write(&real, "x").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+    keep_private(&real);
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
 }

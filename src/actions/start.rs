@@ -1,10 +1,11 @@
 //! start: bring the domain up from its config, idempotently.
 //!
-//! Order as the anchor: already running → done; restore a saved state if
-//! there is one; clear a stale persistent definition of the same name
-//! (without ever losing the user's config file); start pools and networks
-//! if asked; create (or define + start, in backing-file mode); then wait
-//! until a monitor passes — by libvirt events, and never past the timeout.
+//! Order as the anchor, except that pools and networks are started first:
+//! already running → done; start pools and networks if asked; restore a
+//! saved state if there is one; clear a stale persistent definition of
+//! the same name (without ever losing the user's config file); create (or
+//! define + start, in backing-file mode); then wait until a monitor passes
+//! — by libvirt events, and never past the timeout.
 
 use std::time::{Duration, Instant};
 
@@ -69,14 +70,16 @@ fn start_domain(req: &Request, ctl: &dyn DomainController, remote: Remote) -> Oc
         double_start::refuse_if_running_elsewhere(req, nodes, &hypervisor, remote)?;
     }
     systemd::ensure_shutdown_ordering(short_limit(req));
+    // before the restore (unlike the anchor): a saved guest's disks may be
+    // in a pool that is not active yet
+    if req.params.start_resources {
+        start_resources(req, ctl)?;
+    }
     if let Some(restored) = snapshot::restore(req, ctl) {
         return restored;
     }
     if !req.params.persistent {
         undefine_stale_definition(req, ctl);
-    }
-    if req.params.start_resources {
-        start_resources(req, ctl)?;
     }
     if req.params.backingfile.is_empty() {
         create(req, ctl)?;

@@ -220,7 +220,9 @@ impl DomainController for FakeController {
         self.call(format!("save_image_xml {}", path.display()))?;
         match std::fs::read_to_string(path) {
             Ok(xml) if xml.starts_with("<domain") => Ok(xml),
-            _ => Err(ControllerError::Failed("not a save image".into())),
+            _ => Err(ControllerError::Failed(
+                "operation failed: image magic is incorrect".into(),
+            )),
         }
     }
     fn inactive_xml(&self, name: &str) -> Outcome<String> {

@@ -29,9 +29,34 @@ use nix::libc;
 pub fn replace(path: &Path, content: &[u8]) -> io::Result<()> {
     let path = std::fs::canonicalize(path)?;
     let old = std::fs::metadata(&path)?;
-    let dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    write_new(&path, content, |new| carry_over(&path, &old, new))
+}
+
+/// Puts `content` at `path` atomically, whether a file is there or not: a
+/// symbolic link at `path` is replaced, never followed. The new file has
+/// `mode` (set on its descriptor) and, when given, `owner` (uid, gid).
+pub fn put(path: &Path, content: &[u8], mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
+    write_new(path, content, |new| {
+        if let Some((uid, gid)) = owner {
+            fchown(new, Some(uid), Some(gid))?;
+        }
+        new.set_permissions(std::fs::Permissions::from_mode(mode))
+    })
+}
+
+/// A temporary file beside `path` (unpredictable name, created with
+/// `O_EXCL` and 0600), written, given its attributes by `finish`, flushed
+/// and renamed over `path`; then the directory is flushed.
+fn write_new(
+    path: &Path,
+    content: &[u8],
+    finish: impl FnOnce(&File) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        Some(_) => PathBuf::from("."),
+        None => PathBuf::from("/"),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -41,9 +66,9 @@ pub fn replace(path: &Path, content: &[u8]) -> io::Result<()> {
         .suffix(".tmp")
         .tempfile_in(&dir)?;
     tmp.write_all(content)?;
-    carry_over(&path, &old, tmp.as_file())?;
+    finish(tmp.as_file())?;
     tmp.as_file().sync_all()?;
-    tmp.persist(&path).map_err(|e| e.error)?;
+    tmp.persist(path).map_err(|e| e.error)?;
     File::open(&dir)?.sync_all()
 }
 

@@ -8,6 +8,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::atomic_file;
+
 /// A file name component: no `/`, never empty.
 fn component(text: &str) -> String {
     let cleaned: String = text
@@ -36,15 +38,27 @@ pub fn remembered_utilization(rsctmp: &Path, instance: &str) -> PathBuf {
     rsctmp.join(format!("VirtualDomain-{}.utilization", component(instance)))
 }
 
-/// The file's text without trailing newlines, `None` if absent or empty.
+/// The file's text without trailing newlines, `None` if absent or empty
+/// (or a symbolic link: never followed).
 pub fn read(path: &Path) -> Option<String> {
-    let text = fs::read_to_string(path).ok()?;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
     let text = text.trim_end_matches('\n').to_string();
     (!text.is_empty()).then_some(text)
 }
 
-/// Writes `content` unless the file already holds it (atomic replace).
-/// Returns whether the file now holds `content`.
+/// Writes `content` unless the file already holds it, with the atomic
+/// writer ([`atomic_file::put`]: a random temporary name created with
+/// `O_EXCL`, so nothing planted under a guessable name is followed; a link
+/// at `path` itself is replaced). The file is 0644 (the anchor's files
+/// are world-readable). Returns whether the file now holds `content`.
 pub fn write_if_changed(path: &Path, content: &str) -> bool {
     if read(path).as_deref() == Some(content) {
         return true;
@@ -55,16 +69,7 @@ pub fn write_if_changed(path: &Path, content: &str) -> bool {
     if fs::create_dir_all(dir).is_err() {
         return false;
     }
-    let tmp = dir.join(format!(
-        ".{}.{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-        std::process::id()
-    ));
-    let written = fs::write(&tmp, format!("{content}\n")).is_ok() && fs::rename(&tmp, path).is_ok();
-    if !written {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
+    atomic_file::put(path, format!("{content}\n").as_bytes(), 0o644, None).is_ok()
 }
 
 #[cfg(test)]
@@ -100,6 +105,32 @@ mod tests {
         assert_eq!(read(&p).as_deref(), Some("qemu-system-x86_64"));
         assert!(write_if_changed(&p, "libvirt_lxc"));
         assert_eq!(read(&p).as_deref(), Some("libvirt_lxc"));
+    }
+
+    #[test]
+    fn a_planted_link_at_a_guessable_temporary_name_is_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious\n").unwrap();
+        let p = dir.path().join("VirtualDomain-r.domain");
+        // the name the writer used to take (pid of this process)
+        let guess = dir
+            .path()
+            .join(format!(".VirtualDomain-r.domain.{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &guess).unwrap();
+        assert!(write_if_changed(&p, "vm1"));
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert_eq!(read(&p).as_deref(), Some("vm1"));
+        assert_eq!(read(&guess), None, "a link is not read through");
+        assert!(!fs::symlink_metadata(&p).unwrap().file_type().is_symlink());
+        // readable by all, as the anchor's files (drop-ins: chmod o+r)
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 3, "victim, the planted link, the file");
     }
 
     #[test]
