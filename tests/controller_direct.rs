@@ -41,7 +41,7 @@ fn soon() -> Instant {
 /// state alive), or `None` (skip) when libvirtd is absent.
 fn oracle() -> Option<LibvirtController> {
     let c = LibvirtController::new(Some(TEST_URI.into()), soon());
-    match c.state(&name("probe")) {
+    match c.state(&name("probe"), soon()) {
         Err(ControllerError::NoDomain) => Some(c),
         other => {
             let msg = format!("libvirtd not usable at {TEST_URI}: {other:?}");
@@ -68,13 +68,13 @@ fn direct_answers_equal_the_librarys_in_every_state() {
     let paused = name("pause");
     let defined = name("off");
     for n in [&running, &paused, &defined] {
-        let _ = lib.destroy(n);
-        let _ = lib.undefine(n);
+        let _ = lib.destroy(n, soon());
+        let _ = lib.undefine(n, soon());
     }
-    lib.create(&xml(&running, 2, 256)).unwrap();
-    lib.create(&xml(&paused, 1, 64)).unwrap();
+    lib.create(&xml(&running, 2, 256), soon()).unwrap();
+    lib.create(&xml(&paused, 1, 64), soon()).unwrap();
     virsh(&["suspend", &paused]);
-    lib.define(&xml(&defined, 3, 512)).unwrap();
+    lib.define(&xml(&defined, 3, 512), soon()).unwrap();
 
     let direct = DirectController::new(Some(TEST_URI.into()), soon(), None);
     let expected = [
@@ -83,49 +83,61 @@ fn direct_answers_equal_the_librarys_in_every_state() {
         (&defined, DomainState::Shutoff),
     ];
     for (n, want) in expected {
-        assert_eq!(direct.state(n), Ok(want), "{n}");
-        assert_eq!(direct.state(n), lib.state(n), "{n}");
-        assert_eq!(direct.info(n), lib.info(n), "{n}");
+        assert_eq!(direct.state(n, soon()), Ok(want), "{n}");
+        assert_eq!(direct.state(n, soon()), lib.state(n, soon()), "{n}");
+        assert_eq!(direct.info(n, soon()), lib.info(n, soon()), "{n}");
     }
-    let info = direct.info(&running).unwrap();
+    let info = direct.info(&running, soon()).unwrap();
     assert_eq!((info.vcpus, info.max_memory_kib), (2, 256 * 1024));
     let with_emulator = name("emu");
-    let _ = lib.destroy(&with_emulator);
+    let _ = lib.destroy(&with_emulator, soon());
     let emu_xml = xml(&with_emulator, 1, 64).replace(
         "</os>",
         "</os><devices><emulator>/usr/bin/vd-fake-emu</emulator></devices>",
     );
-    lib.create(&emu_xml).unwrap();
+    lib.create(&emu_xml, soon()).unwrap();
     assert_eq!(
-        direct.emulator(&with_emulator),
+        direct.emulator(&with_emulator, soon()),
         Ok(Some("/usr/bin/vd-fake-emu".into()))
     );
-    assert_eq!(direct.emulator(&running), lib.emulator(&running));
-    lib.destroy(&with_emulator).unwrap();
+    assert_eq!(
+        direct.emulator(&running, soon()),
+        lib.emulator(&running, soon())
+    );
+    lib.destroy(&with_emulator, soon()).unwrap();
     let absent = name("absent");
-    assert_eq!(direct.state(&absent), Err(ControllerError::NoDomain));
-    assert_eq!(direct.emulator(&absent), Err(ControllerError::NoDomain));
-    assert_eq!(direct.info(&absent), Err(ControllerError::NoDomain));
+    assert_eq!(
+        direct.state(&absent, soon()),
+        Err(ControllerError::NoDomain)
+    );
+    assert_eq!(
+        direct.emulator(&absent, soon()),
+        Err(ControllerError::NoDomain)
+    );
+    assert_eq!(direct.info(&absent, soon()), Err(ControllerError::NoDomain));
     // a domain that goes away between two queries of the same session
-    lib.destroy(&running).unwrap();
-    assert_eq!(direct.state(&running), Err(ControllerError::NoDomain));
+    lib.destroy(&running, soon()).unwrap();
+    assert_eq!(
+        direct.state(&running, soon()),
+        Err(ControllerError::NoDomain)
+    );
     assert!(!direct.used_library(), "all answered over the socket");
 
-    let _ = lib.destroy(&paused);
-    let _ = lib.undefine(&defined);
+    let _ = lib.destroy(&paused, soon());
+    let _ = lib.undefine(&defined, soon());
 }
 
 #[test]
 fn a_uri_with_parameters_is_left_to_the_library() {
     let Some(lib) = oracle() else { return };
     let n = name("param");
-    let _ = lib.destroy(&n);
-    lib.create(&xml(&n, 1, 64)).unwrap();
+    let _ = lib.destroy(&n, soon());
+    lib.create(&xml(&n, 1, 64), soon()).unwrap();
     let uri = format!("{TEST_URI}?socket=/var/run/libvirt/libvirt-sock");
     let direct = DirectController::new(Some(uri), soon(), None);
-    assert_eq!(direct.state(&n), Ok(DomainState::Running));
+    assert_eq!(direct.state(&n, soon()), Ok(DomainState::Running));
     assert!(direct.used_library());
-    let _ = lib.destroy(&n);
+    let _ = lib.destroy(&n, soon());
 }
 
 #[test]
@@ -142,7 +154,7 @@ fn a_frozen_daemon_is_unreachable_within_the_call_cap() {
         Some(cap),
     );
     let t = Instant::now();
-    let got = direct.state("test");
+    let got = direct.state("test", soon());
     assert!(
         matches!(got, Err(ControllerError::Unreachable(_))),
         "{got:?}"
@@ -155,7 +167,7 @@ fn a_frozen_daemon_is_unreachable_within_the_call_cap() {
     assert!(!direct.used_library(), "no second wait through the library");
     let t = Instant::now();
     assert!(matches!(
-        direct.info("test"),
+        direct.info("test", soon()),
         Err(ControllerError::Unreachable(_))
     ));
     assert!(
@@ -179,7 +191,7 @@ fn a_daemon_asking_for_authentication_is_left_to_the_library() {
         let _ = stream.read(&mut [0u8; 64]);
     });
     let direct = DirectController::at(Some(daemon.endpoint()), Some(FAKE_URI.into()), soon(), None);
-    assert_eq!(direct.state("test"), Ok(DomainState::Running));
+    assert_eq!(direct.state("test", soon()), Ok(DomainState::Running));
     assert!(direct.used_library());
 }
 
@@ -188,7 +200,7 @@ struct Undefine<'a>(&'a LibvirtController, String);
 
 impl Drop for Undefine<'_> {
     fn drop(&mut self) {
-        let _ = self.0.undefine(&self.1);
+        let _ = self.0.undefine(&self.1, soon());
     }
 }
 
@@ -213,21 +225,27 @@ fn with_no_uri_the_daemon_socket_answers_as_the_library_does() {
     }
     let lib = LibvirtController::new(None, soon());
     let n = format!("rpcw-{}-default", std::process::id());
-    let _ = lib.undefine(&n);
-    lib.define(&format!(
-        "<domain type='qemu'><name>{n}</name><memory unit='MiB'>32</memory>\
+    let _ = lib.undefine(&n, soon());
+    lib.define(
+        &format!(
+            "<domain type='qemu'><name>{n}</name><memory unit='MiB'>32</memory>\
          <vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
-    ))
+        ),
+        soon(),
+    )
     .unwrap();
     let _undefine = Undefine(&lib, n.clone());
 
     let direct = DirectController::new(None, soon(), None);
-    assert_eq!(direct.state(&n), Ok(DomainState::Shutoff));
-    assert_eq!(direct.state(&n), lib.state(&n));
-    assert_eq!(direct.info(&n), lib.info(&n));
+    assert_eq!(direct.state(&n, soon()), Ok(DomainState::Shutoff));
+    assert_eq!(direct.state(&n, soon()), lib.state(&n, soon()));
+    assert_eq!(direct.info(&n, soon()), lib.info(&n, soon()));
     let absent = format!("rpcw-{}-absent", std::process::id());
-    assert_eq!(direct.state(&absent), Err(ControllerError::NoDomain));
-    assert_eq!(lib.state(&absent), Err(ControllerError::NoDomain));
+    assert_eq!(
+        direct.state(&absent, soon()),
+        Err(ControllerError::NoDomain)
+    );
+    assert_eq!(lib.state(&absent, soon()), Err(ControllerError::NoDomain));
     assert!(!direct.used_library(), "answered over the socket");
     let virsh = Command::new("virsh")
         .args(["-c", "", "domstate", &n])

@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 use virtualdomain::controller::libvirt::LibvirtController;
 use virtualdomain::controller::{ControllerError, DomainController, DomainState, ShutdownMode};
 
+/// The bound this test gives the controller calls it makes itself.
+fn by() -> Instant {
+    Instant::now() + Duration::from_secs(300)
+}
+
 const TEST_URI: &str = "test+unix:///default";
 
 fn name(suffix: &str) -> String {
@@ -34,7 +39,7 @@ fn test_driver() -> Option<LibvirtController> {
         Some(TEST_URI.into()),
         Instant::now() + Duration::from_secs(60),
     );
-    match c.state(&name("probe")) {
+    match c.state(&name("probe"), by()) {
         Err(ControllerError::NoDomain) => Some(c),
         other => {
             let msg = format!("libvirtd not usable at {TEST_URI}: {other:?}");
@@ -49,8 +54,8 @@ fn test_driver() -> Option<LibvirtController> {
 
 /// Removes a leftover domain of an earlier run (errors ignored).
 fn scrub(c: &LibvirtController, name: &str) {
-    let _ = c.destroy(name);
-    let _ = c.undefine(name);
+    let _ = c.destroy(name, by());
+    let _ = c.undefine(name, by());
 }
 
 fn is_invalid_state<T: std::fmt::Debug>(r: Result<T, ControllerError>) -> bool {
@@ -66,63 +71,73 @@ fn test_driver_lifecycle() {
     scrub(&c, &t);
 
     // Unknown names.
-    assert_eq!(c.state(&name("nosuch")), Err(ControllerError::NoDomain));
-    assert_eq!(c.info(&name("nosuch")), Err(ControllerError::NoDomain));
-    assert_eq!(c.is_persistent(&name("nosuch")), Ok(false));
+    assert_eq!(
+        c.state(&name("nosuch"), by()),
+        Err(ControllerError::NoDomain)
+    );
+    assert_eq!(
+        c.info(&name("nosuch"), by()),
+        Err(ControllerError::NoDomain)
+    );
+    assert_eq!(c.is_persistent(&name("nosuch"), by()), Ok(false));
 
     // Persistent: define, inspect, start, shutdown, undefine.
-    c.define(&xml(&p)).unwrap();
-    assert_eq!(c.state(&p), Ok(DomainState::Shutoff));
-    assert_eq!(c.is_persistent(&p), Ok(true));
-    let info = c.info(&p).unwrap();
+    c.define(&xml(&p), by()).unwrap();
+    assert_eq!(c.state(&p, by()), Ok(DomainState::Shutoff));
+    assert_eq!(c.is_persistent(&p, by()), Ok(true));
+    let info = c.info(&p, by()).unwrap();
     assert_eq!((info.vcpus, info.max_memory_kib), (1, 128 * 1024));
     assert!(
-        is_invalid_state(c.destroy(&p)),
+        is_invalid_state(c.destroy(&p, by())),
         "destroy of an inactive domain"
     );
     assert!(c
-        .inactive_xml(&p)
+        .inactive_xml(&p, by())
         .unwrap()
         .contains(&format!("<name>{p}</name>")));
-    c.start_defined(&p).unwrap();
-    assert_eq!(c.state(&p), Ok(DomainState::Running));
-    assert_eq!(c.emulator(&p), Ok(None), "test domains have no <emulator>");
+    c.start_defined(&p, by()).unwrap();
+    assert_eq!(c.state(&p, by()), Ok(DomainState::Running));
+    assert_eq!(
+        c.emulator(&p, by()),
+        Ok(None),
+        "test domains have no <emulator>"
+    );
     // The test driver reports "not paused" as an internal error.
-    let r = c.resume(&p);
+    let r = c.resume(&p, by());
     assert!(
         matches!(r, Err(ControllerError::Failed(ref m)) if m.contains("not paused")),
         "{r:?}"
     );
     // The test driver rejects ACPI: an error, not a panic.
-    match c.shutdown(&p, &[ShutdownMode::Acpi]) {
+    match c.shutdown(&p, &[ShutdownMode::Acpi], by()) {
         Err(ControllerError::Failed(m)) => assert!(m.contains("unsupported flags"), "{m}"),
         other => panic!("shutdown --mode acpi: {other:?}"),
     }
-    c.shutdown(&p, &[]).unwrap();
-    assert_eq!(c.state(&p), Ok(DomainState::Shutoff));
-    c.undefine(&p).unwrap();
-    assert_eq!(c.state(&p), Err(ControllerError::NoDomain));
-    assert_eq!(c.undefine(&p), Err(ControllerError::NoDomain));
+    c.shutdown(&p, &[], by()).unwrap();
+    assert_eq!(c.state(&p, by()), Ok(DomainState::Shutoff));
+    c.undefine(&p, by()).unwrap();
+    assert_eq!(c.state(&p, by()), Err(ControllerError::NoDomain));
+    assert_eq!(c.undefine(&p, by()), Err(ControllerError::NoDomain));
 
     // Transient: create, save (domain gone), restore, destroy.
-    c.create(&xml(&t)).unwrap();
-    assert_eq!(c.state(&t), Ok(DomainState::Running));
-    assert_eq!(c.is_persistent(&t), Ok(false));
+    c.create(&xml(&t), by()).unwrap();
+    assert_eq!(c.state(&t, by()), Ok(DomainState::Running));
+    assert_eq!(c.is_persistent(&t, by()), Ok(false));
     let dir = tempfile::tempdir().unwrap();
     let state_file = dir.path().join(format!("{t}.state"));
-    c.save(&t, &state_file).unwrap();
+    c.save(&t, &state_file, by()).unwrap();
     assert!(state_file.is_file());
-    assert_eq!(c.state(&t), Err(ControllerError::NoDomain));
-    c.restore(&state_file).unwrap();
-    assert_eq!(c.state(&t), Ok(DomainState::Running));
-    c.destroy(&t).unwrap();
-    assert_eq!(c.state(&t), Err(ControllerError::NoDomain));
+    assert_eq!(c.state(&t, by()), Err(ControllerError::NoDomain));
+    c.restore(&state_file, by()).unwrap();
+    assert_eq!(c.state(&t, by()), Ok(DomainState::Running));
+    c.destroy(&t, by()).unwrap();
+    assert_eq!(c.state(&t, by()), Err(ControllerError::NoDomain));
     assert!(matches!(
-        c.restore(Path::new("/nonexistent/lc.state")),
+        c.restore(Path::new("/nonexistent/lc.state"), by()),
         Err(ControllerError::Failed(_))
     ));
     assert!(matches!(
-        c.create("<domain"),
+        c.create("<domain", by()),
         Err(ControllerError::Failed(_))
     ));
 }
@@ -136,7 +151,7 @@ fn wait_event_sees_a_destroy_from_another_handle() {
     );
     let d = name("ev");
     scrub(&a, &d);
-    a.create(&xml(&d)).unwrap();
+    a.create(&xml(&d), by()).unwrap();
 
     // The first wait registers the callback and wakes at once (events
     // before the registration cannot be known).
@@ -156,7 +171,7 @@ fn wait_event_sees_a_destroy_from_another_handle() {
     let killer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));
         let t = Instant::now();
-        b.destroy(&d).unwrap();
+        b.destroy(&d, by()).unwrap();
         (t, b)
     });
     let got = a.wait_event(&name("ev"), Duration::from_secs(10));
@@ -169,13 +184,13 @@ fn wait_event_sees_a_destroy_from_another_handle() {
         latency.as_secs_f64() * 1e3
     );
     assert!(latency < Duration::from_secs(2), "{latency:?}");
-    assert_eq!(a.state(&name("ev")), Err(ControllerError::NoDomain));
+    assert_eq!(a.state(&name("ev"), by()), Err(ControllerError::NoDomain));
 
     // An event caused by this handle's own call counts even when it arrived
     // before wait_event was called.
     let d = name("ev");
-    a.create(&xml(&d)).unwrap();
-    a.destroy(&d).unwrap();
+    a.create(&xml(&d), by()).unwrap();
+    a.destroy(&d, by()).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let t0 = Instant::now();
     assert!(a.wait_event(&d, Duration::from_secs(5)));
@@ -192,7 +207,7 @@ fn missing_socket_is_unreachable_fast() {
     let c = LibvirtController::new(Some(uri.into()), Instant::now() + Duration::from_secs(30));
     for _ in 0..2 {
         let t0 = Instant::now();
-        match c.state("lc-x") {
+        match c.state("lc-x", by()) {
             Err(ControllerError::Unreachable(m)) => assert!(m.contains("/nonexistent/sock"), "{m}"),
             other => panic!("{other:?}"),
         }
@@ -227,7 +242,7 @@ fn frozen_daemon_fails_within_the_deadline() {
     let budget = Duration::from_secs(2);
     let t0 = Instant::now();
     let c = LibvirtController::new(Some(uri), t0 + budget);
-    let r = c.state("lc-x");
+    let r = c.state("lc-x", by());
     let first = t0.elapsed();
     eprintln!(
         "frozen daemon: first call failed after {:.3} s: {r:?}",
@@ -243,7 +258,7 @@ fn frozen_daemon_fails_within_the_deadline() {
     // Hung: later calls fail at once, wait_event only sleeps.
     let t1 = Instant::now();
     assert!(matches!(
-        c.destroy("lc-x"),
+        c.destroy("lc-x", by()),
         Err(ControllerError::Unreachable(_))
     ));
     assert!(
@@ -268,7 +283,7 @@ fn call_cap_bounds_a_single_call() {
         .with_call_timeout(Duration::from_millis(300));
     let t0 = Instant::now();
     assert!(matches!(
-        c.info("lc-x"),
+        c.info("lc-x", by()),
         Err(ControllerError::Unreachable(_))
     ));
     let e = t0.elapsed();
@@ -286,7 +301,7 @@ fn call_cap_bounds_a_single_call() {
 fn past_deadline_fails_without_io() {
     let c = LibvirtController::new(Some(TEST_URI.into()), Instant::now());
     assert!(matches!(
-        c.state("lc-x"),
+        c.state("lc-x", by()),
         Err(ControllerError::Unreachable(_))
     ));
 }

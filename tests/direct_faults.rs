@@ -14,6 +14,11 @@ use virtualdomain::controller::rpc::wire::{self, Procedure};
 use virtualdomain::controller::rpc::DirectController;
 use virtualdomain::controller::{ControllerError, DomainController, DomainState, Outcome};
 
+/// The bound this test gives the controller calls it makes itself.
+fn by() -> Instant {
+    Instant::now() + Duration::from_secs(300)
+}
+
 /// The call cap every test gives the controller.
 const CAP: Duration = Duration::from_secs(1);
 
@@ -52,7 +57,7 @@ fn ask_with(
             Some(CAP),
         ));
         let t = Instant::now();
-        let state = direct.state("test");
+        let state = direct.state("test", by());
         let took = t.elapsed();
         let _ = tx.send(Ended {
             state,

@@ -66,9 +66,9 @@ fn with_hypervisor_unset_the_default_uri_is_asked_over_its_socket() {
         Some(TEST_URI.into()),
         Instant::now() + Duration::from_secs(60),
     );
-    let _ = keeper.destroy(&running);
+    let _ = keeper.destroy(&running, by());
     keeper
-        .create(&std::fs::read_to_string(&cfg).unwrap())
+        .create(&std::fs::read_to_string(&cfg).unwrap(), by())
         .unwrap();
 
     let ocf = Ocf::new(&running, &cfg, "")
@@ -86,7 +86,7 @@ fn with_hypervisor_unset_the_default_uri_is_asked_over_its_socket() {
     assert_eq!(code, 0, "{trace}");
     assert!(!loaded_libvirt(&trace), "{trace}");
 
-    keeper.destroy(&running).unwrap();
+    keeper.destroy(&running, by()).unwrap();
     let (code, trace) = ocf.ours_traced("monitor", &log);
     assert_eq!(code, 7, "{trace}");
     assert!(!loaded_libvirt(&trace), "{trace}");

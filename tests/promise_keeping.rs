@@ -42,7 +42,7 @@ fn running_domain(dir: &Path, suffix: &str) -> (String, PathBuf, Ocf, LibvirtCon
         Some(TEST_URI.into()),
         Instant::now() + std::time::Duration::from_secs(300),
     );
-    let _ = keeper.destroy(&name);
+    let _ = keeper.destroy(&name, by());
     let ocf = Ocf::new(&name, &config, TEST_URI);
     let start = ocf.ours("start");
     assert_eq!(start.code, 0, "start: {start:?}");
@@ -53,7 +53,7 @@ fn running_domain(dir: &Path, suffix: &str) -> (String, PathBuf, Ocf, LibvirtCon
 }
 
 fn state(keeper: &LibvirtController, name: &str) -> Option<DomainState> {
-    keeper.state(name).ok()
+    keeper.state(name, by()).ok()
 }
 
 /// The anchor's "invalid environment" answer for the values it validates.

@@ -123,12 +123,12 @@ fn probe_figures_come_from_the_config_until_libvirt_runs_the_domain() {
         Some(TEST_URI.into()),
         Instant::now() + Duration::from_secs(60),
     );
-    let _ = keeper.destroy(&name);
+    let _ = keeper.destroy(&name, by());
     let live = domain_xml(&name, "<vcpu>4</vcpu>", "<memory unit='MiB'>512</memory>");
-    keeper.create(&live).unwrap();
+    keeper.create(&live, by()).unwrap();
     let monitor = ocf.recurring().ours("monitor");
     let calls = take_calls(&log);
-    let _ = keeper.destroy(&name);
+    let _ = keeper.destroy(&name, by());
     assert_eq!(monitor.code, 0, "{monitor:?}");
     assert_eq!(
         calls,
@@ -156,8 +156,8 @@ fn reload_agent_applies_the_new_utilization_flags_at_once() {
         Some(TEST_URI.into()),
         Instant::now() + Duration::from_secs(90),
     );
-    let _ = keeper.destroy(&name);
-    keeper.create(&xml).unwrap();
+    let _ = keeper.destroy(&name, by());
+    keeper.create(&xml, by()).unwrap();
     let run = |ocf: &Ocf| {
         let got = ocf.ours("reload-agent");
         (got.code, got.reason(), take_calls(&log))
@@ -201,8 +201,8 @@ fn reload_agent_applies_the_new_utilization_flags_at_once() {
     // the config cannot be read: the guest is left alone, 0
     let hidden = changed.with("OCF_RESKEY_config", "/nonexistent/vm.xml");
     let (code, reason, calls) = run(&hidden);
-    let running = keeper.state(&name);
-    let _ = keeper.destroy(&name);
+    let running = keeper.state(&name, by());
+    let _ = keeper.destroy(&name, by());
     assert_eq!((code, reason), (0, None));
     assert!(calls.is_empty(), "{calls:?}");
     assert!(matches!(running, Ok(DomainState::Running)), "{running:?}");

@@ -134,7 +134,7 @@ pub fn define_and_start(req: &Request, ctl: &dyn DomainController) -> Result<(),
     if let Some(program) = copy_in_program {
         copy_in(req, program)?;
     }
-    ctl.start_defined(&req.name)
+    ctl.start_defined(&req.name, req.ctx.work_end())
         .map_err(|e| OcfError::generic(format!("Failed to start virtual domain {}: {e}", req.name)))
 }
 

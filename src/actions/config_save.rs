@@ -27,7 +27,7 @@ use crate::host::command::run_bounded;
 /// the action's result.
 pub fn save_config(req: &Request, ctl: &dyn DomainController, until: Instant) {
     let config = req.config_path.display().to_string();
-    let xml = match ctl.inactive_xml(&req.name) {
+    let xml = match ctl.inactive_xml(&req.name, until) {
         // the agent's resource tag stays in libvirt, out of the user's file
         Ok(xml) if !xml.trim().is_empty() => without_tag(&xml),
         Err(ControllerError::NoDomain) => {

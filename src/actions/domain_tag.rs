@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::observe::QUERY_CAP;
 use super::Request;
-use crate::controller::{within, DomainController, Outcome, ResourceTag, TaggedDomain};
+use crate::controller::{DomainController, Outcome, ResourceTag, TaggedDomain};
 
 /// Tags the domain of `req` with this resource; a failure is logged.
 pub fn tag(req: &Request, ctl: &dyn DomainController) {
@@ -20,7 +20,7 @@ pub fn tag(req: &Request, ctl: &dyn DomainController) {
         config: req.config_path.display().to_string(),
     };
     let until = req.ctx.work_end().min(Instant::now() + QUERY_CAP);
-    match within(ctl, until, || ctl.set_tag(&req.name, &tag)) {
+    match ctl.set_tag(&req.name, &tag, until) {
         Ok(()) => log::debug!("Domain {} tagged with resource {}.", req.name, tag.instance),
         Err(e) => {
             log::warn!(
@@ -36,7 +36,7 @@ pub fn tag(req: &Request, ctl: &dyn DomainController) {
 /// The domains tagged here, in one listing bounded by [`QUERY_CAP`].
 pub fn list(ctl: &dyn DomainController, work_end: Instant) -> Outcome<Vec<TaggedDomain>> {
     let until = work_end.min(Instant::now() + QUERY_CAP);
-    let listing = within(ctl, until, || ctl.tagged_domains());
+    let listing = ctl.tagged_domains(until);
     if listing.is_err() {
         ctl.recover();
     }

@@ -64,7 +64,7 @@ pub fn refuse_if_running_elsewhere(
                 let handle = scope.spawn(move || {
                     let uri = uri?;
                     let ctl = remote(&uri, until);
-                    Ok(Observed::classify(ctl.state(&req.name)))
+                    Ok(Observed::classify(ctl.state(&req.name, until)))
                 });
                 (*node, handle)
             })

@@ -30,7 +30,10 @@ pub fn after_monitor(req: &Request, ctl: &dyn DomainController, observed: &Obser
 pub fn report_utilization(req: &Request, ctl: &dyn DomainController, observed: &Observed) {
     let figures = match observed {
         _ if !utilization::needs_info(&req.params) => Figures::default(),
-        Observed::Active(_) => ctl.info(&req.name).map(Figures::from).unwrap_or_default(),
+        Observed::Active(_) => ctl
+            .info(&req.name, req.ctx.work_end())
+            .map(Figures::from)
+            .unwrap_or_default(),
         Observed::Inactive => Figures::from_config(&req.domain),
         _ => Figures::default(),
     };
@@ -45,7 +48,7 @@ fn cache_emulator(req: &Request, ctl: &dyn DomainController) {
     let emulator = match req.domain.emulator_basename() {
         Some(base) => base.to_string(),
         None if state_files::read(&path).is_some() => return,
-        None => match ctl.emulator(&req.name) {
+        None => match ctl.emulator(&req.name, req.ctx.work_end()) {
             Ok(Some(e)) => crate::domain_xml::basename(&e).unwrap_or(&e).to_string(),
             _ => return,
         },

@@ -21,8 +21,7 @@ use super::start::{short_limit, start_resources, wait_until_running, Arrival};
 use super::state::Observed;
 use super::{config_save, domain_tag, Remote, Request};
 use crate::controller::{
-    within, DomainController, DomainState, MigrateFlag, MigrationMode, MigrationSpec,
-    MigrationWatch,
+    DomainController, DomainState, MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch,
 };
 use crate::host::systemd;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
@@ -60,7 +59,7 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
     if req.params.save_config_on_stop {
         // on the source, while the domain (and any change made to it) is here
         let until = Instant::now() + req.ctx.work_left() / 4;
-        within(ctl, until, || config_save::save_config(req, ctl, until));
+        config_save::save_config(req, ctl, until);
         ctl.recover();
     }
     if req.params.start_resources {
@@ -84,7 +83,7 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
         max_downtime_ms: Some(req.settings.migration_downtime).filter(|ms| *ms != 0),
         abort_at: migrate_end - reserve(req),
     };
-    let outcome = within(ctl, migrate_end, || ctl.migrate(name, &spec, &watch));
+    let outcome = ctl.migrate(name, &spec, &watch, migrate_end);
     ctl.recover();
     let (failure, there) = match outcome {
         Ok(there) => (None, there),
@@ -119,7 +118,7 @@ pub(super) fn hypervisor_uri(
 ) -> Result<String, OcfError> {
     match req.params.hypervisor.as_deref().filter(|h| !h.is_empty()) {
         Some(h) => Ok(h.to_string()),
-        None => ctl.uri().map_err(|e| {
+        None => ctl.uri(req.ctx.work_end()).map_err(|e| {
             OcfError::generic(format!(
                 "{}: cannot learn libvirt's default URI: {e}",
                 req.name

@@ -17,7 +17,7 @@ use crate::ocf::{OcfError, OcfRc, OcfResult};
 
 /// `monitor`: state, monitor scripts, housekeeping.
 pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
-    let observed = Observed::classify(ctl.state(&req.name));
+    let observed = Observed::classify(ctl.state(&req.name, req.ctx.work_end()));
     let result = match &observed {
         Observed::Indeterminate(why) => process_fallback(req, why),
         Observed::Active(state) => {
@@ -40,7 +40,7 @@ pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
 
 /// `status`: the state alone, as OCF codes (0, 7, 1) like the anchor.
 pub fn status(req: &Request, ctl: &dyn DomainController) -> OcfResult {
-    match Observed::classify(ctl.state(&req.name)) {
+    match Observed::classify(ctl.state(&req.name, req.ctx.work_end())) {
         Observed::Active(_) => Ok(OcfRc::Success),
         Observed::Inactive => Ok(OcfRc::NotRunning),
         Observed::Indeterminate(why) => Err(OcfError::generic(format!(

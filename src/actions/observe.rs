@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use super::state::Observed;
-use crate::controller::{within, DomainController};
+use crate::controller::DomainController;
 
 pub use crate::timing::{retry_pause, QUERY_CAP};
 use crate::timing::{FIRST_RETRY_PAUSE, MAX_RETRY_PAUSE};
@@ -16,7 +16,7 @@ use crate::timing::{FIRST_RETRY_PAUSE, MAX_RETRY_PAUSE};
 /// One state query, ending by `until` and within [`QUERY_CAP`].
 pub fn observe(ctl: &dyn DomainController, name: &str, until: Instant) -> Observed {
     let end = until.min(Instant::now() + QUERY_CAP);
-    within(ctl, end, || Observed::classify(ctl.state(name)))
+    Observed::classify(ctl.state(name, end))
 }
 
 /// Asks until the answer is definite ([`Observed::is_definite`]), `enough`

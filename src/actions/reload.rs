@@ -41,7 +41,7 @@ pub fn step(observed: &Observed) -> Step {
 
 /// `reload-agent`: always 0 once the parameters passed their checks.
 pub fn reload_agent(req: &Request, ctl: &dyn DomainController) -> OcfResult {
-    let observed = Observed::classify(ctl.state(&req.name));
+    let observed = Observed::classify(ctl.state(&req.name, req.ctx.work_end()));
     match step(&observed) {
         Step::Apply => {
             housekeeping::report_utilization(req, ctl, &observed);

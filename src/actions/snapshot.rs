@@ -11,6 +11,7 @@
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use super::snapshot_image::{self, Unusable};
 use super::Request;
@@ -25,9 +26,9 @@ pub fn state_file(req: &Request) -> PathBuf {
 /// Saves the domain's state (which stops it). On failure (the reason is
 /// returned) the caller stops the domain normally, then calls
 /// [`after_failed_save`].
-pub fn save(req: &Request, ctl: &dyn DomainController) -> Result<(), String> {
+pub fn save(req: &Request, ctl: &dyn DomainController, by: Instant) -> Result<(), String> {
     let file = state_file(req);
-    match ctl.save(&req.name, &file) {
+    match ctl.save(&req.name, &file, by) {
         Ok(()) => {
             keep_private(&file);
             log::info!("Saved the state of {} to {}.", req.name, file.display());
@@ -122,7 +123,7 @@ pub fn restore(req: &Request, ctl: &dyn DomainController) -> Option<OcfResult> {
         Ok(Ok(())) => {}
     }
     log::info!("Restoring {} from {}.", req.name, file.display());
-    match ctl.restore(&file) {
+    match ctl.restore(&file, req.ctx.work_end()) {
         Ok(()) => {
             if let Err(e) = std::fs::remove_file(&file) {
                 log::warn!(

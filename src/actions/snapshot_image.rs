@@ -58,7 +58,7 @@ pub fn check(
         Ok(t) => t,
         Err(e) => return Ok(Err(Unusable::Unreadable(e.to_string()))),
     };
-    let xml = match ctl.save_image_xml(file) {
+    let xml = match ctl.save_image_xml(file, req.ctx.work_end()) {
         Ok(xml) => xml,
         Err(ControllerError::Failed(why)) if not_a_complete_image(&why) => {
             return Ok(Err(Unusable::Unreadable(why)))

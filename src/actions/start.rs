@@ -100,9 +100,11 @@ fn create(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
     let xml = req.config_xml()?;
     if req.params.persistent {
         define(req, ctl, &xml)?;
-        return launch(req, ctl, || ctl.start_defined(&req.name));
+        return launch(req, ctl, || {
+            ctl.start_defined(&req.name, req.ctx.work_end())
+        });
     }
-    launch(req, ctl, || ctl.create(&xml))
+    launch(req, ctl, || ctl.create(&xml, req.ctx.work_end()))
 }
 
 /// Defines the domain from the config, leaving the file as it is. A
@@ -113,14 +115,14 @@ pub(super) fn define(req: &Request, ctl: &dyn DomainController, xml: &str) -> Re
     let existing_uuid = match req.domain.uuid {
         Some(_) => None,
         None => ctl
-            .inactive_xml(&req.name)
+            .inactive_xml(&req.name, req.ctx.work_end())
             .ok()
             .and_then(|x| DomainConfig::parse(&x).uuid),
     };
     let xml = existing_uuid
         .and_then(|uuid| with_uuid(xml, &uuid))
         .unwrap_or_else(|| xml.to_string());
-    keeping_config(&req.config_path, || ctl.define(&xml)).map_err(|e| {
+    keeping_config(&req.config_path, || ctl.define(&xml, req.ctx.work_end())).map_err(|e| {
         OcfError::generic(format!("Failed to define virtual domain {}: {e}", req.name))
     })?;
     domain_tag::tag(req, ctl);
@@ -165,7 +167,7 @@ fn start_failed(req: &Request, why: &str) -> OcfError {
 /// A paused domain is resumed: a started resource is one that runs.
 fn resume(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     log::info!("Virtual domain {} is paused; resuming it.", req.name);
-    ctl.resume(&req.name).map_err(|e| {
+    ctl.resume(&req.name, req.ctx.work_end()).map_err(|e| {
         OcfError::generic(format!("Failed to resume paused domain {}: {e}", req.name))
     })?;
     Ok(OcfRc::Success)
@@ -173,7 +175,7 @@ fn resume(req: &Request, ctl: &dyn DomainController) -> OcfResult {
 
 /// Wakes a pmsuspended domain; whether the driver did.
 fn wake_up(req: &Request, ctl: &dyn DomainController) -> bool {
-    match ctl.wakeup(&req.name) {
+    match ctl.wakeup(&req.name, req.ctx.work_end()) {
         Ok(()) => {
             log::info!("Woke up pmsuspended domain {}.", req.name);
             true
@@ -196,7 +198,7 @@ fn destroy_before_start(
         "Destroying domain {} ({what}) before starting it.",
         req.name
     );
-    match ctl.destroy(&req.name) {
+    match ctl.destroy(&req.name, req.ctx.work_end()) {
         Ok(()) | Err(ControllerError::NoDomain) | Err(ControllerError::InvalidState(_)) => Ok(()),
         Err(e) => Err(OcfError::generic(format!(
             "Cannot clear {what} domain {}: {e}",
@@ -208,7 +210,10 @@ fn destroy_before_start(
 /// A persistent definition with our name would make `create` fail: remove
 /// it (without losing the user's config, see [`config_keep`]).
 fn undefine_stale_definition(req: &Request, ctl: &dyn DomainController) {
-    if !ctl.is_persistent(&req.name).unwrap_or(false) {
+    if !ctl
+        .is_persistent(&req.name, req.ctx.work_end())
+        .unwrap_or(false)
+    {
         return;
     }
     log::info!(
@@ -216,7 +221,7 @@ fn undefine_stale_definition(req: &Request, ctl: &dyn DomainController) {
         req.name
     );
     keeping_config(&req.config_path, || {
-        if let Err(e) = ctl.undefine(&req.name) {
+        if let Err(e) = ctl.undefine(&req.name, req.ctx.work_end()) {
             log::warn!("Undefining {} failed: {e}", req.name);
         }
     });
@@ -225,18 +230,20 @@ fn undefine_stale_definition(req: &Request, ctl: &dyn DomainController) {
 /// `start_resources`: the storage pools and networks the domain uses.
 pub(super) fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
     for pool in &req.domain.pools {
-        ctl.ensure_pool_active(pool).map_err(|e| {
-            OcfError::generic(format!(
-                "Failed to start required virtual storage pool {pool}: {e}"
-            ))
-        })?;
+        ctl.ensure_pool_active(pool, req.ctx.work_end())
+            .map_err(|e| {
+                OcfError::generic(format!(
+                    "Failed to start required virtual storage pool {pool}: {e}"
+                ))
+            })?;
     }
     for network in &req.domain.networks {
-        ctl.ensure_network_active(network).map_err(|e| {
-            OcfError::generic(format!(
-                "Failed to start required virtual network {network}: {e}"
-            ))
-        })?;
+        ctl.ensure_network_active(network, req.ctx.work_end())
+            .map_err(|e| {
+                OcfError::generic(format!(
+                    "Failed to start required virtual network {network}: {e}"
+                ))
+            })?;
     }
     Ok(())
 }

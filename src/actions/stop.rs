@@ -15,7 +15,7 @@ use super::monitor::unknown_status;
 use super::observe::{observe, observe_patiently};
 use super::state::Observed;
 use super::{config_save, snapshot, utilization, Request};
-use crate::controller::{within, ControllerError, DomainController, DomainState};
+use crate::controller::{ControllerError, DomainController, DomainState};
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 use crate::timing::{resend_after, retry_pause, QUERY_CAP};
 
@@ -28,7 +28,7 @@ pub fn stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
         let until = graceful_end(req)
             .max(Instant::now() + QUERY_CAP)
             .min(req.ctx.work_end());
-        within(ctl, until, || config_save::save_config(req, ctl, until));
+        config_save::save_config(req, ctl, until);
         ctl.recover();
     }
     stop_domain(req, ctl)
@@ -73,9 +73,9 @@ fn stop_active(req: &Request, ctl: &dyn DomainController, state: DomainState) ->
     // libvirtd does (a job holding the domain's lock, a missing guest
     // agent, a frozen daemon): the destroy window stays whole
     let mut save_failed = None;
-    let graceful = within(ctl, graceful_end, || {
+    let graceful = (|| {
         if !req.params.snapshot.is_empty() {
-            match snapshot::save(req, ctl) {
+            match snapshot::save(req, ctl, graceful_end) {
                 Ok(()) => return Some(Ok(OcfRc::Success)),
                 Err(why) => save_failed = Some(why),
             }
@@ -90,7 +90,7 @@ fn stop_active(req: &Request, ctl: &dyn DomainController, state: DomainState) ->
             return None;
         }
         shut_down_gracefully(req, ctl, graceful_end)
-    });
+    })();
     let stopped = graceful.unwrap_or_else(|| force_stop(req, ctl));
     match save_failed {
         Some(why) => snapshot::after_failed_save(req, ctl, stopped, &why),
@@ -110,7 +110,7 @@ fn shut_down_gracefully(
     let mut next_request = Instant::now();
     while Instant::now() < graceful_end {
         if Instant::now() >= next_request {
-            match ctl.shutdown(&req.name, modes) {
+            match ctl.shutdown(&req.name, modes, graceful_end) {
                 Ok(()) => {}
                 Err(ControllerError::NoDomain) => return Some(Ok(OcfRc::Success)),
                 Err(ControllerError::Unreachable(why)) => {
@@ -157,7 +157,7 @@ pub fn force_stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     let mut attempt = 0;
     loop {
         ctl.recover();
-        let failure = match ctl.destroy(&req.name) {
+        let failure = match ctl.destroy(&req.name, end) {
             Ok(()) | Err(ControllerError::NoDomain) | Err(ControllerError::InvalidState(_)) => {
                 break;
             }

@@ -30,13 +30,12 @@ pub struct FakeController {
     /// one each, before doing anything.
     pub fail_verb: RefCell<Vec<(&'static str, ControllerError)>>,
     /// Calls (by name) that do not answer: they block until the bound of
-    /// `limit_calls` (at most [`FakeController::HANG`]) and leave the
+    /// bound each call is given (at most [`FakeController::HANG`]) and leave the
     /// connection wedged until `recover`, like the libvirt backend.
     pub hangs_on: Vec<&'static str>,
     /// Calls of a kind that do not answer from their `n`th on (1-based).
     pub hangs_from: Vec<(&'static str, usize)>,
     pub wedged: Cell<bool>,
-    pub limit: Cell<Option<Instant>>,
     /// Whether `migrate` moves the domain away (else it stays here).
     pub migrates: Cell<bool>,
     /// The last migration asked for, and its watch.
@@ -65,7 +64,7 @@ impl FakeController {
         }
     }
 
-    fn call(&self, what: String) -> Outcome<()> {
+    fn call(&self, what: String, by: Instant) -> Outcome<()> {
         let verb = what.split(' ').next().unwrap_or_default().to_string();
         self.calls.borrow_mut().push(what);
         if self.wedged.get() {
@@ -75,10 +74,7 @@ impl FakeController {
         let hangs_now = self.hangs_on.contains(&verb.as_str())
             || self.hangs_from.iter().any(|(v, n)| *v == verb && nth >= *n);
         if hangs_now {
-            let until = self
-                .limit
-                .get()
-                .unwrap_or_else(|| Instant::now() + Self::HANG);
+            let until = by.min(Instant::now() + Self::HANG);
             std::thread::sleep(until.saturating_duration_since(Instant::now()));
             self.wedged.set(true);
             return Err(ControllerError::Unreachable(format!(
@@ -116,38 +112,38 @@ impl FakeController {
 }
 
 impl DomainController for FakeController {
-    fn state(&self, name: &str) -> Outcome<DomainState> {
-        self.call(format!("state {name}"))?;
+    fn state(&self, name: &str, by: Instant) -> Outcome<DomainState> {
+        self.call(format!("state {name}"), by)?;
         self.domains
             .borrow()
             .get(name)
             .copied()
             .ok_or(ControllerError::NoDomain)
     }
-    fn info(&self, name: &str) -> Outcome<DomainInfo> {
-        self.state(name).map(|_| DomainInfo {
+    fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo> {
+        self.state(name, by).map(|_| DomainInfo {
             vcpus: 2,
             max_memory_kib: 131072,
         })
     }
-    fn emulator(&self, name: &str) -> Outcome<Option<String>> {
-        self.state(name)
+    fn emulator(&self, name: &str, by: Instant) -> Outcome<Option<String>> {
+        self.state(name, by)
             .map(|_| Some("/usr/bin/qemu-system-x86_64".into()))
     }
-    fn is_persistent(&self, name: &str) -> Outcome<bool> {
-        self.call(format!("is_persistent {name}"))?;
+    fn is_persistent(&self, name: &str, by: Instant) -> Outcome<bool> {
+        self.call(format!("is_persistent {name}"), by)?;
         Ok(self.persistent.borrow().iter().any(|n| n == name))
     }
-    fn undefine(&self, name: &str) -> Outcome<()> {
-        self.call(format!("undefine {name}"))?;
+    fn undefine(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.call(format!("undefine {name}"), by)?;
         self.persistent.borrow_mut().retain(|n| n != name);
         if self.domains.borrow().get(name) == Some(&DomainState::Shutoff) {
             self.domains.borrow_mut().remove(name);
         }
         Ok(())
     }
-    fn create(&self, xml: &str) -> Outcome<()> {
-        self.call("create".into())?;
+    fn create(&self, xml: &str, by: Instant) -> Outcome<()> {
+        self.call("create".into(), by)?;
         if self.create_fails {
             return Err(ControllerError::Failed("create refused".into()));
         }
@@ -157,8 +153,8 @@ impl DomainController for FakeController {
         self.set(&name, DomainState::Running);
         Ok(())
     }
-    fn define(&self, xml: &str) -> Outcome<()> {
-        self.call("define".into())?;
+    fn define(&self, xml: &str, by: Instant) -> Outcome<()> {
+        self.call("define".into(), by)?;
         let name = crate::domain_xml::DomainConfig::parse(xml)
             .name
             .unwrap_or_default();
@@ -169,25 +165,25 @@ impl DomainController for FakeController {
             .or_insert(DomainState::Shutoff);
         Ok(())
     }
-    fn start_defined(&self, name: &str) -> Outcome<()> {
-        self.call(format!("start {name}"))?;
+    fn start_defined(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.call(format!("start {name}"), by)?;
         self.set(name, DomainState::Running);
         Ok(())
     }
-    fn resume(&self, name: &str) -> Outcome<()> {
-        self.call(format!("resume {name}"))?;
+    fn resume(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.call(format!("resume {name}"), by)?;
         self.set(name, DomainState::Running);
         Ok(())
     }
-    fn shutdown(&self, name: &str, modes: &[ShutdownMode]) -> Outcome<()> {
-        self.call(format!("shutdown {name} {modes:?}"))?;
+    fn shutdown(&self, name: &str, modes: &[ShutdownMode], by: Instant) -> Outcome<()> {
+        self.call(format!("shutdown {name} {modes:?}"), by)?;
         if self.obeys_shutdown {
             self.gone(name);
         }
         Ok(())
     }
-    fn destroy(&self, name: &str) -> Outcome<()> {
-        self.call(format!("destroy {name}"))?;
+    fn destroy(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.call(format!("destroy {name}"), by)?;
         match self.domains.borrow().get(name) {
             None => return Err(ControllerError::NoDomain),
             Some(DomainState::Shutoff) => {
@@ -201,14 +197,14 @@ impl DomainController for FakeController {
         Ok(())
     }
     /// A fake save image is the domain's XML (written where possible).
-    fn save(&self, name: &str, path: &Path) -> Outcome<()> {
-        self.call(format!("save {name} {}", path.display()))?;
+    fn save(&self, name: &str, path: &Path, by: Instant) -> Outcome<()> {
+        self.call(format!("save {name} {}", path.display()), by)?;
         let _ = std::fs::write(path, format!("<domain><name>{name}</name></domain>"));
         self.gone(name);
         Ok(())
     }
-    fn restore(&self, path: &Path) -> Outcome<()> {
-        self.call(format!("restore {}", path.display()))?;
+    fn restore(&self, path: &Path, by: Instant) -> Outcome<()> {
+        self.call(format!("restore {}", path.display()), by)?;
         if let Ok(xml) = std::fs::read_to_string(path) {
             if let Some(name) = crate::domain_xml::DomainConfig::parse(&xml).name {
                 self.set(&name, DomainState::Running);
@@ -216,8 +212,8 @@ impl DomainController for FakeController {
         }
         Ok(())
     }
-    fn save_image_xml(&self, path: &Path) -> Outcome<String> {
-        self.call(format!("save_image_xml {}", path.display()))?;
+    fn save_image_xml(&self, path: &Path, by: Instant) -> Outcome<String> {
+        self.call(format!("save_image_xml {}", path.display()), by)?;
         match std::fs::read_to_string(path) {
             Ok(xml) if xml.starts_with("<domain") => Ok(xml),
             _ => Err(ControllerError::Failed(
@@ -225,23 +221,17 @@ impl DomainController for FakeController {
             )),
         }
     }
-    fn inactive_xml(&self, name: &str) -> Outcome<String> {
-        self.call(format!("inactive_xml {name}"))?;
-        self.state(name)
+    fn inactive_xml(&self, name: &str, by: Instant) -> Outcome<String> {
+        self.call(format!("inactive_xml {name}"), by)?;
+        self.state(name, by)
             .map(|_| format!("<domain><name>{name}</name></domain>"))
     }
     fn wait_event(&self, _name: &str, timeout: Duration) -> bool {
         std::thread::sleep(timeout.min(Duration::from_millis(5)));
         false
     }
-    fn limit_calls(&self, until: Option<Instant>) {
-        self.limit.set(until);
-    }
-    fn call_limit(&self) -> Option<Instant> {
-        self.limit.get()
-    }
-    fn uri(&self) -> Outcome<String> {
-        self.call("uri".into())?;
+    fn uri(&self, by: Instant) -> Outcome<String> {
+        self.call("uri".into(), by)?;
         Ok("qemu:///system".into())
     }
     fn migrate(
@@ -249,11 +239,12 @@ impl DomainController for FakeController {
         name: &str,
         spec: &MigrationSpec,
         watch: &MigrationWatch,
+        by: Instant,
     ) -> Outcome<Option<DomainState>> {
         *self.migrated.borrow_mut() = Some(spec.clone());
         self.watched.set(Some(*watch));
         let moved = self.migrates.get();
-        let out = self.call(format!("migrate {name}"));
+        let out = self.call(format!("migrate {name}"), by);
         if moved {
             self.gone(name);
         }
@@ -263,16 +254,16 @@ impl DomainController for FakeController {
         self.calls.borrow_mut().push("recover".into());
         self.wedged.set(false);
     }
-    fn set_tag(&self, name: &str, tag: &ResourceTag) -> Outcome<()> {
-        self.call(format!("set_tag {name}"))?;
+    fn set_tag(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<()> {
+        self.call(format!("set_tag {name}"), by)?;
         if !self.domains.borrow().contains_key(name) {
             return Err(ControllerError::NoDomain);
         }
         self.tags.borrow_mut().insert(name.into(), tag.clone());
         Ok(())
     }
-    fn tagged_domains(&self) -> Outcome<Vec<TaggedDomain>> {
-        self.call("tagged_domains".into())?;
+    fn tagged_domains(&self, by: Instant) -> Outcome<Vec<TaggedDomain>> {
+        self.call("tagged_domains".into(), by)?;
         let domains = self.domains.borrow();
         let mut found: Vec<TaggedDomain> = self
             .tags
@@ -287,8 +278,8 @@ impl DomainController for FakeController {
         found.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(found)
     }
-    fn wakeup(&self, name: &str) -> Outcome<()> {
-        self.call(format!("wakeup {name}"))?;
+    fn wakeup(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.call(format!("wakeup {name}"), by)?;
         if self.wakes_up && self.domains.borrow().get(name) == Some(&DomainState::PmSuspended) {
             self.set(name, DomainState::Running);
             Ok(())

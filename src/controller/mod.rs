@@ -105,17 +105,6 @@ impl ShutdownMode {
     }
 }
 
-/// Runs `f` with every controller call it makes bounded by `until`, and
-/// by every bound already in force: bounds nest (an inner `within` can only
-/// shorten the time; the outer bound is back in force when it returns).
-pub fn within<T>(ctl: &dyn DomainController, until: Instant, f: impl FnOnce() -> T) -> T {
-    let outer = ctl.call_limit();
-    ctl.limit_calls(Some(outer.map_or(until, |o| o.min(until))));
-    let out = f();
-    ctl.limit_calls(outer);
-    out
-}
-
 /// Why a controller call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ControllerError {
@@ -136,70 +125,71 @@ pub enum ControllerError {
 pub type Outcome<T> = Result<T, ControllerError>;
 
 /// Everything the actions need from a hypervisor, addressed by domain name.
+///
+/// Every call that talks to the hypervisor receives `by`, the instant it
+/// must have answered by (and never later than the deadline the controller
+/// was built with): a call that has not answered then fails with
+/// [`ControllerError::Unreachable`]. The bound is a value of each call, so
+/// the bounds of an action's steps nest by construction — a step's short
+/// bound cannot outlive the step, nor lengthen the bound of the next one.
 pub trait DomainController {
     /// The domain's state; [`ControllerError::NoDomain`] when it is not defined.
-    fn state(&self, name: &str) -> Outcome<DomainState>;
-    /// vCPUs and maximum memory.
-    fn info(&self, name: &str) -> Outcome<DomainInfo>;
-    /// The `<emulator>` of the live definition.
-    fn emulator(&self, name: &str) -> Outcome<Option<String>>;
+    fn state(&self, name: &str, by: Instant) -> Outcome<DomainState>;
+    /// vCPUs and maximum memory of the domain.
+    fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo>;
+    /// The `<emulator>` of the live definition (`None` when it has none).
+    fn emulator(&self, name: &str, by: Instant) -> Outcome<Option<String>>;
     /// Whether a persistent definition of that name exists.
-    fn is_persistent(&self, name: &str) -> Outcome<bool>;
+    fn is_persistent(&self, name: &str, by: Instant) -> Outcome<bool>;
     /// Removes a persistent definition (inactive domains only).
-    fn undefine(&self, name: &str) -> Outcome<()>;
+    fn undefine(&self, name: &str, by: Instant) -> Outcome<()>;
     /// Starts a transient domain from XML (`virsh create`).
-    fn create(&self, xml: &str) -> Outcome<()>;
+    fn create(&self, xml: &str, by: Instant) -> Outcome<()>;
     /// Defines a persistent domain from XML (`virsh define`).
-    fn define(&self, xml: &str) -> Outcome<()>;
+    fn define(&self, xml: &str, by: Instant) -> Outcome<()>;
     /// Starts a defined domain (`virsh start`).
-    fn start_defined(&self, name: &str) -> Outcome<()>;
+    fn start_defined(&self, name: &str, by: Instant) -> Outcome<()>;
     /// Resumes a paused domain.
-    fn resume(&self, name: &str) -> Outcome<()>;
+    fn resume(&self, name: &str, by: Instant) -> Outcome<()>;
     /// Asks the guest to shut down with these methods (empty: the default).
-    fn shutdown(&self, name: &str, modes: &[ShutdownMode]) -> Outcome<()>;
+    fn shutdown(&self, name: &str, modes: &[ShutdownMode], by: Instant) -> Outcome<()>;
     /// Pulls the plug.
-    fn destroy(&self, name: &str) -> Outcome<()>;
+    fn destroy(&self, name: &str, by: Instant) -> Outcome<()>;
     /// Saves the RAM state to `path` and stops the domain (`virsh save`).
-    fn save(&self, name: &str, path: &Path) -> Outcome<()>;
+    fn save(&self, name: &str, path: &Path, by: Instant) -> Outcome<()>;
     /// Starts a domain from a state file (`virsh restore`).
-    fn restore(&self, path: &Path) -> Outcome<()>;
+    fn restore(&self, path: &Path, by: Instant) -> Outcome<()>;
     /// The domain XML stored in a state file (`virsh save-image-dumpxml`):
     /// fails when libvirt cannot read the file as a complete save image.
-    fn save_image_xml(&self, path: &Path) -> Outcome<String>;
+    fn save_image_xml(&self, path: &Path, by: Instant) -> Outcome<String>;
     /// The inactive XML with security info (`dumpxml --inactive --security-info`).
-    fn inactive_xml(&self, name: &str) -> Outcome<String>;
+    fn inactive_xml(&self, name: &str, by: Instant) -> Outcome<String>;
     /// Blocks until a lifecycle event for `name` arrives or `timeout` passes.
     /// Returns whether an event arrived. Implementations may return early
     /// without an event; callers always re-check the state.
     fn wait_event(&self, name: &str, timeout: Duration) -> bool;
     /// The URI of the connection: libvirt's default URI, resolved, when
     /// the controller was built without one.
-    fn uri(&self) -> Outcome<String> {
+    fn uri(&self, _by: Instant) -> Outcome<String> {
         Err(ControllerError::Failed("no URI: not supported".into()))
     }
     /// Migrates the running domain `name` as `spec` says and returns when
-    /// libvirt's migration call does; meanwhile `watch` is applied to the
-    /// job (downtime set once it runs, aborted when still running at its
-    /// time). On success, the domain's state on the target when the
-    /// backend could read it through the migration's own connection
-    /// (`None`: ask the target). The caller verifies where the domain runs.
+    /// libvirt's migration call does (by `by` at the latest); meanwhile
+    /// `watch` is applied to the job (downtime set once it runs, aborted
+    /// when still running at its time). On success, the domain's state on
+    /// the target when the backend could read it through the migration's
+    /// own connection (`None`: ask the target). The caller verifies where
+    /// the domain runs.
     fn migrate(
         &self,
         name: &str,
         _spec: &MigrationSpec,
         _watch: &MigrationWatch,
+        _by: Instant,
     ) -> Outcome<Option<DomainState>> {
         Err(ControllerError::Failed(format!(
             "cannot migrate {name}: not supported"
         )))
-    }
-    /// Bounds the calls that follow: each one ends by `until` at the latest
-    /// (still within the controller's own deadline); `None` lifts the bound.
-    /// See [`within`].
-    fn limit_calls(&self, _until: Option<Instant>) {}
-    /// The bound [`Self::limit_calls`] set last (`None`: none).
-    fn call_limit(&self) -> Option<Instant> {
-        None
     }
     /// After a call that did not answer in time, the connection it used is
     /// wedged (the call may still be stuck inside libvirt): abandon it, so
@@ -207,33 +197,33 @@ pub trait DomainController {
     /// Does nothing when the connection is healthy.
     fn recover(&self) {}
     /// Wakes a pmsuspended domain.
-    fn wakeup(&self, name: &str) -> Outcome<()> {
+    fn wakeup(&self, name: &str, _by: Instant) -> Outcome<()> {
         Err(ControllerError::Failed(format!(
             "cannot wake up {name}: not supported"
         )))
     }
     /// Starts storage pool `pool` if inactive, refreshes it if active.
-    fn ensure_pool_active(&self, pool: &str) -> Outcome<()> {
+    fn ensure_pool_active(&self, pool: &str, _by: Instant) -> Outcome<()> {
         Err(ControllerError::Failed(format!(
             "cannot start pool {pool}: not supported"
         )))
     }
     /// Writes `tag` into the domain's definition (see [`tag`]): the live one
     /// when it runs, the persistent one when it has one.
-    fn set_tag(&self, name: &str, _tag: &ResourceTag) -> Outcome<()> {
+    fn set_tag(&self, name: &str, _tag: &ResourceTag, _by: Instant) -> Outcome<()> {
         Err(ControllerError::Failed(format!(
             "cannot tag {name}: not supported"
         )))
     }
     /// Every domain libvirt knows here (running or defined) whose
     /// definition carries a tag, in one bounded listing.
-    fn tagged_domains(&self) -> Outcome<Vec<TaggedDomain>> {
+    fn tagged_domains(&self, _by: Instant) -> Outcome<Vec<TaggedDomain>> {
         Err(ControllerError::Failed(
             "cannot list tagged domains: not supported".into(),
         ))
     }
     /// Starts network `network` if inactive.
-    fn ensure_network_active(&self, network: &str) -> Outcome<()> {
+    fn ensure_network_active(&self, network: &str, _by: Instant) -> Outcome<()> {
         Err(ControllerError::Failed(format!(
             "cannot start network {network}: not supported"
         )))

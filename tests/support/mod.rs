@@ -286,6 +286,13 @@ impl Ocf {
     }
 }
 
+/// The bound a test gives a controller call it makes itself: well past
+/// anything the test waits for (the agent's own calls are bounded by the
+/// OCF timeout the test passes).
+pub fn by() -> Instant {
+    Instant::now() + Duration::from_secs(300)
+}
+
 /// Polls `check` every 50 ms until it holds or `limit` passes.
 pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;

@@ -98,10 +98,13 @@ impl LibvirtController {
         name: &str,
         spec: &MigrationSpec,
         watch: &MigrationWatch,
+        by: Instant,
     ) -> Outcome<Option<DomainState>> {
         let _stop = self.watch_job(name, *watch);
         let (name, spec) = (name.to_string(), spec.clone());
-        self.call(move |s| s.with_domain(&name, |dom| migrate_call(dom, &spec)))
+        self.call(by, move |s| {
+            s.with_domain(&name, |dom| migrate_call(dom, &spec))
+        })
     }
 
     /// Starts the watcher on a connection of its own; it runs until the

@@ -6,8 +6,8 @@
 //! or frozen libvirtd makes every action hang until Pacemaker kills it
 //! (anchor §10.2 #1). Here every call is bounded by the operation deadline:
 //! one thread ([`worker`]) owns the connection and runs the calls; the caller
-//! waits at most until the deadline, the per-call cap or the bound set with
-//! [`DomainController::limit_calls`]. When a call does not answer in time
+//! waits at most until the deadline, the per-call cap or the bound the call
+//! was given (`by`). When a call does not answer in time
 //! the connection is marked hung and every later call fails at once with
 //! [`ControllerError::Unreachable`], until [`DomainController::recover`]
 //! abandons the stuck thread (the process exits when the action is done)
@@ -53,8 +53,6 @@ pub struct LibvirtController {
     uri: Option<String>,
     deadline: Instant,
     call_cap: Option<Duration>,
-    /// The bound of [`DomainController::limit_calls`].
-    limit: Mutex<Option<Instant>>,
     worker: Mutex<Option<Sender<Job>>>,
     /// Set when a call did not answer in time: the message every later call
     /// returns until [`DomainController::recover`].
@@ -73,7 +71,6 @@ impl LibvirtController {
             uri,
             deadline,
             call_cap: None,
-            limit: Mutex::new(None),
             worker: Mutex::new(None),
             hung: Mutex::new(None),
             hub: Arc::new(events::Hub::default()),
@@ -96,23 +93,19 @@ impl LibvirtController {
     /// Registers the callback if needed; true when registered just now.
     fn register_events(&self) -> Outcome<bool> {
         let hub = Arc::clone(&self.hub);
-        self.dispatch(move |s| s.watch_events(&hub))
+        self.dispatch(self.deadline, move |s| s.watch_events(&hub))
     }
 
-    /// When the next call must have ended: the deadline or the limit.
-    fn call_end(&self) -> Instant {
-        let limit = *lock(&self.limit);
-        limit.map_or(self.deadline, |l| l.min(self.deadline))
-    }
-
-    /// Time left before [`Self::call_end`].
+    /// Time left before the controller's deadline.
     fn time_left(&self) -> Duration {
-        self.call_end().saturating_duration_since(Instant::now())
+        self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// How long the next call may take.
-    fn budget(&self) -> Duration {
-        let left = self.time_left();
+    /// How long a call that must answer by `by` may take.
+    fn budget(&self, by: Instant) -> Duration {
+        let left = by
+            .min(self.deadline)
+            .saturating_duration_since(Instant::now());
         self.call_cap.map_or(left, |cap| left.min(cap))
     }
 
@@ -125,17 +118,17 @@ impl LibvirtController {
     }
 
     /// Runs `f` on the connection thread, marking a news point for events.
-    fn call<T, F>(&self, f: F) -> Outcome<T>
+    fn call<T, F>(&self, by: Instant, f: F) -> Outcome<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Session) -> Outcome<T> + Send + 'static,
     {
         self.cursor.store(self.hub.seq(), Ordering::SeqCst);
-        self.dispatch(f)
+        self.dispatch(by, f)
     }
 
     /// Runs `f` on the connection thread and waits for it within the budget.
-    fn dispatch<T, F>(&self, f: F) -> Outcome<T>
+    fn dispatch<T, F>(&self, by: Instant, f: F) -> Outcome<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Session) -> Outcome<T> + Send + 'static,
@@ -143,7 +136,7 @@ impl LibvirtController {
         if let Some(msg) = self.hung_message() {
             return Err(ControllerError::Unreachable(msg));
         }
-        let wait = self.budget();
+        let wait = self.budget(by);
         if wait.is_zero() {
             return Err(ControllerError::Unreachable(
                 "no time left before the operation deadline".into(),
@@ -181,13 +174,13 @@ impl LibvirtController {
     }
 
     /// A domain call by name.
-    fn on_domain<T, F>(&self, name: &str, f: F) -> Outcome<T>
+    fn on_domain<T, F>(&self, name: &str, by: Instant, f: F) -> Outcome<T>
     where
         T: Send + 'static,
         F: FnOnce(&virt::domain::Domain) -> Result<T, virt::error::Error> + Send + 'static,
     {
         let name = name.to_string();
-        self.call(move |s| s.with_domain(&name, f))
+        self.call(by, move |s| s.with_domain(&name, f))
     }
 }
 
@@ -202,15 +195,8 @@ fn c_path(path: &Path) -> Outcome<CString> {
 }
 
 impl DomainController for LibvirtController {
-    fn limit_calls(&self, until: Option<Instant>) {
-        *lock(&self.limit) = until;
-    }
-    fn call_limit(&self) -> Option<Instant> {
-        *lock(&self.limit)
-    }
-
-    fn uri(&self) -> Outcome<String> {
-        self.call(|s| s.with_conn(|conn| conn.uri()))
+    fn uri(&self, by: Instant) -> Outcome<String> {
+        self.call(by, |s| s.with_conn(|conn| conn.uri()))
     }
 
     fn migrate(
@@ -218,8 +204,9 @@ impl DomainController for LibvirtController {
         name: &str,
         spec: &MigrationSpec,
         watch: &MigrationWatch,
+        by: Instant,
     ) -> Outcome<Option<DomainState>> {
-        self.migrate_domain(name, spec, watch)
+        self.migrate_domain(name, spec, watch, by)
     }
 
     /// The stuck connection thread keeps its job; dropping its sender ends
@@ -233,8 +220,8 @@ impl DomainController for LibvirtController {
         }
     }
 
-    fn state(&self, name: &str) -> Outcome<DomainState> {
-        self.on_domain(name, |dom| {
+    fn state(&self, name: &str, by: Instant) -> Outcome<DomainState> {
+        self.on_domain(name, by, |dom| {
             let (mut state, mut reason) = (0, 0);
             // SAFETY: `dom` is a valid domain; both out-pointers point to
             // live c_ints. (virt's state() drops this call's error.)
@@ -245,8 +232,8 @@ impl DomainController for LibvirtController {
         })
     }
 
-    fn info(&self, name: &str) -> Outcome<DomainInfo> {
-        self.on_domain(name, |dom| {
+    fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo> {
+        self.on_domain(name, by, |dom| {
             let info = dom.info()?;
             Ok(DomainInfo {
                 vcpus: info.nr_virt_cpu,
@@ -255,47 +242,51 @@ impl DomainController for LibvirtController {
         })
     }
 
-    fn emulator(&self, name: &str) -> Outcome<Option<String>> {
-        self.on_domain(name, |dom| {
+    fn emulator(&self, name: &str, by: Instant) -> Outcome<Option<String>> {
+        self.on_domain(name, by, |dom| {
             Ok(DomainConfig::parse(&dom.xml_desc(0)?).emulator)
         })
     }
 
-    fn is_persistent(&self, name: &str) -> Outcome<bool> {
-        match self.on_domain(name, |dom| dom.is_persistent()) {
+    fn is_persistent(&self, name: &str, by: Instant) -> Outcome<bool> {
+        match self.on_domain(name, by, |dom| dom.is_persistent()) {
             Err(ControllerError::NoDomain) => Ok(false),
             other => other,
         }
     }
 
-    fn undefine(&self, name: &str) -> Outcome<()> {
-        self.on_domain(name, |dom| match dom.undefine_flags(UNDEFINE_FLAGS) {
+    fn undefine(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.on_domain(name, by, |dom| match dom.undefine_flags(UNDEFINE_FLAGS) {
             Err(e) if flags_rejected(&e) => dom.undefine(),
             other => other,
         })
     }
 
-    fn create(&self, xml: &str) -> Outcome<()> {
+    fn create(&self, xml: &str, by: Instant) -> Outcome<()> {
         let xml = xml.to_string();
-        self.call(move |s| s.with_conn(|conn| conn.create_domain_xml(&xml, 0).map(release)))
+        self.call(by, move |s| {
+            s.with_conn(|conn| conn.create_domain_xml(&xml, 0).map(release))
+        })
     }
 
-    fn define(&self, xml: &str) -> Outcome<()> {
+    fn define(&self, xml: &str, by: Instant) -> Outcome<()> {
         let xml = xml.to_string();
-        self.call(move |s| s.with_conn(|conn| conn.define_domain_xml(&xml).map(release)))
+        self.call(by, move |s| {
+            s.with_conn(|conn| conn.define_domain_xml(&xml).map(release))
+        })
     }
 
-    fn start_defined(&self, name: &str) -> Outcome<()> {
-        self.on_domain(name, |dom| dom.create().map(drop))
+    fn start_defined(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.on_domain(name, by, |dom| dom.create().map(drop))
     }
 
-    fn resume(&self, name: &str) -> Outcome<()> {
-        self.on_domain(name, |dom| dom.resume().map(drop))
+    fn resume(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.on_domain(name, by, |dom| dom.resume().map(drop))
     }
 
-    fn shutdown(&self, name: &str, modes: &[ShutdownMode]) -> Outcome<()> {
+    fn shutdown(&self, name: &str, modes: &[ShutdownMode], by: Instant) -> Outcome<()> {
         let flags = shutdown_flags(modes);
-        self.on_domain(name, move |dom| {
+        self.on_domain(name, by, move |dom| {
             if flags == 0 {
                 dom.shutdown().map(drop)
             } else {
@@ -304,13 +295,13 @@ impl DomainController for LibvirtController {
         })
     }
 
-    fn destroy(&self, name: &str) -> Outcome<()> {
-        self.on_domain(name, |dom| dom.destroy())
+    fn destroy(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.on_domain(name, by, |dom| dom.destroy())
     }
 
-    fn save(&self, name: &str, path: &Path) -> Outcome<()> {
+    fn save(&self, name: &str, path: &Path, by: Instant) -> Outcome<()> {
         let path = c_path(path)?;
-        self.on_domain(name, move |dom| {
+        self.on_domain(name, by, move |dom| {
             // SAFETY: valid domain, NUL-terminated path, null dxml is allowed.
             check(unsafe {
                 sys::virDomainSaveFlags(dom.as_ptr(), path.as_ptr(), std::ptr::null(), 0)
@@ -319,9 +310,9 @@ impl DomainController for LibvirtController {
         })
     }
 
-    fn restore(&self, path: &Path) -> Outcome<()> {
+    fn restore(&self, path: &Path, by: Instant) -> Outcome<()> {
         let path = c_path(path)?;
-        self.call(move |s| {
+        self.call(by, move |s| {
             s.with_conn(|conn| {
                 // SAFETY: open connection, NUL-terminated path.
                 check(unsafe { sys::virDomainRestore(conn.as_ptr(), path.as_ptr()) }).map(drop)
@@ -329,28 +320,30 @@ impl DomainController for LibvirtController {
         })
     }
 
-    fn save_image_xml(&self, path: &Path) -> Outcome<String> {
+    fn save_image_xml(&self, path: &Path, by: Instant) -> Outcome<String> {
         let path = path.to_string_lossy().into_owned();
-        self.call(move |s| s.with_conn(|conn| conn.save_image_xml_desc(&path, 0)))
+        self.call(by, move |s| {
+            s.with_conn(|conn| conn.save_image_xml_desc(&path, 0))
+        })
     }
 
-    fn wakeup(&self, name: &str) -> Outcome<()> {
-        self.on_domain(name, |dom| dom.pm_wakeup(0))
+    fn wakeup(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.on_domain(name, by, |dom| dom.pm_wakeup(0))
     }
 
-    fn set_tag(&self, name: &str, tag: &ResourceTag) -> Outcome<()> {
-        self.tag_domain(name, tag)
+    fn set_tag(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<()> {
+        self.tag_domain(name, tag, by)
     }
 
-    fn tagged_domains(&self) -> Outcome<Vec<TaggedDomain>> {
-        self.list_tagged()
+    fn tagged_domains(&self, by: Instant) -> Outcome<Vec<TaggedDomain>> {
+        self.list_tagged(by)
     }
 
     /// Pool and network objects are leaked on purpose: virt's Drop panics
     /// when the free fails, and the process is short-lived.
-    fn ensure_pool_active(&self, pool: &str) -> Outcome<()> {
+    fn ensure_pool_active(&self, pool: &str, by: Instant) -> Outcome<()> {
         let pool = pool.to_string();
-        self.call(move |s| {
+        self.call(by, move |s| {
             s.with_conn(|conn| {
                 let p = std::mem::ManuallyDrop::new(conn.lookup_storage_pool_by_name(&pool)?);
                 if p.is_active()? {
@@ -363,9 +356,9 @@ impl DomainController for LibvirtController {
         })
     }
 
-    fn ensure_network_active(&self, network: &str) -> Outcome<()> {
+    fn ensure_network_active(&self, network: &str, by: Instant) -> Outcome<()> {
         let network = network.to_string();
-        self.call(move |s| {
+        self.call(by, move |s| {
             s.with_conn(|conn| {
                 let n = std::mem::ManuallyDrop::new(conn.lookup_network_by_name(&network)?);
                 if n.is_active()? {
@@ -377,8 +370,8 @@ impl DomainController for LibvirtController {
         })
     }
 
-    fn inactive_xml(&self, name: &str) -> Outcome<String> {
-        self.on_domain(name, |dom| {
+    fn inactive_xml(&self, name: &str, by: Instant) -> Outcome<String> {
+        self.on_domain(name, by, |dom| {
             dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_SECURE)
         })
     }

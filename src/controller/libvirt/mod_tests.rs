@@ -21,25 +21,42 @@ fn controller_is_cheap_send_and_sync() {
     let c = LibvirtController::new(Some("test:///default".into()), Instant::now());
     assert!(c.worker.lock().unwrap().is_none());
     // Past the deadline: fails without any I/O and without marking it hung.
-    assert!(matches!(c.state("x"), Err(ControllerError::Unreachable(_))));
+    assert!(matches!(
+        c.state("x", Instant::now() + Duration::from_secs(60)),
+        Err(ControllerError::Unreachable(_))
+    ));
     assert!(c.worker.lock().unwrap().is_none() && !c.is_hung());
 }
 
 #[test]
-fn limit_bounds_calls_and_recover_clears_a_hang() {
+fn a_call_is_bounded_by_its_own_bound_and_the_deadline() {
     let far = Instant::now() + Duration::from_secs(3600);
     let c = LibvirtController::new(Some("test:///default".into()), far);
-    assert_eq!(c.call_end(), far);
     let soon = Instant::now() + Duration::from_secs(5);
-    c.limit_calls(Some(soon));
-    assert_eq!(c.call_end(), soon);
-    c.limit_calls(Some(far + Duration::from_secs(1)));
-    assert_eq!(c.call_end(), far, "never past the deadline");
-    c.limit_calls(None);
-    assert_eq!(c.call_end(), far);
+    assert!(c.budget(soon) <= Duration::from_secs(5));
+    assert!(
+        c.budget(far + Duration::from_secs(60)) <= Duration::from_secs(3600),
+        "never past the deadline"
+    );
+    let capped = LibvirtController::new(Some("test:///default".into()), far)
+        .with_call_timeout(Duration::from_secs(2));
+    assert!(capped.budget(far) <= Duration::from_secs(2));
+    // a bound already past: fails at once, without I/O
+    let past = Instant::now();
+    assert!(matches!(
+        c.state("x", past),
+        Err(ControllerError::Unreachable(_))
+    ));
+    assert!(c.worker.lock().unwrap().is_none());
+}
+
+#[test]
+fn recover_clears_a_hang() {
+    let far = Instant::now() + Duration::from_secs(3600);
+    let c = LibvirtController::new(Some("test:///default".into()), far);
     *lock(&c.hung) = Some("stuck".into());
     assert_eq!(
-        c.state("x"),
+        c.state("x", far),
         Err(ControllerError::Unreachable("stuck".into()))
     );
     c.recover();

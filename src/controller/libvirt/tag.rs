@@ -7,6 +7,8 @@
 use virt::domain::Domain;
 use virt::sys;
 
+use std::time::Instant;
+
 use super::errors::from_virt;
 use super::worker::DomHandle;
 use super::LibvirtController;
@@ -20,9 +22,9 @@ impl LibvirtController {
     /// Writes the tag into the live definition when the domain runs and
     /// into the persistent one when it has one (an element of the same
     /// namespace is replaced).
-    pub(super) fn tag_domain(&self, name: &str, tag: &ResourceTag) -> Outcome<()> {
+    pub(super) fn tag_domain(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<()> {
         let xml = tag.to_xml();
-        self.on_domain(name, move |dom| {
+        self.on_domain(name, by, move |dom| {
             let mut flags = 0;
             if dom.is_active()? {
                 flags |= sys::VIR_DOMAIN_AFFECT_LIVE;
@@ -38,8 +40,8 @@ impl LibvirtController {
     }
 
     /// The tagged domains among all those libvirt knows here.
-    pub(super) fn list_tagged(&self) -> Outcome<Vec<TaggedDomain>> {
-        self.call(|s| {
+    pub(super) fn list_tagged(&self, by: Instant) -> Outcome<Vec<TaggedDomain>> {
+        self.call(by, |s| {
             s.with_conn(|conn| {
                 let all: Vec<DomHandle> = conn
                     .list_all_domains(0)?

@@ -21,7 +21,7 @@ pub mod endpoint;
 pub mod session;
 pub mod wire;
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{OnceCell, RefCell};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -61,8 +61,6 @@ pub struct DirectController {
     looked_up: RefCell<Option<DomainRef>>,
     /// Set when the daemon did not answer in time: what later calls return.
     gave_up: RefCell<Option<String>>,
-    /// The bound of [`DomainController::limit_calls`].
-    limit: Cell<Option<Instant>>,
     /// "No such domain" from the socket is asked again through the library.
     confirm_absence: bool,
     library: OnceCell<LibvirtController>,
@@ -92,7 +90,6 @@ impl DirectController {
             session: RefCell::new(None),
             looked_up: RefCell::new(None),
             gave_up: RefCell::new(None),
-            limit: Cell::new(None),
             confirm_absence: false,
             library: OnceCell::new(),
         }
@@ -122,14 +119,13 @@ impl DirectController {
                 None => ctl,
             }
         });
-        library.limit_calls(self.limit.get());
         library
     }
 
-    /// When the next direct call must have ended.
-    fn call_deadline(&self) -> Instant {
+    /// When a direct call that must answer by `by` must have ended.
+    fn call_deadline(&self, by: Instant) -> Instant {
         let end = self.deadline.checked_sub(RESERVE).unwrap_or(self.deadline);
-        let end = self.limit.get().map_or(end, |limit| end.min(limit));
+        let end = end.min(by);
         match self.call_cap {
             Some(cap) => end.min(Instant::now() + cap),
             None => end,
@@ -140,6 +136,7 @@ impl DirectController {
     fn direct<T>(
         &self,
         name: &str,
+        by: Instant,
         query: impl FnOnce(&mut Session, &DomainRef) -> Result<T, CallError>,
     ) -> Direct<T> {
         let Some(endpoint) = &self.endpoint else {
@@ -148,7 +145,7 @@ impl DirectController {
         if let Some(msg) = self.gave_up.borrow().as_ref() {
             return Direct::Answer(Err(ControllerError::Unreachable(msg.clone())));
         }
-        let deadline = self.call_deadline();
+        let deadline = self.call_deadline(by);
         let outcome = self.with_session(endpoint, deadline, |s| {
             let cached = self.looked_up.borrow().clone().filter(|d| d.name == name);
             let dom = match cached {
@@ -256,34 +253,27 @@ macro_rules! delegate_to_library {
 }
 
 impl DomainController for DirectController {
-    fn state(&self, name: &str) -> Outcome<DomainState> {
-        let direct = self.direct(name, |s, dom| s.state(dom).map(DomainState::from_raw));
-        self.settle("state", direct, |l| l.state(name))
+    fn state(&self, name: &str, by: Instant) -> Outcome<DomainState> {
+        let direct = self.direct(name, by, |s, dom| s.state(dom).map(DomainState::from_raw));
+        self.settle("state", direct, |l| l.state(name, by))
     }
 
-    fn info(&self, name: &str) -> Outcome<DomainInfo> {
-        let direct = self.direct(name, |s, dom| {
+    fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo> {
+        let direct = self.direct(name, by, |s, dom| {
             s.info(dom).map(|i| DomainInfo {
                 vcpus: i.nr_virt_cpu,
                 max_memory_kib: i.max_mem_kib,
             })
         });
-        self.settle("info", direct, |l| l.info(name))
+        self.settle("info", direct, |l| l.info(name, by))
     }
 
-    fn emulator(&self, name: &str) -> Outcome<Option<String>> {
-        let direct = self.direct(name, |s, dom| {
+    fn emulator(&self, name: &str, by: Instant) -> Outcome<Option<String>> {
+        let direct = self.direct(name, by, |s, dom| {
             s.xml_desc(dom)
                 .map(|xml| DomainConfig::parse(&xml).emulator)
         });
-        self.settle("emulator", direct, |l| l.emulator(name))
-    }
-
-    fn limit_calls(&self, until: Option<Instant>) {
-        self.limit.set(until);
-    }
-    fn call_limit(&self) -> Option<Instant> {
-        self.limit.get()
+        self.settle("emulator", direct, |l| l.emulator(name, by))
     }
 
     /// Forgets a daemon that did not answer: the next call connects afresh.
@@ -298,23 +288,23 @@ impl DomainController for DirectController {
     }
 
     delegate_to_library! {
-        fn is_persistent(name: &str) -> Outcome<bool>;
-        fn undefine(name: &str) -> Outcome<()>;
-        fn create(xml: &str) -> Outcome<()>;
-        fn define(xml: &str) -> Outcome<()>;
-        fn start_defined(name: &str) -> Outcome<()>;
-        fn resume(name: &str) -> Outcome<()>;
-        fn shutdown(name: &str, modes: &[ShutdownMode]) -> Outcome<()>;
-        fn destroy(name: &str) -> Outcome<()>;
-        fn save(name: &str, path: &Path) -> Outcome<()>;
-        fn restore(path: &Path) -> Outcome<()>;
-        fn save_image_xml(path: &Path) -> Outcome<String>;
-        fn inactive_xml(name: &str) -> Outcome<String>;
+        fn is_persistent(name: &str, by: Instant) -> Outcome<bool>;
+        fn undefine(name: &str, by: Instant) -> Outcome<()>;
+        fn create(xml: &str, by: Instant) -> Outcome<()>;
+        fn define(xml: &str, by: Instant) -> Outcome<()>;
+        fn start_defined(name: &str, by: Instant) -> Outcome<()>;
+        fn resume(name: &str, by: Instant) -> Outcome<()>;
+        fn shutdown(name: &str, modes: &[ShutdownMode], by: Instant) -> Outcome<()>;
+        fn destroy(name: &str, by: Instant) -> Outcome<()>;
+        fn save(name: &str, path: &Path, by: Instant) -> Outcome<()>;
+        fn restore(path: &Path, by: Instant) -> Outcome<()>;
+        fn save_image_xml(path: &Path, by: Instant) -> Outcome<String>;
+        fn inactive_xml(name: &str, by: Instant) -> Outcome<String>;
         fn wait_event(name: &str, timeout: Duration) -> bool;
-        fn wakeup(name: &str) -> Outcome<()>;
-        fn ensure_pool_active(pool: &str) -> Outcome<()>;
-        fn ensure_network_active(network: &str) -> Outcome<()>;
-        fn set_tag(name: &str, tag: &ResourceTag) -> Outcome<()>;
-        fn tagged_domains() -> Outcome<Vec<TaggedDomain>>;
+        fn wakeup(name: &str, by: Instant) -> Outcome<()>;
+        fn ensure_pool_active(pool: &str, by: Instant) -> Outcome<()>;
+        fn ensure_network_active(network: &str, by: Instant) -> Outcome<()>;
+        fn set_tag(name: &str, tag: &ResourceTag, by: Instant) -> Outcome<()>;
+        fn tagged_domains(by: Instant) -> Outcome<Vec<TaggedDomain>>;
     }
 }
