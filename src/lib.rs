@@ -1,23 +1,32 @@
 //! ocf:rust:VirtualDomain — a native drop-in replacement for Pacemaker's
 //! `ocf:heartbeat:VirtualDomain` resource agent.
 //!
-//! Layout: [`ocf`] is the OCF contract (environment, exit codes, exit
-//! reasons, logging); [`params`] and [`domain_xml`] read the configuration
-//! once into types; [`actions`] decides what to do; [`controller`] acts on
-//! the hypervisor behind a trait.
+//! Layout, from the top down (imports run only downward): [`actions`] are
+//! the OCF actions; [`lifecycle`] the steps they share; [`migration`],
+//! [`guest_data`] and [`cluster`] the capabilities; [`guest`] what the agent
+//! knows about its guest; [`request`] one invocation's checked settings;
+//! [`controller`] acts on the hypervisor behind a trait; [`host`],
+//! [`params`], [`domain_xml`], [`ocf`] (the OCF contract) and [`timing`]
+//! are the foundations.
 
 pub mod actions;
 pub mod cli;
+pub mod cluster;
 pub mod controller;
 pub mod domain_sizes;
 pub mod domain_xml;
+pub mod guest;
+pub mod guest_data;
 pub mod host;
+pub mod lifecycle;
 pub mod manpage;
 pub mod metadata;
+pub mod migration;
 pub mod ocf;
 pub mod pacemaker_time;
 mod panic_guard;
 pub mod params;
+pub mod request;
 pub mod timing;
 
 /// The whole agent, as `main` runs it; ends the process.

@@ -24,6 +24,11 @@ pub const QUERY_CAP: Duration = Duration::from_secs(5);
 /// mount whose server is gone never does, and must not hang the action.
 pub const OUTSIDE_READ_CAP: Duration = Duration::from_secs(5);
 
+/// The most a local step that needs no libvirt may take (systemd's
+/// daemon-reload for the shutdown ordering): it must never eat the time a
+/// start or migrate_from needs to wait for the domain.
+pub const SHORT_STEP_CAP: Duration = Duration::from_secs(10);
+
 /// First pause between two attempts of a retried call; it doubles up to
 /// [`MAX_RETRY_PAUSE`] (a restarting libvirtd takes about a second to
 /// accept connections again).
@@ -112,6 +117,11 @@ impl TimeBudget {
     /// When the graceful shutdown ends (see [`Self::graceful_window`]).
     pub fn graceful_end(&self, shutdown_timeout: Option<Duration>) -> Instant {
         self.started + self.graceful_window(shutdown_timeout)
+    }
+
+    /// How long a short local step may take, if started now.
+    pub fn short_step(&self) -> Duration {
+        self.work_left().min(SHORT_STEP_CAP)
     }
 
     /// When a read of outside data must have answered, if started now.

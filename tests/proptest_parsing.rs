@@ -6,12 +6,12 @@
 mod common;
 
 use proptest::prelude::*;
-use virtualdomain::actions::setup::{self, ConfigFile, HostFacts, Message, Operation};
 use virtualdomain::cli::Action;
 use virtualdomain::domain_sizes;
 use virtualdomain::domain_xml::DomainConfig;
 use virtualdomain::ocf::{Env, OcfRc};
 use virtualdomain::params::Params;
+use virtualdomain::request::setup::{self, ConfigFile, HostFacts, Message, Operation};
 
 /// Every parameter of the meta-data (the anchor's 27, then ours).
 const PARAMS: [&str; 28] = [

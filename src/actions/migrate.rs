@@ -14,17 +14,21 @@
 
 use std::time::{Duration, Instant};
 
-use super::migrate_options::is_address;
-use super::migration_uri::{self, MigrationParams, MigrationPlan};
-use super::observe::{observe, observe_patiently};
-use super::start::{short_limit, start_resources, wait_until_running, Arrival};
-use super::state::Observed;
-use super::{config_save, domain_tag, Remote, Request};
+use crate::controller::Remote;
 use crate::controller::{
     DomainController, DomainState, MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch,
 };
+use crate::guest::observe::{observe, observe_patiently};
+use crate::guest::state::Observed;
+use crate::guest::tag as domain_tag;
+use crate::guest_data::config_save;
 use crate::host::systemd;
+use crate::lifecycle::arrival::{start_resources, wait_until_running, Arrival};
+use crate::migration::target::{hypervisor_uri, random_port, uri_params};
+use crate::migration::uri::{self as migration_uri, MigrationPlan};
 use crate::ocf::{OcfError, OcfRc, OcfResult};
+use crate::request::migrate_options::is_address;
+use crate::request::Request;
 
 /// The time kept after the migration call for verifying and answering,
 /// and between aborting a job and the end of the call.
@@ -108,52 +112,6 @@ fn plan(
         log::warn!("{warning}");
     }
     Ok(plan)
-}
-
-/// The URI other hosts' URIs are composed from: `hypervisor`, or
-/// libvirt's default URI as the connection resolved it.
-pub(super) fn hypervisor_uri(
-    req: &Request,
-    ctl: &dyn DomainController,
-) -> Result<String, OcfError> {
-    match req.params.hypervisor.as_deref().filter(|h| !h.is_empty()) {
-        Some(h) => Ok(h.to_string()),
-        None => ctl.uri(req.ctx.work_end()).map_err(|e| {
-            OcfError::generic(format!(
-                "{}: cannot learn libvirt's default URI: {e}",
-                req.name
-            ))
-        }),
-    }
-}
-
-/// The request's parameters for the URI composition; `mapped`: the
-/// target was replaced by its `migration_mapping` host.
-pub(super) fn uri_params<'a>(
-    req: &'a Request,
-    hypervisor: &'a str,
-    mapped: bool,
-) -> MigrationParams<'a> {
-    let p = &req.params;
-    MigrationParams {
-        hypervisor,
-        transport: &p.migration_transport,
-        user: p.migration_user.as_deref(),
-        network_suffix: &p.migration_network_suffix,
-        remoteuri: p.remoteuri.as_deref(),
-        migrateuri: p.migrateuri.as_deref(),
-        migrate_options: p.migrate_options.as_deref().unwrap_or(""),
-        migrateport: p.migrateport.as_deref(),
-        mapped,
-    }
-}
-
-/// A port in qemu's migration range 49152–49215, as the anchor picks it.
-fn random_port() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    49152 + ((nanos ^ std::process::id()) % 64) as u16
 }
 
 /// The migration, fully decided from the plan and the checked settings.
@@ -275,7 +233,7 @@ pub fn migrate_from(req: &Request, ctl: &dyn DomainController) -> OcfResult {
 
 /// `migrate_from` without tagging: waits until the domain runs here.
 pub fn arrival(req: &Request, ctl: &dyn DomainController) -> OcfResult {
-    systemd::ensure_shutdown_ordering(short_limit(req));
+    systemd::ensure_shutdown_ordering(req.ctx.budget().short_step());
     wait_until_running(req, ctl, Arrival::Migrating)?;
     log::info!(
         "{}: live migration from {} succeeded.",

@@ -20,7 +20,7 @@ fn migrate_request(extra: &[(&str, &str)]) -> Request {
     pairs.extend_from_slice(extra);
     let mut req = request(&pairs);
     req.settings.migration =
-        crate::actions::migration_settings::migration_settings(&req.params).unwrap();
+        crate::request::migration_settings::migration_settings(&req.params).unwrap();
     req
 }
 

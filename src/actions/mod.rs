@@ -1,96 +1,44 @@
-//! Action dispatch: from the command line and environment to an exit code.
+//! The OCF actions: dispatch from the command line and environment to an
+//! exit code, and one file per action (monitor, status and the probe share
+//! theirs; migrate_to and migrate_from too). Each action reads top to
+//! bottom as its steps: it decides, and delegates the work to the
+//! capabilities below it ([`crate::lifecycle`], [`crate::migration`],
+//! [`crate::guest_data`], [`crate::cluster`], [`crate::guest`]).
 //!
 //! The sequence is the anchor's `ocf-rarun`: parse the action, answer
 //! meta-data at once, check the OCF environment, parse parameters and the
-//! domain XML, run the setup checks ([`setup`]), then the action itself.
+//! domain XML, run the setup checks ([`crate::request::setup`]), then the
+//! action itself — or, when the config gives no domain, the actions that
+//! look for it without one ([`without_config`]).
 
-pub mod backing;
-pub mod config_guard;
-pub mod config_keep;
-pub mod config_save;
-pub mod domain_tag;
-pub mod double_start;
-pub mod guest_process;
-pub mod housekeeping;
 pub mod migrate;
-pub mod migrate_options;
-pub mod migration_settings;
-pub mod migration_uri;
 pub mod monitor;
-pub mod observe;
 pub mod reload;
-pub mod setup;
-pub mod snapshot;
-pub mod snapshot_image;
 pub mod start;
-pub mod state;
 pub mod stop;
 #[cfg(test)]
 pub mod test_support;
-pub mod utilization;
+pub mod without_config;
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use crate::cli::{self, Action, Invocation};
 use crate::controller::libvirt::LibvirtController;
 use crate::controller::rpc::DirectController;
 use crate::controller::DomainController;
 use crate::domain_xml::DomainConfig;
-use crate::host;
+use crate::host::command::find_in_path;
 use crate::metadata::META_DATA;
 use crate::ocf::{logging, reason, Env, OcfContext, OcfError, OcfRc, OcfResult};
 use crate::params::Params;
-use setup::{Accepted, ConfigFile, HostFacts, Message, Operation, Settings};
-
-/// Domain XML files larger than this are not read (a config pointing at a
-/// device or a huge file must not stall the agent).
-const MAX_CONFIG_BYTES: u64 = 16 << 20;
-
-/// Controllers for other hosts' libvirt (the migration target, the other
-/// nodes), by URI, with every call ending by the given instant.
-pub type Remote<'a> = &'a (dyn Fn(&str, std::time::Instant) -> Box<dyn DomainController> + Sync);
+use crate::request::config_file::read_config;
+use crate::request::setup::{self, Accepted, ConfigFile, HostFacts, Message, Operation};
+use crate::request::Request;
 
 /// The real [`Remote`]: the libvirt backend.
 fn libvirt_remote(uri: &str, until: std::time::Instant) -> Box<dyn DomainController> {
     Box::new(LibvirtController::new(Some(uri.to_string()), until))
-}
-
-/// Everything an action needs, resolved once.
-#[derive(Debug)]
-pub struct Request {
-    pub action: Action,
-    pub ctx: OcfContext,
-    pub params: Params,
-    pub config_path: PathBuf,
-    /// The checked parameters, typed.
-    pub settings: Settings,
-    pub domain: DomainConfig,
-    /// The domain's name (from the config).
-    pub name: String,
-}
-
-impl Request {
-    /// The domain XML as text (what libvirt is given to create or define),
-    /// read within a share of the operation's time.
-    pub fn config_xml(&self) -> Result<String, OcfError> {
-        let path = self.config_path.clone();
-        let until = self.ctx.budget().outside_read_end();
-        let read = host::bounded::run_until(until, move || {
-            read_regular_file(&path).map(|b| String::from_utf8(b).map_err(|e| e.to_string()))
-        });
-        let cannot = |why: String| {
-            OcfError::installed(format!("Cannot read {}: {why}", self.config_path.display()))
-        };
-        match read {
-            Some(Ok(Ok(text))) => Ok(text),
-            Some(Ok(Err(why))) => Err(cannot(why)),
-            Some(Err(e)) => Err(cannot(e.to_string())),
-            None => Err(cannot("the read did not answer in time".into())),
-        }
-    }
 }
 
 /// Runs the agent: the whole life of one invocation.
@@ -154,10 +102,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
     } = match checked {
         Ok(accepted) => accepted,
         Err(refusal) => {
-            if refusal.unreadable_config && config_guard::applies(op.action) {
+            if refusal.unreadable_config && without_config::applies(op.action) {
                 let ctl = controller_for(&ctx, &params, op.action);
                 if let Some(verdict) =
-                    config_guard::without_config(op.action, &ctx, &params, ctl.as_ref())
+                    without_config::without_config(op.action, &ctx, &params, ctl.as_ref())
                 {
                     return finish(verdict);
                 }
@@ -214,62 +162,6 @@ fn check_ocf_env(env: &Env) -> Result<(), OcfError> {
         ));
     }
     Ok(())
-}
-
-/// Reads and parses the domain XML, by `until`. Unreadable: `test -r`
-/// fails, or the read did not answer in time (storage that stopped
-/// answering). Readable but not a file (a directory, a FIFO, a device):
-/// read as a document without a name, never opened.
-pub fn read_config(path: &Path, until: Instant) -> ConfigFile {
-    use nix::unistd::{access, AccessFlags};
-    let owned = path.to_path_buf();
-    let read = host::bounded::run_until(until, move || {
-        if access(&owned, AccessFlags::R_OK).is_err() {
-            return None;
-        }
-        Some(read_regular_file(&owned).unwrap_or_default())
-    });
-    match read {
-        Some(Some(bytes)) => {
-            ConfigFile::Read(DomainConfig::parse(&String::from_utf8_lossy(&bytes)))
-        }
-        Some(None) => ConfigFile::Unreadable,
-        None => {
-            log::warn!(
-                "Reading {} did not answer in time: treated as unreadable.",
-                path.display()
-            );
-            ConfigFile::Unreadable
-        }
-    }
-}
-
-/// The bytes of a regular file (at most [`MAX_CONFIG_BYTES`]); an error for
-/// anything else, which is never opened (opening a FIFO blocks).
-fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_CONFIG_BYTES)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-/// A program in PATH (plus the system directories, as `have_binary`).
-pub fn find_in_path(program: &str, env: &Env) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = env.get("PATH").unwrap_or_default();
-    let found = path
-        .split(':')
-        .chain(["/sbin", "/bin", "/usr/sbin", "/usr/bin"])
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join(program))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        });
-    found
 }
 
 /// The libvirt controller for this operation: `hypervisor` (unset or

@@ -5,15 +5,14 @@
 //! utilization, config save). When libvirt cannot answer, the process
 //! table decides, as the anchor does — but never by looping forever.
 
-use std::process::Command;
-
-use super::guest_process::{self, GuestProcess};
-use super::state::Observed;
-use super::{housekeeping, Request};
 use crate::controller::DomainController;
-use crate::host::command::run_bounded;
+use crate::guest::health::run_monitor_scripts;
+use crate::guest::process::{self as guest_process, GuestProcess};
+use crate::guest::state::{unknown_observation, Observed};
+use crate::lifecycle::housekeeping;
 use crate::ocf::logging::NOTICE;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
+use crate::request::Request;
 
 /// `monitor`: state, monitor scripts, housekeeping.
 pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
@@ -51,18 +50,6 @@ pub fn status(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     }
 }
 
-pub fn unknown_status(req: &Request, what: &str) -> OcfError {
-    OcfError::generic(format!(
-        "Virtual domain {} has unknown status \"{what}\"!",
-        req.name
-    ))
-}
-
-/// The anchor's "unknown status" error for an observation neither up nor down.
-pub fn unknown_observation(req: &Request, seen: &Observed) -> OcfError {
-    unknown_status(req, &seen.unknown_word().unwrap_or_default())
-}
-
 /// libvirt cannot answer: look for the guest's process.
 pub fn process_fallback(req: &Request, why: &str) -> OcfResult {
     let emulator = req.domain.emulator.as_deref();
@@ -94,28 +81,4 @@ pub fn process_fallback(req: &Request, why: &str) -> OcfResult {
             Ok(OcfRc::NotRunning)
         }
     }
-}
-
-/// Runs `monitor_scripts` in order; the first failure fails the monitor.
-pub fn run_monitor_scripts(req: &Request) -> OcfResult {
-    for script in &req.params.monitor_scripts {
-        let outcome = run_bounded(Command::new(script), req.ctx.work_left());
-        let (code, output) = match outcome {
-            Ok(done) if done.success() => {
-                log::debug!(
-                    "Monitor command \"{script}\" for domain {} completed successfully with output: {}",
-                    req.name,
-                    done.output
-                );
-                continue;
-            }
-            Ok(done) => (done.code.to_string(), done.output),
-            Err(e) => ("an error".to_string(), e),
-        };
-        return Err(OcfError::generic(format!(
-            "Monitor command \"{script}\" for domain {} returned {code} with output: {output}",
-            req.name
-        )));
-    }
-    Ok(OcfRc::Success)
 }

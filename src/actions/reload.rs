@@ -10,10 +10,11 @@
 //! here. The guest itself is never touched, and the answer is 0 whatever
 //! libvirt says: the next monitor reports on the guest.
 
-use super::state::Observed;
-use super::{housekeeping, Request};
 use crate::controller::DomainController;
+use crate::guest::state::Observed;
+use crate::lifecycle::housekeeping;
 use crate::ocf::{OcfRc, OcfResult};
+use crate::request::Request;
 
 /// What reload-agent does after its state query.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,19 +7,25 @@
 //! define + start, in backing-file mode); then wait until a monitor passes
 //! — by libvirt events, and never past the timeout.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::config_keep::keeping_config;
-use super::monitor::{run_monitor_scripts, unknown_observation, unknown_status};
-use super::observe::{observe, observe_patiently, retry_pause};
-use super::state::Observed;
-use super::{
-    backing, domain_tag, double_start, housekeeping, snapshot, utilization, Remote, Request,
-};
+use crate::cluster::utilization;
+use crate::controller::Remote;
 use crate::controller::{ControllerError, DomainController, DomainState};
-use crate::domain_xml::{with_uuid, DomainConfig};
+use crate::guest::observe::{observe_patiently, retry_pause};
+use crate::guest::state::unknown_status;
+use crate::guest::state::Observed;
+use crate::guest::tag as domain_tag;
+use crate::guest_data::backing;
+use crate::guest_data::config_keep::keeping_config;
+use crate::guest_data::definition::define;
+use crate::guest_data::snapshot;
 use crate::host::systemd;
+use crate::lifecycle::arrival::{start_resources, wait_until_running, Arrival};
+use crate::migration::double_start;
+use crate::migration::target::hypervisor_uri;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
+use crate::request::Request;
 
 /// `start`; a domain that runs afterwards carries this resource's tag.
 pub fn start(req: &Request, ctl: &dyn DomainController, remote: Remote) -> OcfResult {
@@ -66,10 +72,10 @@ fn start_domain(req: &Request, ctl: &dyn DomainController, remote: Remote) -> Oc
         }
     }
     if let Some(nodes) = &req.settings.migration.double_start_nodes {
-        let hypervisor = super::migrate::hypervisor_uri(req, ctl)?;
+        let hypervisor = hypervisor_uri(req, ctl)?;
         double_start::refuse_if_running_elsewhere(req, nodes, &hypervisor, remote)?;
     }
-    systemd::ensure_shutdown_ordering(short_limit(req));
+    systemd::ensure_shutdown_ordering(req.ctx.budget().short_step());
     // before the restore (unlike the anchor): a saved guest's disks may be
     // in a pool that is not active yet
     if req.params.start_resources {
@@ -89,10 +95,6 @@ fn start_domain(req: &Request, ctl: &dyn DomainController, remote: Remote) -> Oc
     wait_until_running(req, ctl, Arrival::Started)
 }
 
-pub(super) fn short_limit(req: &Request) -> Duration {
-    req.ctx.work_left().min(Duration::from_secs(10))
-}
-
 /// `create` from the config (`persistent`: define from it, then start).
 /// A call whose answer is lost (libvirtd restarting) may have started the
 /// domain or not: the state decides whether it is sent again.
@@ -105,28 +107,6 @@ fn create(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
         });
     }
     launch(req, ctl, || ctl.create(&xml, req.ctx.work_end()))
-}
-
-/// Defines the domain from the config, leaving the file as it is. A
-/// config without `<uuid>` redefines an existing definition with its UUID
-/// (libvirt refuses the same name with a new, random one). The
-/// definition is tagged with this resource.
-pub(super) fn define(req: &Request, ctl: &dyn DomainController, xml: &str) -> Result<(), OcfError> {
-    let existing_uuid = match req.domain.uuid {
-        Some(_) => None,
-        None => ctl
-            .inactive_xml(&req.name, req.ctx.work_end())
-            .ok()
-            .and_then(|x| DomainConfig::parse(&x).uuid),
-    };
-    let xml = existing_uuid
-        .and_then(|uuid| with_uuid(xml, &uuid))
-        .unwrap_or_else(|| xml.to_string());
-    keeping_config(&req.config_path, || ctl.define(&xml, req.ctx.work_end())).map_err(|e| {
-        OcfError::generic(format!("Failed to define virtual domain {}: {e}", req.name))
-    })?;
-    domain_tag::tag(req, ctl);
-    Ok(())
 }
 
 fn launch(
@@ -225,98 +205,6 @@ fn undefine_stale_definition(req: &Request, ctl: &dyn DomainController) {
             log::warn!("Undefining {} failed: {e}", req.name);
         }
     });
-}
-
-/// `start_resources`: the storage pools and networks the domain uses.
-pub(super) fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
-    for pool in &req.domain.pools {
-        ctl.ensure_pool_active(pool, req.ctx.work_end())
-            .map_err(|e| {
-                OcfError::generic(format!(
-                    "Failed to start required virtual storage pool {pool}: {e}"
-                ))
-            })?;
-    }
-    for network in &req.domain.networks {
-        ctl.ensure_network_active(network, req.ctx.work_end())
-            .map_err(|e| {
-                OcfError::generic(format!(
-                    "Failed to start required virtual network {network}: {e}"
-                ))
-            })?;
-    }
-    Ok(())
-}
-
-fn not_arrived(req: &Request, detail: &str) -> OcfError {
-    OcfError::generic(format!(
-        "{}: migrate_from: the domain has not arrived from {} in time{detail}",
-        req.name,
-        req.ctx.migrate_source.as_deref().unwrap_or("the source")
-    ))
-}
-
-/// How the domain comes to run here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Arrival {
-    /// Created by this start: not running means it stopped again.
-    Started,
-    /// Migrating in: not running yet means not arrived yet.
-    Migrating,
-}
-
-/// Waits until the domain runs and the monitor scripts pass. A woken
-/// domain may still be pmsuspended for a moment; a libvirtd restarting
-/// meanwhile is waited for.
-pub(super) fn wait_until_running(
-    req: &Request,
-    ctl: &dyn DomainController,
-    arrival: Arrival,
-) -> OcfResult {
-    let end = req.ctx.work_end();
-    loop {
-        let failure = match observe(ctl, &req.name, end) {
-            Observed::Active(state) => match run_monitor_scripts(req) {
-                Ok(_) => {
-                    housekeeping::after_monitor(req, ctl, &Observed::Active(state));
-                    if arrival == Arrival::Started {
-                        log::info!("Virtual domain {} started.", req.name);
-                    }
-                    return Ok(OcfRc::Success);
-                }
-                Err(e) => e,
-            },
-            Observed::Inactive if arrival == Arrival::Migrating => not_arrived(req, ""),
-            Observed::Inactive => {
-                return Err(OcfError::generic(format!(
-                    "Virtual domain {} stopped right after it was started",
-                    req.name
-                )));
-            }
-            seen @ (Observed::Crashed | Observed::Unrecognized(_)) => {
-                return Err(unknown_observation(req, &seen));
-            }
-            seen @ Observed::PmSuspended => unknown_observation(req, &seen),
-            Observed::Failed(why) | Observed::Indeterminate(why) => {
-                ctl.recover();
-                match arrival {
-                    Arrival::Started => {
-                        OcfError::generic(format!("Virtual domain {}: {why}", req.name))
-                    }
-                    Arrival::Migrating => not_arrived(req, &format!(" (libvirt: {why})")),
-                }
-            }
-        };
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(failure);
-        }
-        ctl.wait_event(&req.name, left.min(Duration::from_secs(1)));
-        if Instant::now() >= end {
-            // a query now would only say "no time left"
-            return Err(failure);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -10,13 +10,16 @@
 
 use std::time::{Duration, Instant};
 
-use super::guest_process::{self, GuestProcess};
-use super::monitor::unknown_status;
-use super::observe::{observe, observe_patiently};
-use super::state::Observed;
-use super::{config_save, snapshot, utilization, Request};
+use crate::cluster::utilization;
 use crate::controller::{ControllerError, DomainController, DomainState};
+use crate::guest::observe::{observe, observe_patiently};
+use crate::guest::process::{self as guest_process, GuestProcess};
+use crate::guest::state::unknown_status;
+use crate::guest::state::Observed;
+use crate::guest_data::config_save;
+use crate::guest_data::snapshot;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
+use crate::request::Request;
 use crate::timing::{resend_after, retry_pause, QUERY_CAP};
 
 /// `stop`.

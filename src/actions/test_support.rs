@@ -1,10 +1,11 @@
 //! Building requests for unit tests of actions.
 
-use super::{setup, Request};
 use crate::cli::Action;
 use crate::domain_xml::DomainConfig;
 use crate::ocf::{Env, OcfContext};
 use crate::params::Params;
+use crate::request::setup;
+use crate::request::Request;
 
 /// A request for domain `vm1` (a qemu guest) with these extra variables;
 /// HA_RSCTMP is a fresh temporary directory.

@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 pub use migration::{MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch};
 pub use tag::{ResourceTag, TaggedDomain};
 
+/// Controllers for other hosts' libvirt (the migration target, the other
+/// nodes), by URI, with every call ending by the given instant.
+pub type Remote<'a> = &'a (dyn Fn(&str, Instant) -> Box<dyn DomainController> + Sync);
+
 /// libvirt's domain states (`virDomainState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DomainState {

@@ -138,6 +138,21 @@ fn wait_in_thread(mut child: Child) -> std::io::Result<Receiver<std::io::Result<
     }
 }
 
+/// A program in PATH (plus the system directories, as `have_binary`).
+pub fn find_in_path(program: &str, env: &crate::ocf::Env) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = env.get("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/sbin", "/bin", "/usr/sbin", "/usr/bin"])
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| std::path::Path::new(dir).join(program))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        });
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

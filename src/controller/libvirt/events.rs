@@ -8,7 +8,7 @@
 //! for ~30 s while nobody runs the loop dies ("Cannot write data: Broken
 //! pipe" on the next call). Hence the loop thread starts with the first
 //! connection: one thread asleep in poll(), nothing else. The lifecycle
-//! callback itself is registered only by `wait_event`/`watch_events`: virt
+//! callback itself is registered only by `wait_event`: virt
 //! 0.5 has no wrapper for `virConnectDomainEventRegisterAny`, so it is a raw
 //! `extern "C"` function that records the domain's name in a [`Hub`] and
 //! wakes the waiters.

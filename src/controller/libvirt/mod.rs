@@ -84,12 +84,6 @@ impl LibvirtController {
         self
     }
 
-    /// Registers for lifecycle events now (what `wait_event` does lazily),
-    /// so that an event caused by the next call cannot be missed.
-    pub fn watch_events(&self) -> Outcome<()> {
-        self.register_events().map(drop)
-    }
-
     /// Registers the callback if needed; true when registered just now.
     fn register_events(&self) -> Outcome<bool> {
         let hub = Arc::clone(&self.hub);
@@ -377,7 +371,7 @@ impl DomainController for LibvirtController {
     }
 
     /// Events are only recorded once the callback is registered (lazily,
-    /// here, unless [`LibvirtController::watch_events`] was called): so the
+    /// here): so the
     /// call that registers returns `true` at once, a spurious wakeup that
     /// makes the caller re-check the state it may have missed an event of.
     fn wait_event(&self, name: &str, timeout: Duration) -> bool {

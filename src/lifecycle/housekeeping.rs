@@ -3,11 +3,13 @@
 //! part), save the config, and
 //! remember the domain name for probes that cannot read the config.
 
-use super::state::Observed;
-use super::utilization::Figures;
-use super::{config_save, utilization, Request};
+use crate::cluster::utilization;
+use crate::cluster::utilization::Figures;
 use crate::controller::DomainController;
+use crate::guest::state::Observed;
+use crate::guest_data::config_save;
 use crate::host::state_files;
+use crate::request::Request;
 
 /// Runs after every monitor, whatever its result; never changes it.
 pub fn after_monitor(req: &Request, ctl: &dyn DomainController, observed: &Observed) {

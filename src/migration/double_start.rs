@@ -18,12 +18,13 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::migrate::uri_params;
-use super::migration_uri;
-use super::state::Observed;
-use super::{Remote, Request};
+use super::target::uri_params;
+use super::uri as migration_uri;
+use crate::controller::Remote;
+use crate::guest::state::Observed;
 use crate::host::command::run_bounded;
 use crate::ocf::OcfError;
+use crate::request::Request;
 
 /// The most the whole check may take.
 const MAX_CHECK: Duration = Duration::from_secs(10);

@@ -6,7 +6,8 @@
 //! state"): only a reported state may ever lead to `destroy`.
 
 use crate::controller::{ControllerError, DomainState, Outcome};
-use crate::ocf::OcfRc;
+use crate::ocf::{OcfError, OcfRc};
+use crate::request::Request;
 
 /// A domain state query, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +78,19 @@ impl Observed {
             _ => None,
         }
     }
+}
+
+/// The anchor's "unknown status" error.
+pub fn unknown_status(req: &Request, what: &str) -> OcfError {
+    OcfError::generic(format!(
+        "Virtual domain {} has unknown status \"{what}\"!",
+        req.name
+    ))
+}
+
+/// The anchor's "unknown status" error for an observation neither up nor down.
+pub fn unknown_observation(req: &Request, seen: &Observed) -> OcfError {
+    unknown_status(req, &seen.unknown_word().unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@
 
 use std::time::Instant;
 
-use super::observe::QUERY_CAP;
-use super::Request;
 use crate::controller::{DomainController, Outcome, ResourceTag, TaggedDomain};
+use crate::guest::observe::QUERY_CAP;
+use crate::request::Request;
 
 /// Tags the domain of `req` with this resource; a failure is logged.
 pub fn tag(req: &Request, ctl: &dyn DomainController) {
@@ -102,5 +102,5 @@ pub fn identify(
 }
 
 #[cfg(test)]
-#[path = "domain_tag_tests.rs"]
+#[path = "tag_tests.rs"]
 mod tests;

@@ -10,17 +10,22 @@
 //! for it. Only when nothing identifies a domain do the anchor's answers
 //! stand.
 
-use super::domain_tag::{self, Identity};
-use super::guest_process::{self, GuestProcess};
-use super::state::Observed;
-use super::{migrate, monitor, observe, setup, stop, Request};
+use crate::actions::migrate;
+use crate::actions::monitor;
+use crate::actions::stop;
 use crate::cli::Action;
 use crate::controller::DomainController;
 use crate::domain_xml::DomainConfig;
+use crate::guest::observe;
+use crate::guest::process::{self as guest_process, GuestProcess};
+use crate::guest::state::Observed;
+use crate::guest::tag::{self as domain_tag, Identity};
 use crate::host::state_files;
 use crate::ocf::logging::NOTICE;
 use crate::ocf::{OcfContext, OcfError, OcfRc, OcfResult};
 use crate::params::Params;
+use crate::request::setup;
+use crate::request::Request;
 
 /// The domain this resource ran the last time its config was read here.
 pub fn remembered_name(ctx: &OcfContext) -> Option<String> {
@@ -143,5 +148,5 @@ fn stop_remembered(req: &Request, ctl: &dyn DomainController) -> Option<OcfResul
 }
 
 #[cfg(test)]
-#[path = "config_guard_tests.rs"]
+#[path = "without_config_tests.rs"]
 mod tests;

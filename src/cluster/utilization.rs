@@ -17,13 +17,13 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use super::Request;
 use crate::controller::DomainInfo;
 use crate::domain_sizes;
 use crate::domain_xml::DomainConfig;
 use crate::host::command::run_bounded;
 use crate::host::state_files;
 use crate::params::Params;
+use crate::request::Request;
 
 /// What should happen to one attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use tempfile::NamedTempFile;
 
-use super::Request;
 use crate::controller::tag::without_tag;
 use crate::controller::{ControllerError, DomainController};
 use crate::host::atomic_file;
 use crate::host::command::run_bounded;
+use crate::request::Request;
 
 /// The anchor's `save_config`, every step done by `until`. Never changes
 /// the action's result.

@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use super::state::Observed;
 use crate::controller::DomainController;
+use crate::guest::state::Observed;
 
 pub use crate::timing::{retry_pause, QUERY_CAP};
 use crate::timing::{FIRST_RETRY_PAUSE, MAX_RETRY_PAUSE};

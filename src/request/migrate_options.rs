@@ -165,6 +165,22 @@ pub fn is_address(text: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'))
 }
 
+/// The `migrate_options` words without the last `--migrateuri=` token, and
+/// that token's value.
+pub fn split_migrateuri_option(options: &str) -> (Vec<String>, Option<String>) {
+    let mut words: Vec<String> = options.split_whitespace().map(str::to_string).collect();
+    let last = words.iter().rposition(|w| w.contains("--migrateuri="));
+    let value = last.map(|i| {
+        let word = words.remove(i);
+        let at = word.rfind("--migrateuri=").unwrap_or(0);
+        if at > 0 {
+            words.insert(i, word[..at].to_string());
+        }
+        word[at + "--migrateuri=".len()..].to_string()
+    });
+    (words, value)
+}
+
 #[cfg(test)]
 #[path = "migrate_options_tests.rs"]
 mod tests;

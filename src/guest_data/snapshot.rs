@@ -13,10 +13,10 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::snapshot_image::{self, Unusable};
-use super::Request;
 use crate::controller::DomainController;
+use crate::guest_data::snapshot_image::{self, Unusable};
 use crate::ocf::{OcfError, OcfRc, OcfResult};
+use crate::request::Request;
 
 /// `<snapshot>/<domain>.state`.
 pub fn state_file(req: &Request) -> PathBuf {

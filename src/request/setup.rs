@@ -6,14 +6,11 @@
 //! returns 0 (nothing to stop here), a probe returns 7, a recurring monitor
 //! fails, and start/validate return the validation code.
 
-use std::time::Duration;
-
-use super::migration_settings::{migration_settings, start_settings, MigrationSettings};
+use super::migration_settings::{migration_settings, start_settings};
+pub use super::settings::{settings, shutdown_settings, Settings, Shutdown};
 use crate::cli::Action;
-use crate::controller::ShutdownMode;
 use crate::domain_xml::DomainConfig;
 use crate::ocf::OcfRc;
-use crate::pacemaker_time;
 use crate::params::Params;
 
 /// The anchor's generic message for an invalid environment.
@@ -59,28 +56,6 @@ pub struct Refusal {
     /// be read, in time or at all, or names none; everything checked before
     /// it passed): the guards of `config_guard` apply.
     pub unreadable_config: bool,
-}
-
-/// The parameters whose text had to be checked, as typed values: what the
-/// actions use (never the text again).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Settings {
-    pub shutdown: Shutdown,
-    pub migration_speed: u64,
-    pub migration_downtime: u64,
-    /// Checked only for the actions that migrate or may (see
-    /// [`uses_migration_settings`]); the defaults otherwise.
-    pub migration: MigrationSettings,
-}
-
-/// How stop shuts the guest down (this agent's parameters; the anchor
-/// reads neither).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Shutdown {
-    /// `shutdown_mode`: the methods asked for (empty: libvirt's default).
-    pub modes: Vec<ShutdownMode>,
-    /// `shutdown_timeout` (`None`: unset, the stop timeout decides).
-    pub timeout: Option<Duration>,
 }
 
 /// The actions whose setup checks the migration settings.
@@ -301,44 +276,6 @@ fn configuration_error(reason: String) -> Refusal {
         messages: vec![Message::Reason(reason)],
         unreadable_config: false,
     }
-}
-
-/// The parameters every action checks, as the anchor does (its
-/// `VirtualDomain_validate_all` runs before every action), as types, or the
-/// first failure's reason in the anchor's order.
-pub fn settings(params: &Params) -> Result<Settings, &'static str> {
-    let migration_speed = params
-        .migration_speed
-        .valid()
-        .ok_or("migration_speed has to be a decimal value")?;
-    let migration_downtime = params
-        .migration_downtime
-        .valid()
-        .ok_or("migration_downtime has to be a decimal value")?;
-    if params.stateless && params.backingfile.is_empty() {
-        return Err("Stateless functionality can't be achieved without a backing file.");
-    }
-    Ok(Settings {
-        shutdown: Shutdown::default(),
-        migration_speed,
-        migration_downtime,
-        migration: MigrationSettings::default(),
-    })
-}
-
-/// `shutdown_mode` and `shutdown_timeout` (Pacemaker's time syntax: `60s`,
-/// `2min`, plain seconds), or why they cannot be used.
-pub fn shutdown_settings(params: &Params) -> Result<Shutdown, String> {
-    let modes = ShutdownMode::parse_list(&params.shutdown_mode).map_err(|word| {
-        format!("shutdown_mode \"{word}\" is not one of acpi, agent, initctl, signal, paravirt")
-    })?;
-    let timeout = match params.shutdown_timeout.as_deref() {
-        None => None,
-        Some(text) => Some(pacemaker_time::parse(text).ok_or_else(|| {
-            format!("shutdown_timeout \"{text}\" is not a time (60, 60s, 500ms, 2min)")
-        })?),
-    };
-    Ok(Shutdown { modes, timeout })
 }
 
 /// reload-agent's row for a config that does not give the domain (shared

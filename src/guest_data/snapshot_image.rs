@@ -13,9 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::Request;
 use crate::controller::{ControllerError, DomainController};
 use crate::domain_xml::DomainConfig;
+use crate::request::Request;
 
 /// Why a state file is not restored.
 #[derive(Debug, Clone, PartialEq, Eq)]

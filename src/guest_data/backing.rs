@@ -14,10 +14,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::Request;
 use crate::controller::DomainController;
 use crate::host::command::run_bounded;
 use crate::ocf::OcfError;
+use crate::request::Request;
 
 /// `/etc/libvirt/qemu/vm1.xml` → `/etc/libvirt/qemu/vm1.qcow2`.
 pub fn overlay_path(config: &Path) -> PathBuf {
@@ -130,7 +130,7 @@ pub fn define_and_start(req: &Request, ctl: &dyn DomainController) -> Result<(),
         create_overlay(req, &overlay)?;
     }
     let xml = req.config_xml()?;
-    super::start::define(req, ctl, &xml)?;
+    super::definition::define(req, ctl, &xml)?;
     if let Some(program) = copy_in_program {
         copy_in(req, program)?;
     }
@@ -141,7 +141,7 @@ pub fn define_and_start(req: &Request, ctl: &dyn DomainController) -> Result<(),
 /// libguestfs' `virt-copy-in`, or a clear error.
 fn copy_in_program(req: &Request) -> Result<PathBuf, OcfError> {
     let env = crate::ocf::Env::from_process();
-    super::find_in_path("virt-copy-in", &env).ok_or_else(|| {
+    crate::host::command::find_in_path("virt-copy-in", &env).ok_or_else(|| {
         OcfError::new(
             crate::ocf::OcfRc::ErrInstalled,
             format!(

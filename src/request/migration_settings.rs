@@ -9,8 +9,7 @@
 //! a broken migration setting must not fail the monitor of a running guest,
 //! nor its start.
 
-use super::migrate_options::{self, is_address, MigrateOptions};
-use super::migration_uri::split_migrateuri_option;
+use super::migrate_options::{self, is_address, split_migrateuri_option, MigrateOptions};
 use crate::controller::{MigrateFlag, MigrationMode};
 use crate::params::Params;
 

@@ -15,6 +15,8 @@
 //!
 //! Pure: the random port is passed in, so every rule is table-tested.
 
+use crate::request::migrate_options::split_migrateuri_option;
+
 /// The migration parameters the composition reads.
 #[derive(Debug, Clone, Default)]
 pub struct MigrationParams<'a> {
@@ -158,22 +160,6 @@ fn rewrite_host(uri: &str, transport: &str, host: &str) -> Option<String> {
     None
 }
 
-/// The `migrate_options` words without the last `--migrateuri=` token, and
-/// that token's value.
-pub fn split_migrateuri_option(options: &str) -> (Vec<String>, Option<String>) {
-    let mut words: Vec<String> = options.split_whitespace().map(str::to_string).collect();
-    let last = words.iter().rposition(|w| w.contains("--migrateuri="));
-    let value = last.map(|i| {
-        let word = words.remove(i);
-        let at = word.rfind("--migrateuri=").unwrap_or(0);
-        if at > 0 {
-            words.insert(i, word[..at].to_string());
-        }
-        word[at + "--migrateuri=".len()..].to_string()
-    });
-    (words, value)
-}
-
 #[cfg(test)]
-#[path = "migration_uri_tests.rs"]
+#[path = "uri_tests.rs"]
 mod tests;
