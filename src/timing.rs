@@ -29,6 +29,27 @@ pub const OUTSIDE_READ_CAP: Duration = Duration::from_secs(5);
 /// start or migrate_from needs to wait for the domain.
 pub const SHORT_STEP_CAP: Duration = Duration::from_secs(10);
 
+/// The most `virt-xml-validate` may take on a saved config: a schema check
+/// of a few kilobytes takes well under a second.
+pub const VALIDATE_CAP: Duration = Duration::from_secs(30);
+
+/// The most the double-start guard may take in all (every other node's
+/// libvirt asked in parallel): a node that cannot answer in that time is
+/// off, fenced or without libvirtd, and Pacemaker only starts a resource
+/// elsewhere once such a node is known down.
+pub const DOUBLE_START_CHECK_CAP: Duration = Duration::from_secs(10);
+
+/// The most `crm_node -l` may take (a local IPC question to Pacemaker).
+pub const CLUSTER_QUERY_CAP: Duration = Duration::from_secs(5);
+
+/// The longest single wait for a lifecycle event while waiting for a
+/// domain to run: a missed event costs at most this much.
+pub const ARRIVAL_POLL: Duration = Duration::from_secs(1);
+
+/// The longest single wait for an event while waiting for a destroyed
+/// domain to be gone (libvirt reports it within milliseconds).
+pub const GONE_POLL: Duration = Duration::from_millis(200);
+
 /// First pause between two attempts of a retried call; it doubles up to
 /// [`MAX_RETRY_PAUSE`] (a restarting libvirtd takes about a second to
 /// accept connections again).
@@ -117,6 +138,25 @@ impl TimeBudget {
     /// When the graceful shutdown ends (see [`Self::graceful_window`]).
     pub fn graceful_end(&self, shutdown_timeout: Option<Duration>) -> Instant {
         self.started + self.graceful_window(shutdown_timeout)
+    }
+
+    /// The time a migration keeps after libvirt's migration call for
+    /// verifying and answering, and between aborting a job and the end of
+    /// the call: a tenth of the timeout, between 1 s and 5 s.
+    pub fn migration_reserve(&self) -> Duration {
+        (self.timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(5))
+    }
+
+    /// The share of what is left that a preliminary step of a migration
+    /// may take (the source's state, the config save): a quarter, so the
+    /// migration itself keeps most of the time.
+    pub fn preliminary_end(&self) -> Instant {
+        Instant::now() + self.work_left() / 4
+    }
+
+    /// When the double-start guard must have its answers.
+    pub fn double_start_end(&self) -> Instant {
+        Instant::now() + DOUBLE_START_CHECK_CAP.min(self.timeout / 4)
     }
 
     /// How long a short local step may take, if started now.

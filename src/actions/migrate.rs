@@ -12,8 +12,6 @@
 //! migrate_from waits for the domain by libvirt's events and answers as
 //! soon as it runs, or with an error within its timeout.
 
-use std::time::{Duration, Instant};
-
 use crate::controller::Remote;
 use crate::controller::{
     DomainController, DomainState, MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch,
@@ -30,12 +28,6 @@ use crate::ocf::{OcfError, OcfRc, OcfResult};
 use crate::request::migrate_options::is_address;
 use crate::request::Request;
 
-/// The time kept after the migration call for verifying and answering,
-/// and between aborting a job and the end of the call.
-fn reserve(req: &Request) -> Duration {
-    (req.ctx.timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(5))
-}
-
 /// `migrate_to`.
 pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> OcfResult {
     let name = &req.name;
@@ -49,7 +41,7 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
                 "{name}: migrate_to: no valid migration target (CRM_meta_migrate_target)"
             ))
         })?;
-    let ask_until = Instant::now() + req.ctx.work_left() / 4;
+    let ask_until = req.ctx.budget().preliminary_end();
     if !matches!(
         observe_patiently(ctl, name, ask_until, |_| false),
         Observed::Active(_)
@@ -62,7 +54,7 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
     let spec = spec(req, plan);
     if req.params.save_config_on_stop {
         // on the source, while the domain (and any change made to it) is here
-        let until = Instant::now() + req.ctx.work_left() / 4;
+        let until = req.ctx.budget().preliminary_end();
         config_save::save_config(req, ctl, until);
         ctl.recover();
     }
@@ -82,10 +74,10 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
         mode_word(spec.mode),
         describe(&spec)
     );
-    let migrate_end = req.ctx.work_end() - reserve(req);
+    let migrate_end = req.ctx.work_end() - req.ctx.budget().migration_reserve();
     let watch = MigrationWatch {
         max_downtime_ms: Some(req.settings.migration_downtime).filter(|ms| *ms != 0),
-        abort_at: migrate_end - reserve(req),
+        abort_at: migrate_end - req.ctx.budget().migration_reserve(),
     };
     let outcome = ctl.migrate(name, &spec, &watch, migrate_end);
     ctl.recover();

@@ -8,6 +8,7 @@ use super::*;
 use crate::actions::test_support::request;
 use crate::controller::fake::FakeController;
 use crate::controller::{ControllerError, DomainState};
+use std::time::Duration;
 
 fn migrate_request(extra: &[(&str, &str)]) -> Request {
     let mut pairs = vec![

@@ -8,7 +8,7 @@
 //! request is re-sent with back-off, and waiting is driven by libvirt's
 //! lifecycle events instead of one-second polls.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::cluster::utilization;
 use crate::controller::{ControllerError, DomainController, DomainState};
@@ -20,7 +20,7 @@ use crate::guest_data::config_save;
 use crate::guest_data::snapshot;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 use crate::request::Request;
-use crate::timing::{resend_after, retry_pause, QUERY_CAP};
+use crate::timing::{resend_after, retry_pause, GONE_POLL, QUERY_CAP};
 
 /// `stop`.
 pub fn stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
@@ -205,7 +205,7 @@ fn wait_until_gone(req: &Request, ctl: &dyn DomainController, end: Instant) -> O
         if left.is_zero() {
             return Err(failure);
         }
-        ctl.wait_event(&req.name, left.min(Duration::from_millis(200)));
+        ctl.wait_event(&req.name, left.min(GONE_POLL));
     }
 }
 

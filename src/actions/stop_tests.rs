@@ -3,6 +3,7 @@
 use super::*;
 use crate::actions::test_support::request;
 use crate::controller::fake::FakeController;
+use std::time::Duration;
 
 #[test]
 fn already_stopped_is_success() {

@@ -22,6 +22,7 @@ use crate::controller::{ControllerError, DomainController};
 use crate::host::atomic_file;
 use crate::host::command::run_bounded;
 use crate::request::Request;
+use crate::timing::VALIDATE_CAP;
 
 /// The anchor's `save_config`, every step done by `until`. Never changes
 /// the action's result.
@@ -54,7 +55,7 @@ pub fn save_config(req: &Request, ctl: &dyn DomainController, until: Instant) {
     }
     let limit = until
         .saturating_duration_since(Instant::now())
-        .min(Duration::from_secs(30));
+        .min(VALIDATE_CAP);
     if !validates(&xml, limit) {
         log::warn!(
             "Domain {} config failed to validate after dump. Skipping config update.",

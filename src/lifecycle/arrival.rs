@@ -3,7 +3,7 @@
 //! until it runs and its monitor passes ([`wait_until_running`]) — by
 //! libvirt's lifecycle events, and never past the operation's time.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::controller::DomainController;
 use crate::guest::health::run_monitor_scripts;
@@ -12,6 +12,7 @@ use crate::guest::state::{unknown_observation, Observed};
 use crate::lifecycle::housekeeping;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 use crate::request::Request;
+use crate::timing::ARRIVAL_POLL;
 
 /// `start_resources`: the storage pools and networks the domain uses.
 pub fn start_resources(req: &Request, ctl: &dyn DomainController) -> Result<(), OcfError> {
@@ -97,7 +98,7 @@ pub fn wait_until_running(
         if left.is_zero() {
             return Err(failure);
         }
-        ctl.wait_event(&req.name, left.min(Duration::from_secs(1)));
+        ctl.wait_event(&req.name, left.min(ARRIVAL_POLL));
         if Instant::now() >= end {
             // a query now would only say "no time left"
             return Err(failure);

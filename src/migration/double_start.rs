@@ -16,7 +16,6 @@
 //! dead node. That assumption is logged as a warning.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use super::target::uri_params;
 use super::uri as migration_uri;
@@ -25,9 +24,7 @@ use crate::guest::state::Observed;
 use crate::host::command::run_bounded;
 use crate::ocf::OcfError;
 use crate::request::Request;
-
-/// The most the whole check may take.
-const MAX_CHECK: Duration = Duration::from_secs(10);
+use crate::timing::CLUSTER_QUERY_CAP;
 
 /// Refuses (1 with a reason) when the domain exists, not shut off, on one
 /// of `nodes` (empty: the cluster's members) other than this one.
@@ -56,7 +53,7 @@ pub fn refuse_if_running_elsewhere(
         );
         return Ok(());
     }
-    let until = Instant::now() + MAX_CHECK.min(req.ctx.timeout / 4);
+    let until = req.ctx.budget().double_start_end();
     let answers: Vec<(&String, Result<Observed, String>)> = std::thread::scope(|scope| {
         let asks: Vec<_> = others
             .iter()
@@ -117,7 +114,7 @@ fn node_uri(req: &Request, node: &str, hypervisor: &str) -> Result<String, Strin
 fn cluster_members(req: &Request) -> Vec<String> {
     let mut cmd = Command::new("crm_node");
     cmd.arg("-l");
-    match run_bounded(cmd, req.ctx.work_left().min(Duration::from_secs(5))) {
+    match run_bounded(cmd, req.ctx.work_left().min(CLUSTER_QUERY_CAP)) {
         Ok(done) if done.success() => done
             .output
             .lines()
