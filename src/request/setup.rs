@@ -247,17 +247,13 @@ fn checked_settings(op: Operation, params: &Params) -> Result<(Settings, Vec<Str
         // probes, monitors, status and migrations do not shut down
         (Err(_), _) => {}
     }
-    if op.action == Action::Start {
-        settings.migration = start_settings(params).map_err(|reason| {
-            invalid_env(
-                op,
-                OcfRc::ErrConfigured,
-                INVALID_ENV,
-                vec![Message::Reason(reason)],
-            )
-        })?;
-    } else if uses_migration_settings(op.action) {
-        settings.migration = migration_settings(params).map_err(|reason| {
+    let migration = match op.action {
+        Action::Start => Some(start_settings(params)),
+        action if uses_migration_settings(action) => Some(migration_settings(params)),
+        _ => None,
+    };
+    if let Some(checked) = migration {
+        settings.migration = checked.map_err(|reason| {
             invalid_env(
                 op,
                 OcfRc::ErrConfigured,
