@@ -131,12 +131,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
     );
     let Accepted { name, settings } = match checked {
         Ok(accepted) => accepted,
-        Err(refusal) => {
+        Err(mut refusal) => {
             if refusal.unreadable_config && config_guard::applies(op.action) {
                 let ctl = controller_for(&ctx, &params, op.action);
-                if let Some(verdict) =
-                    config_guard::without_config(op.action, &ctx, &params, ctl.as_ref())
-                {
+                if let Some(verdict) = config_guard::without_config(
+                    op.action,
+                    &ctx,
+                    &params,
+                    ctl.as_ref(),
+                    &mut refusal.messages,
+                ) {
                     return finish(verdict);
                 }
             }

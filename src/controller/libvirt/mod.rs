@@ -335,7 +335,7 @@ impl DomainController for LibvirtController {
         self.on_domain(name, |dom| dom.pm_wakeup(0))
     }
 
-    fn set_tag(&self, name: &str, tag: &ResourceTag) -> Outcome<()> {
+    fn set_tag(&self, name: &str, tag: &ResourceTag) -> Outcome<String> {
         self.tag_domain(name, tag)
     }
 

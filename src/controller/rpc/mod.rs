@@ -311,7 +311,7 @@ impl DomainController for DirectController {
         fn wakeup(name: &str) -> Outcome<()>;
         fn ensure_pool_active(pool: &str) -> Outcome<()>;
         fn ensure_network_active(network: &str) -> Outcome<()>;
-        fn set_tag(name: &str, tag: &ResourceTag) -> Outcome<()>;
+        fn set_tag(name: &str, tag: &ResourceTag) -> Outcome<String>;
         fn tagged_domains() -> Outcome<Vec<TaggedDomain>>;
     }
 }
