@@ -73,9 +73,11 @@ pub struct Request {
 impl Request {
     /// The domain XML as text (what libvirt is given to create or define).
     pub fn config_xml(&self) -> Result<String, OcfError> {
-        std::fs::read_to_string(&self.config_path).map_err(|e| {
+        let bytes = std::fs::read(&self.config_path).map_err(|e| {
             OcfError::installed(format!("Cannot read {}: {e}", self.config_path.display()))
-        })
+        })?;
+        crate::domain_xml::decode_document(&bytes)
+            .map_err(|why| OcfError::configured(format!("{}: {why}", self.config_path.display())))
     }
 }
 
@@ -200,10 +202,18 @@ pub fn read_config(path: &Path) -> ConfigFile {
     let read =
         std::fs::File::open(path).and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes));
     match read {
-        Ok(_) => ConfigFile::Read(DomainConfig::parse(&String::from_utf8_lossy(&bytes))),
+        Ok(_) => ConfigFile::Read(DomainConfig::parse(&config_text(&bytes))),
         // readable by access(2) but not as a file (a directory): no name in it
         Err(_) => ConfigFile::Read(DomainConfig::default()),
     }
+}
+
+/// The config's text as libvirt reads it; what cannot be decoded is read
+/// leniently here (the name is still found) and refused, with its reason,
+/// where libvirt is to be given the document (`Request::config_xml`).
+fn config_text(bytes: &[u8]) -> String {
+    crate::domain_xml::decode_document(bytes)
+        .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// A program in PATH (plus the system directories, as `have_binary`).
