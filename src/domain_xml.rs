@@ -7,6 +7,10 @@
 
 use std::collections::BTreeSet;
 
+#[path = "domain_xml_encoding.rs"]
+mod encoding;
+pub use encoding::decode_document;
+
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};

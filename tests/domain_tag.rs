@@ -114,3 +114,171 @@ fn an_untagged_guest_with_nothing_remembered_gets_the_anchors_answers() {
     assert_eq!(stop.code, 0, "{stop:?}");
     assert_eq!(state, "running", "nothing told which domain to stop");
 }
+
+const TEST_URI: &str = "test+unix:///default";
+
+/// A config for the test driver's domain `name`, in `dir`.
+fn test_config(dir: &Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}.xml"));
+    std::fs::write(
+        &path,
+        format!(
+            "<domain type='test'><name>{name}</name><memory unit='MiB'>64</memory>\
+             <os><type arch='x86_64'>hvm</type></os></domain>"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `copy` defined from `virsh dumpxml` of `of` (tag included), without
+/// its UUID (libvirt gives it a new one).
+fn define_copy(of: &str, copy: &str) {
+    let (ok, xml) = virsh(TEST_URI, &["dumpxml", of]);
+    assert!(ok, "{xml}");
+    assert!(xml.contains(NAMESPACE), "tagged: {xml}");
+    let xml = xml
+        .replace(
+            &format!("<name>{of}</name>"),
+            &format!("<name>{copy}</name>"),
+        )
+        .lines()
+        .filter(|l| !l.contains("<uuid>"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("copy.xml");
+    std::fs::write(&file, xml).unwrap();
+    let (ok, out) = virsh(TEST_URI, &["define", file.to_str().unwrap()]);
+    assert!(ok, "virsh define: {out}");
+}
+
+/// The test driver's state lives while a connection is open.
+fn keep_test_driver() -> virtualdomain::controller::libvirt::LibvirtController {
+    use virtualdomain::controller::DomainController;
+    let keeper = virtualdomain::controller::libvirt::LibvirtController::new(
+        Some(TEST_URI.into()),
+        std::time::Instant::now() + std::time::Duration::from_secs(120),
+    );
+    keeper.state("test", by()).expect("the test driver answers");
+    keeper
+}
+
+#[test]
+fn copies_of_a_tagged_definition_are_never_taken_for_the_resource() {
+    if !lab_available("copies of the resource tag") {
+        return;
+    }
+    let _keeper = keep_test_driver();
+    let name = format!("vdtag-{}", std::process::id());
+    let copy = format!("{name}-copy");
+    let _guards = (
+        DomainGuard::new(TEST_URI, &name),
+        DomainGuard::new(TEST_URI, &copy),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path(), &name);
+    let ocf = Ocf::new(&name, &config, TEST_URI);
+    wipe_rsctmp(&ocf);
+    assert_eq!(ocf.ours("start").code, 0);
+    assert_eq!(ocf.recurring().ours("monitor").code, 0);
+    let (_, uuid) = virsh(TEST_URI, &["domuuid", &name]);
+    let (_, live) = virsh(TEST_URI, &["dumpxml", &name]);
+    assert!(
+        live.contains(&format!("name=\"{name}\"")) && live.contains(&format!("uuid=\"{uuid}\"")),
+        "the tag names the domain and its UUID: {live}"
+    );
+    define_copy(&name, &copy);
+
+    // the seen case: the name is remembered, an inactive copy exists
+    let hidden = Hidden::new(&config);
+    let monitor = ocf.recurring().ours("monitor");
+    let stop = ocf.ours("stop");
+    let state = domstate(TEST_URI, &name);
+    drop(hidden);
+    assert_eq!(monitor.code, 0, "{monitor:?}");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(!state.contains("running"), "stopped: {state}");
+
+    // nothing remembered: the tag finds the guest, not its copy
+    assert_eq!(ocf.ours("start").code, 0);
+    let hidden = Hidden::new(&config);
+    wipe_rsctmp(&ocf);
+    let probe = ocf.ours("monitor");
+    drop(hidden);
+    assert_eq!(probe.code, 0, "{probe:?}");
+
+    // the guest gone, its copy running: never the resource
+    assert_eq!(ocf.ours("stop").code, 0);
+    let (ok, out) = virsh(TEST_URI, &["start", &copy]);
+    assert!(ok, "{out}");
+    let hidden = Hidden::new(&config);
+    wipe_rsctmp(&ocf);
+    let probe = ocf.ours("monitor");
+    let monitor = ocf.recurring().ours("monitor");
+    let stop = ocf.ours("stop");
+    let copy_state = domstate(TEST_URI, &copy);
+    drop(hidden);
+    assert_eq!(probe.code, 7, "{probe:?}");
+    assert_eq!(monitor.code, 1, "the anchor's answer: {monitor:?}");
+    let reason = monitor.reason().unwrap_or_default();
+    assert!(
+        reason.contains(&copy) && reason.contains("copy of"),
+        "the exit reason says what was found: {reason}"
+    );
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert_eq!(copy_state, "running", "the copy is left alone");
+}
+
+#[test]
+fn a_persistent_definition_left_behind_by_a_changed_config_is_not_the_resource() {
+    if !lab_available("a definition left behind") {
+        return;
+    }
+    let _keeper = keep_test_driver();
+    let old = format!("vdtag-{}-old", std::process::id());
+    let new = format!("vdtag-{}-new", std::process::id());
+    let _guards = (
+        DomainGuard::new(TEST_URI, &old),
+        DomainGuard::new(TEST_URI, &new),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vm.xml");
+    std::fs::rename(test_config(dir.path(), &old), &config).unwrap();
+    let ocf = Ocf::new(
+        &format!("vdtag-{}-p", std::process::id()),
+        &config,
+        TEST_URI,
+    )
+    .with("OCF_RESKEY_persistent", "true");
+    wipe_rsctmp(&ocf);
+    assert_eq!(ocf.ours("start").code, 0);
+    assert_eq!(ocf.ours("stop").code, 0);
+    // the config now names another domain: the old definition stays
+    std::fs::rename(test_config(dir.path(), &new), &config).unwrap();
+    assert_eq!(ocf.ours("start").code, 0);
+    let (_, listed) = virsh(TEST_URI, &["list", "--all", "--name"]);
+    assert!(listed.contains(&old) && listed.contains(&new), "{listed}");
+
+    let hidden = Hidden::new(&config);
+    wipe_rsctmp(&ocf);
+    let probe = ocf.ours("monitor");
+    wipe_rsctmp(&ocf);
+    let monitor = ocf.recurring().ours("monitor");
+    wipe_rsctmp(&ocf);
+    let stop = ocf.ours("stop");
+    let state = domstate(TEST_URI, &new);
+    wipe_rsctmp(&ocf);
+    let monitor_after = ocf.recurring().ours("monitor");
+    drop(hidden);
+    assert_eq!(probe.code, 0, "{probe:?}");
+    assert_eq!(monitor.code, 0, "{monitor:?}");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert_eq!(state, "shut off", "stop stopped the running one");
+    assert_eq!(monitor_after.code, 1, "{monitor_after:?}");
+    let reason = monitor_after.reason().unwrap_or_default();
+    assert!(
+        reason.starts_with("Found only domains") && reason.contains("-old (not running)"),
+        "what was found: {reason}"
+    );
+}

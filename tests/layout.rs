@@ -18,7 +18,7 @@ const LEVELS: &[&[&str]] = &[
     &["request"],
     &["controller", "panic_guard"],
     &["host", "params", "domain_sizes", "cli", "metadata"],
-    &["domain_xml"],
+    &["domain_xml", "domain_xml_encoding"],
     &["ocf"],
     &["timing", "pacemaker_time"],
 ];

@@ -94,8 +94,24 @@ fn probe_figures_come_from_the_config_until_libvirt_runs_the_domain() {
         ],
         "the config's figures, where the CIB has none"
     );
+    // the next probe reads the CIB again (someone may have changed it):
+    // it has the values, nothing is written
+    for attr in ["cpu", "host_memory", "hv_memory"] {
+        std::fs::write(dir.path().join(format!("present-{attr}")), "1\n").unwrap();
+    }
     assert_eq!(ocf.ours("monitor").code, 7);
-    assert!(take_calls(&log).is_empty(), "written once");
+    assert_eq!(
+        take_calls(&log),
+        [
+            get(&name, "cpu"),
+            get(&name, "host_memory"),
+            get(&name, "hv_memory"),
+        ],
+        "written once"
+    );
+    for attr in ["host_memory", "hv_memory"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("present-{attr}")));
+    }
 
     // another node (nothing remembered) where the CIB already has a cpu
     // figure, written live by the node running the guest: it stays
@@ -206,4 +222,98 @@ fn reload_agent_applies_the_new_utilization_flags_at_once() {
     assert_eq!((code, reason), (0, None));
     assert!(calls.is_empty(), "{calls:?}");
     assert!(matches!(running, Ok(DomainState::Running)), "{running:?}");
+}
+
+#[test]
+fn a_value_changed_or_deleted_in_the_cib_is_corrected_on_a_probe_and_from_time_to_time() {
+    if !lab_available("utilization re-checked") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("rlu-{}-recheck", std::process::id());
+    let config = dir.path().join("vm.xml");
+    let xml = domain_xml(&name, "<vcpu>2</vcpu>", "<memory unit='MiB'>256</memory>");
+    std::fs::write(&config, &xml).unwrap();
+    let (ocf, log) = setup(dir.path(), &name, &config);
+    let keeper = LibvirtController::new(
+        Some(TEST_URI.into()),
+        Instant::now() + Duration::from_secs(90),
+    );
+    let _ = keeper.destroy(&name, by());
+    keeper.create(&xml, by()).unwrap();
+    let monitor = ocf.recurring();
+    let present = |attr: &str, value: Option<&str>| {
+        let file = dir.path().join(format!("present-{attr}"));
+        match value {
+            Some(v) => std::fs::write(file, format!("{v}\n")).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+    };
+
+    assert_eq!(monitor.ours("monitor").code, 0);
+    assert_eq!(take_calls(&log).len(), 3, "written once");
+    for (attr, value) in [("cpu", "2"), ("host_memory", "256"), ("hv_memory", "256")] {
+        present(attr, Some(value));
+    }
+    assert_eq!(monitor.ours("monitor").code, 0);
+    assert_eq!(take_calls(&log), Vec::<String>::new(), "steady state");
+
+    // someone deletes cpu and changes hv_memory: a probe puts them back
+    present("cpu", None);
+    present("hv_memory", Some("1"));
+    assert_eq!(monitor.ours("monitor").code, 0);
+    assert_eq!(
+        take_calls(&log),
+        Vec::<String>::new(),
+        "a recent monitor trusts its memory"
+    );
+    let probe = ocf.ours("monitor");
+    assert_eq!(probe.code, 0, "{probe:?}");
+    assert_eq!(
+        take_calls(&log),
+        [
+            get(&name, "cpu"),
+            get(&name, "host_memory"),
+            get(&name, "hv_memory"),
+            set(&name, "cpu", 2),
+            set(&name, "hv_memory", 256),
+        ]
+    );
+    present("cpu", Some("2"));
+    present("hv_memory", Some("256"));
+    assert_eq!(monitor.ours("monitor").code, 0);
+    assert_eq!(
+        take_calls(&log),
+        Vec::<String>::new(),
+        "checked: trusted again"
+    );
+
+    // a recurring monitor looks again once the last look is old
+    present("host_memory", Some("7"));
+    let rsctmp = &ocf.vars.iter().find(|(k, _)| k == "HA_RSCTMP").unwrap().1;
+    let memory = Path::new(rsctmp).join(format!("VirtualDomain-{name}.utilization"));
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .append(true)
+        .open(&memory)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(monitor.ours("monitor").code, 0);
+    let calls = take_calls(&log);
+    assert_eq!(monitor.ours("monitor").code, 0);
+    let after = take_calls(&log);
+    let _ = keeper.destroy(&name, by());
+    assert_eq!(
+        calls,
+        [
+            get(&name, "cpu"),
+            get(&name, "host_memory"),
+            get(&name, "hv_memory"),
+            set(&name, "host_memory", 256),
+        ]
+    );
+    assert_eq!(after, Vec::<String>::new(), "and then trusts it again");
 }

@@ -101,12 +101,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
         warnings,
     } = match checked {
         Ok(accepted) => accepted,
-        Err(refusal) => {
+        Err(mut refusal) => {
             if refusal.unreadable_config && without_config::applies(op.action) {
                 let ctl = controller_for(&ctx, &params, op.action);
-                if let Some(verdict) =
-                    without_config::without_config(op.action, &ctx, &params, ctl.as_ref())
-                {
+                if let Some(verdict) = without_config::without_config(
+                    op.action,
+                    &ctx,
+                    &params,
+                    ctl.as_ref(),
+                    &mut refusal.messages,
+                ) {
                     return finish(verdict);
                 }
             }

@@ -19,18 +19,12 @@ use crate::domain_xml::DomainConfig;
 use crate::guest::observe;
 use crate::guest::process::{self as guest_process, GuestProcess};
 use crate::guest::state::Observed;
-use crate::guest::tag::{self as domain_tag, Identity};
-use crate::host::state_files;
+use crate::guest::tag::{self as domain_tag, Identity, Remembered};
 use crate::ocf::logging::NOTICE;
 use crate::ocf::{OcfContext, OcfError, OcfRc, OcfResult};
 use crate::params::Params;
-use crate::request::setup;
+use crate::request::setup::{self, Message};
 use crate::request::Request;
-
-/// The domain this resource ran the last time its config was read here.
-pub fn remembered_name(ctx: &OcfContext) -> Option<String> {
-    state_files::read(&state_files::remembered_domain(&ctx.rsctmp, &ctx.instance))
-}
 
 /// Whether an action with an unreadable config looks for its domain.
 pub fn applies(action: Action) -> bool {
@@ -42,20 +36,33 @@ pub fn applies(action: Action) -> bool {
 
 /// The verdict of an action whose config could not be read, or `None` to
 /// answer as the anchor (probe 7, stop 0, …) because nothing identifies a
-/// domain of this resource, or the one identified is not here.
+/// domain of this resource, or the one identified is not here. What was
+/// found instead (copies of its tag, inactive definitions) is added to the
+/// anchor's exit reasons in `messages`.
 pub fn without_config(
     action: Action,
     ctx: &OcfContext,
     params: &Params,
     ctl: &dyn DomainController,
+    messages: &mut [Message],
 ) -> Option<OcfResult> {
     if !applies(action) {
         return None;
     }
     let listing = domain_tag::list(ctl, ctx.work_end());
-    let identity = domain_tag::identify(&ctx.instance, remembered_name(ctx).as_deref(), &listing);
+    let identity = domain_tag::identify(&ctx.instance, Remembered::read(ctx).as_ref(), &listing);
     let name = match identity {
-        Identity::Unknown => return None,
+        Identity::Unknown(found) => {
+            if let Some(found) = found {
+                log::warn!("Configuration file not readable; {found}: none is the resource's.");
+                for message in messages.iter_mut() {
+                    if let Message::Reason(text) = message {
+                        *text = format!("Found only domains {found}; {text}");
+                    }
+                }
+            }
+            return None;
+        }
         Identity::Ambiguous(why) => return Some(Err(OcfError::generic(why))),
         Identity::Domain { name, found_by } => {
             log::info!(

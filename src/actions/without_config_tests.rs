@@ -5,6 +5,7 @@ use super::*;
 use crate::actions::test_support::request;
 use crate::controller::fake::FakeController;
 use crate::controller::{DomainState, ResourceTag};
+use crate::host::state_files;
 
 /// A hypervisor where `name` is in `state`, tagged with the test resource.
 fn tagged(name: &str, state: DomainState) -> FakeController {
@@ -14,7 +15,9 @@ fn tagged(name: &str, state: DomainState) -> FakeController {
         ResourceTag {
             instance: "vd-vm1".into(),
             config: "/srv/vm1.xml".into(),
-        },
+            ..ResourceTag::default()
+        }
+        .for_domain(name, &fake.uuid_of(name)),
     );
     fake
 }
@@ -26,7 +29,7 @@ fn run(action: Action, interval: &str, fake: &FakeController) -> Option<OcfResul
         &req.ctx.rsctmp,
         &req.ctx.instance,
     ));
-    without_config(action, &req.ctx, &req.params, fake)
+    without_config(action, &req.ctx, &req.params, fake, &mut [])
 }
 
 #[test]
@@ -57,13 +60,11 @@ fn stop_stops_the_tagged_domain_before_it_answers() {
 }
 
 #[test]
-fn a_tagged_domain_shut_off_is_not_running() {
+fn a_tagged_definition_shut_off_is_not_the_resource() {
+    // (a persistent definition left behind when `config` changed)
     let fake = tagged("vm1", DomainState::Shutoff);
-    assert_eq!(
-        run(Action::Monitor, "10000", &fake),
-        Some(Ok(OcfRc::NotRunning))
-    );
-    assert_eq!(run(Action::Status, "0", &fake), Some(Ok(OcfRc::NotRunning)));
+    assert_eq!(run(Action::Monitor, "10000", &fake), None);
+    assert_eq!(run(Action::Status, "0", &fake), None);
     // probe and stop: the anchor's answers (7, 0) with its messages
     assert_eq!(run(Action::Monitor, "0", &fake), None);
     assert_eq!(run(Action::Stop, "0", &fake), None);
@@ -94,6 +95,8 @@ fn two_tagged_domains_fail_every_action_with_a_reason() {
         .borrow_mut()
         .insert("vm1-copy".into(), DomainState::Running);
     let copy = fake.tags.borrow().get("vm1").cloned().unwrap();
+    // (libvirt never holds two domains with one UUID: tagged for itself)
+    let copy = copy.for_domain("vm1-copy", &fake.uuid_of("vm1-copy"));
     fake.tags.borrow_mut().insert("vm1-copy".into(), copy);
     for action in [Action::Monitor, Action::Stop, Action::Status] {
         let Some(Err(e)) = run(action, "0", &fake) else {
@@ -104,4 +107,33 @@ fn two_tagged_domains_fail_every_action_with_a_reason() {
     }
     assert_eq!(fake.count("shutdown"), 0);
     assert_eq!(fake.count("destroy"), 0);
+}
+
+#[test]
+fn a_copy_of_the_tag_alone_leaves_the_anchors_answers_and_says_what_was_found() {
+    let fake = tagged("vm1", DomainState::Running);
+    let tag = fake.tags.borrow_mut().remove("vm1").unwrap();
+    fake.domains.borrow_mut().remove("vm1");
+    fake.domains
+        .borrow_mut()
+        .insert("vm1-copy".into(), DomainState::Running);
+    fake.tags.borrow_mut().insert("vm1-copy".into(), tag);
+    let req = request(&[("OCF_RESKEY_CRM_meta_interval", "10000")]);
+    let _ = std::fs::remove_file(state_files::remembered_domain(
+        &req.ctx.rsctmp,
+        &req.ctx.instance,
+    ));
+    let mut messages = vec![Message::Reason("Configuration file X not readable.".into())];
+    let verdict = without_config(Action::Monitor, &req.ctx, &req.params, &fake, &mut messages);
+    assert_eq!(verdict, None);
+    assert_eq!(
+        messages,
+        [Message::Reason(
+            "Found only domains tagged here with resource vd-vm1: vm1-copy (copy of vm1's tag); \
+             Configuration file X not readable."
+                .into()
+        )]
+    );
+    assert_eq!(run(Action::Stop, "0", &fake), None);
+    assert_eq!(fake.count("shutdown"), 0);
 }

@@ -5,7 +5,10 @@
 //! monitor. Here the values come from one libvirt call, and `crm_resource`
 //! runs only when a value differs from what this node last wrote
 //! (remembered under `HA_RSCTMP`), so a steady-state monitor starts no
-//! process at all. `unset_utilization_*` removes an attribute whatever the
+//! process at all. Someone else may change or delete a value in the CIB
+//! meanwhile (the anchor puts it back at its next monitor): a probe, and
+//! the first monitor [`RECHECK_AFTER`] after the last look, read the CIB's
+//! values and correct what differs. `unset_utilization_*` removes an attribute whatever the
 //! `autoset_*` flag says (the anchor only honours it when autoset is off).
 //!
 //! The figures come from libvirt while the domain runs here, and from the
@@ -14,9 +17,11 @@
 //! anchor never provides for a transient domain.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use crate::cli::Action;
 use crate::controller::DomainInfo;
 use crate::domain_sizes;
 use crate::domain_xml::DomainConfig;
@@ -24,6 +29,10 @@ use crate::host::command::run_bounded;
 use crate::host::state_files;
 use crate::params::Params;
 use crate::request::Request;
+
+/// How long what this node wrote is trusted before the CIB is read again
+/// (a recurring monitor's; a probe always reads it).
+pub const RECHECK_AFTER: Duration = Duration::from_secs(300);
 
 /// What should happen to one attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,10 +175,13 @@ pub fn update(req: &Request, figures: Figures) {
     let mut memory = state_files::read(&path)
         .map(|t| decode(&t))
         .unwrap_or_default();
+    let probe = req.action == Action::Monitor && req.ctx.is_probe();
+    let recheck = !memory.is_empty() && (probe || looked_long_ago(&path));
     let changed: Vec<_> = wanted
         .into_iter()
-        .filter(|(attr, want)| memory.get(*attr) != Some(want))
+        .filter(|(attr, want)| recheck || memory.get(*attr) != Some(want))
         .collect();
+    let mut all_checked = true;
     // one crm_resource per attribute, side by side: each is 15-40 ms, and a
     // start (which forgets what was written) owes all of them
     let written: Vec<bool> = std::thread::scope(|scope| {
@@ -177,11 +189,12 @@ pub fn update(req: &Request, figures: Figures) {
             .iter()
             .map(|(attr, want)| {
                 scope.spawn(move || {
-                    if figures.fill_only && matches!(want, Wanted::Set(_)) {
-                        match attribute_present(req, attr) {
-                            // the CIB has a value: it stays (remembered as done)
-                            Some(true) => return true,
-                            Some(false) => {}
+                    if (figures.fill_only && matches!(want, Wanted::Set(_))) || recheck {
+                        match attribute_value(req, attr) {
+                            // a config figure fills in, never replaces
+                            Some(Some(_)) if figures.fill_only => return true,
+                            Some(now) if in_cib(want, now.as_deref()) => return true,
+                            Some(_) => {}
                             None => return false,
                         }
                     }
@@ -197,8 +210,45 @@ pub fn update(req: &Request, figures: Figures) {
         if ok {
             memory.insert(attr.to_string(), want);
         }
+        all_checked &= ok;
     }
     state_files::write_if_changed(&path, &encode(&memory));
+    if recheck && all_checked {
+        looked_now(&path);
+    }
+}
+
+/// Whether the CIB's value `now` is what is wanted.
+fn in_cib(want: &Wanted, now: Option<&str>) -> bool {
+    match (want, now) {
+        (Wanted::Set(n), Some(text)) => text.trim().parse::<u64>().ok() == Some(*n),
+        (Wanted::Delete, None) => true,
+        _ => false,
+    }
+}
+
+/// Whether the memory file was last confirmed [`RECHECK_AFTER`] ago or
+/// more (its modification time is the last write or look).
+fn looked_long_ago(path: &Path) -> bool {
+    let modified = std::fs::symlink_metadata(path).and_then(|m| m.modified());
+    modified.is_ok_and(|t| {
+        SystemTime::now()
+            .duration_since(t)
+            .is_ok_and(|age| age >= RECHECK_AFTER)
+    })
+}
+
+/// Marks the memory file as confirmed now (its content unchanged).
+fn looked_now(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let touched = std::fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .and_then(|f| f.set_modified(SystemTime::now()));
+    if let Err(e) = touched {
+        log::debug!("Cannot mark {} as checked: {e}", path.display());
+    }
 }
 
 /// Forgets what was written (the resource starts or stops here: another
@@ -210,16 +260,18 @@ pub fn forget(req: &Request) {
     ));
 }
 
-/// Whether the resource's utilization has `attr` in the CIB (None: the CIB
-/// could not be asked). crm_resource 2.1.5 answers an absent attribute with
-/// status 0, nothing on stdout and "Attribute 'X' not found" on stderr.
-fn attribute_present(req: &Request, attr: &str) -> Option<bool> {
+/// The resource's utilization attribute `attr` in the CIB: `Some(None)`
+/// when it has none, `None` when the CIB could not be asked. crm_resource
+/// 2.1.5 answers an absent attribute with status 0, nothing on stdout and
+/// "Attribute 'X' not found" on stderr.
+fn attribute_value(req: &Request, attr: &str) -> Option<Option<String>> {
     let mut cmd = utilization_command(req);
     cmd.arg(format!("--get-parameter={attr}")).arg("--quiet");
     match run_bounded(cmd, req.ctx.work_left().min(Duration::from_secs(10))) {
         Ok(done) if done.success() => {
             let text = done.output.trim();
-            Some(!text.is_empty() && !text.contains("not found"))
+            let absent = text.is_empty() || text.contains("not found");
+            Some((!absent).then(|| text.to_string()))
         }
         Ok(done) => {
             log::debug!(
@@ -284,76 +336,5 @@ fn write_attribute(req: &Request, attr: &str, want: &Wanted) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_round_trips() {
-        let mut m = BTreeMap::new();
-        m.insert("cpu".to_string(), Wanted::Set(2));
-        m.insert("hv_memory".to_string(), Wanted::Delete);
-        assert_eq!(decode(&encode(&m)), m);
-        assert_eq!(decode("garbage\ncpu=x\n"), BTreeMap::new());
-    }
-
-    #[test]
-    fn the_domains_figures_are_needed_only_to_set_an_attribute() {
-        let p = |pairs: &[(&str, &str)]| crate::actions::test_support::request(pairs).params;
-        let off = [
-            ("OCF_RESKEY_autoset_utilization_cpu", "false"),
-            ("OCF_RESKEY_autoset_utilization_host_memory", "false"),
-            ("OCF_RESKEY_autoset_utilization_hv_memory", "false"),
-        ];
-        assert!(!needs_info(&p(&off)));
-        let mut one = off.to_vec();
-        one[1].1 = "true";
-        assert!(needs_info(&p(&one)));
-        one.push(("OCF_RESKEY_unset_utilization_host_memory", "true"));
-        assert!(!needs_info(&p(&one)), "unset wins over autoset");
-    }
-
-    #[test]
-    fn config_figures_fill_what_libvirt_would_report() {
-        let cfg = |xml: &str| Figures::from_config(&DomainConfig::parse(xml));
-        assert_eq!(
-            cfg("<domain><vcpu current='2'>4</vcpu><memory unit='MiB'>1536</memory></domain>"),
-            Figures {
-                cpu: Some(2),
-                memory_mib: Some(1536),
-                fill_only: true,
-            }
-        );
-        assert_eq!(
-            cfg("<domain><memory unit='KB'>100000</memory></domain>"),
-            Figures {
-                cpu: Some(1),
-                memory_mib: Some(95),
-                fill_only: true,
-            },
-            "97657 KiB: 95 MiB truncated, as the anchor's %d"
-        );
-        assert_eq!(
-            cfg("<domain><vcpu>x</vcpu><memory unit='parsec'>1</memory></domain>"),
-            Figures {
-                fill_only: true,
-                ..Figures::default()
-            }
-        );
-    }
-
-    #[test]
-    fn a_figure_that_is_not_known_sets_nothing_but_unset_still_applies() {
-        let req = crate::actions::test_support::request(&[
-            ("OCF_RESKEY_autoset_utilization_cpu", "true"),
-            ("OCF_RESKEY_autoset_utilization_host_memory", "true"),
-            ("OCF_RESKEY_unset_utilization_hv_memory", "true"),
-        ]);
-        let partial = Figures {
-            cpu: Some(3),
-            memory_mib: None,
-            fill_only: false,
-        };
-        let want: BTreeMap<_, _> = [("cpu", Wanted::Set(3)), ("hv_memory", Wanted::Delete)].into();
-        assert_eq!(wanted(&req, partial), want);
-    }
-}
+#[path = "utilization_tests.rs"]
+mod tests;

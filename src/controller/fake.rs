@@ -44,6 +44,8 @@ pub struct FakeController {
     pub calls: RefCell<Vec<String>>,
     /// The tags in the domains' definitions, by domain name.
     pub tags: RefCell<HashMap<String, ResourceTag>>,
+    /// UUIDs of domains, by name (`uuid-<name>` when not set).
+    pub uuids: RefCell<HashMap<String, String>>,
 }
 
 impl FakeController {
@@ -51,6 +53,15 @@ impl FakeController {
         let fake = FakeController::default();
         fake.domains.borrow_mut().insert(name.into(), state);
         fake
+    }
+
+    /// The UUID of domain `name`.
+    pub fn uuid_of(&self, name: &str) -> String {
+        self.uuids
+            .borrow()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| format!("uuid-{name}"))
     }
 
     /// How long a hanging call blocks without a bound.
@@ -254,13 +265,16 @@ impl DomainController for FakeController {
         self.calls.borrow_mut().push("recover".into());
         self.wedged.set(false);
     }
-    fn set_tag(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<()> {
+    fn set_tag(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<String> {
         self.call(format!("set_tag {name}"), by)?;
         if !self.domains.borrow().contains_key(name) {
             return Err(ControllerError::NoDomain);
         }
-        self.tags.borrow_mut().insert(name.into(), tag.clone());
-        Ok(())
+        let uuid = self.uuid_of(name);
+        self.tags
+            .borrow_mut()
+            .insert(name.into(), tag.for_domain(name, &uuid));
+        Ok(uuid)
     }
     fn tagged_domains(&self, by: Instant) -> Outcome<Vec<TaggedDomain>> {
         self.call("tagged_domains".into(), by)?;
@@ -272,6 +286,8 @@ impl DomainController for FakeController {
             .filter(|(name, _)| domains.contains_key(*name))
             .map(|(name, tag)| TaggedDomain {
                 name: name.clone(),
+                uuid: self.uuid_of(name),
+                active: domains.get(name) != Some(&DomainState::Shutoff),
                 tag: tag.clone(),
             })
             .collect();

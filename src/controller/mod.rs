@@ -212,15 +212,17 @@ pub trait DomainController {
             "cannot start pool {pool}: not supported"
         )))
     }
-    /// Writes `tag` into the domain's definition (see [`tag`]): the live one
-    /// when it runs, the persistent one when it has one.
-    fn set_tag(&self, name: &str, _tag: &ResourceTag, _by: Instant) -> Outcome<()> {
+    /// Writes `tag`, completed with the domain's name and UUID, into the
+    /// domain's definition (see [`tag`]): the live one when it runs, the
+    /// persistent one when it has one. Returns the domain's UUID.
+    fn set_tag(&self, name: &str, _tag: &ResourceTag, _by: Instant) -> Outcome<String> {
         Err(ControllerError::Failed(format!(
             "cannot tag {name}: not supported"
         )))
     }
     /// Every domain libvirt knows here (running or defined) whose
-    /// definition carries a tag, in one bounded listing.
+    /// definition carries a tag, with its own name, UUID and whether it
+    /// runs, in one bounded listing.
     fn tagged_domains(&self, _by: Instant) -> Outcome<Vec<TaggedDomain>> {
         Err(ControllerError::Failed(
             "cannot list tagged domains: not supported".into(),

@@ -9,6 +9,12 @@
 //! set at start reaches every node the guest runs on, and the domain can be
 //! found by its resource instead of its name. The user's config file is
 //! never touched: the mark lives in libvirt's definition only.
+//!
+//! The mark travels with every copy made from the definition (`virsh
+//! dumpxml | virsh define`, `virt-clone`, a persistent definition left
+//! behind when `config` changed), so it also records the one domain it was
+//! written for (name and UUID): a copy carries a mark that does not match
+//! its own name and UUID, and is never taken for the resource.
 
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
@@ -28,6 +34,11 @@ pub struct ResourceTag {
     pub instance: String,
     /// The `config` parameter it started the domain from.
     pub config: String,
+    /// The name of the domain the tag was written into (empty: a tag of
+    /// an older version, which identifies nothing).
+    pub name: String,
+    /// That domain's UUID (empty likewise).
+    pub uuid: String,
 }
 
 impl ResourceTag {
@@ -35,10 +46,27 @@ impl ResourceTag {
     /// prefix are given to libvirt separately).
     pub fn to_xml(&self) -> String {
         format!(
-            "<{ELEMENT} instance=\"{}\" config=\"{}\"/>",
+            "<{ELEMENT} instance=\"{}\" config=\"{}\" name=\"{}\" uuid=\"{}\"/>",
             escape(self.instance.as_str()),
-            escape(self.config.as_str())
+            escape(self.config.as_str()),
+            escape(self.name.as_str()),
+            escape(self.uuid.as_str())
         )
+    }
+
+    /// This tag written for the domain `name` with `uuid`.
+    pub fn for_domain(&self, name: &str, uuid: &str) -> ResourceTag {
+        ResourceTag {
+            name: name.to_string(),
+            uuid: uuid.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the tag was written into the domain it is found in (not
+    /// carried into a copy): it names that domain's name and UUID.
+    pub fn identifies(&self, name: &str, uuid: &str) -> bool {
+        !self.uuid.is_empty() && self.uuid.eq_ignore_ascii_case(uuid) && self.name == name
     }
 
     /// Reads the element `virDomainGetMetadata` returns; `None` when it is
@@ -60,6 +88,8 @@ impl ResourceTag {
                         match attr.key.local_name().as_ref() {
                             "instance" => tag.instance = value,
                             "config" => tag.config = value,
+                            "name" => tag.name = value,
+                            "uuid" => tag.uuid = value,
                             _ => {}
                         }
                     }
@@ -141,7 +171,34 @@ fn element_range(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaggedDomain {
     pub name: String,
+    /// The domain's own UUID.
+    pub uuid: String,
+    /// Whether it runs (an inactive definition is never the running
+    /// resource).
+    pub active: bool,
     pub tag: ResourceTag,
+}
+
+impl TaggedDomain {
+    /// Whether its tag was written for this very domain.
+    pub fn genuine(&self) -> bool {
+        self.tag.identifies(&self.name, &self.uuid)
+    }
+
+    /// How it is described in an exit reason (short: Pacemaker keeps 128
+    /// bytes).
+    pub fn describe(&self) -> String {
+        let mut notes = Vec::new();
+        if !self.active {
+            notes.push("not running".to_string());
+        }
+        if self.tag.uuid.is_empty() {
+            notes.push("tag without UUID".to_string());
+        } else if !self.genuine() {
+            notes.push(format!("copy of {}'s tag", self.tag.name));
+        }
+        format!("{} ({})", self.name, notes.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +210,8 @@ mod tests {
         let tag = ResourceTag {
             instance: "vm\"1<&>'".into(),
             config: "/srv/a&b/vm 1.xml".into(),
+            name: "vm<1>".into(),
+            uuid: "0b9d3f5e-0000-4000-8000-000000000001".into(),
         };
         let xml = tag.to_xml();
         assert!(!xml.contains("a&b"), "{xml}");
@@ -166,9 +225,23 @@ mod tests {
             ResourceTag::parse(xml),
             Some(ResourceTag {
                 instance: "vm1".into(),
-                config: "/srv/vm1.xml".into()
+                config: "/srv/vm1.xml".into(),
+                ..ResourceTag::default()
             })
         );
+    }
+
+    #[test]
+    fn a_tag_identifies_only_the_domain_it_was_written_for() {
+        let old = ResourceTag {
+            instance: "vm1".into(),
+            ..ResourceTag::default()
+        };
+        assert!(!old.identifies("vm1", ""), "a tag without a UUID");
+        let tag = old.for_domain("vm1", "AB-1");
+        assert!(tag.identifies("vm1", "ab-1"));
+        assert!(!tag.identifies("vm1-copy", "ab-1"), "another name");
+        assert!(!tag.identifies("vm1", "cd-2"), "another UUID");
     }
 
     const TAG: &str = "<vd:resource xmlns:vd=\"http://ocf-rust-virtualdomain/resource/1\" instance=\"vm1\" config=\"/c\"/>";

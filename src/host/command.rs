@@ -1,17 +1,24 @@
 //! Child processes with a deadline (monitor scripts, crm_resource, csync2,
-//! qemu-img): Pacemaker kills the agent at its timeout but not its
-//! children, so the agent kills its own children first.
+//! qemu-img): the agent kills its own children at its deadline, and they
+//! stay in its process group, so that Pacemaker's kill of the agent's
+//! group (a cancelled or timed-out operation) takes them too. They see
+//! the environment the anchor's children see (ocf-shellfuncs): `LC_ALL=C`,
+//! no `LANG` or `LANGUAGE` (a script reading a program's messages reads
+//! them in English), the system directories at the end of `PATH`.
 
 use std::io::Read;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::fd::AsFd;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
+
+use super::leftovers;
 
 /// At most this much output is kept (the rest is read and dropped).
 const CAPTURE_CAP: usize = 1 << 20;
@@ -40,20 +47,20 @@ impl Finished {
 
 /// Runs `cmd` with stdin closed and stdout+stderr captured together (the
 /// first [`CAPTURE_CAP`] bytes; the rest is drained so the writer never
-/// blocks). Kills its whole process group when `limit` passes, and what
-/// is left of the group when it still holds the output pipe
-/// [`PIPE_GRACE`] after the command exited. `Err` when it could not be
-/// started or timed out.
+/// blocks). Kills it, its descendants and whatever holds its output pipe
+/// when `limit` passes, and what still holds the pipe [`PIPE_GRACE`] after
+/// the command exited. `Err` when it could not be started or timed out.
 pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String> {
     let deadline = Instant::now() + limit;
     let program = cmd.get_program().to_string_lossy().into_owned();
     let fail = |e: std::io::Error| format!("{program}: {e}");
     let (reader, writer) = std::io::pipe().map_err(fail)?;
+    let pipe_inode = nix::sys::stat::fstat(reader.as_fd())
+        .ok()
+        .map(|st| st.st_ino);
     let writer_err = writer.try_clone().map_err(fail)?;
-    cmd.stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(writer_err)
-        .process_group(0);
+    anchor_environment(&mut cmd);
+    cmd.stdin(Stdio::null()).stdout(writer).stderr(writer_err);
     let output = Arc::new(Mutex::new(Vec::new()));
     let (eof_tx, eof) = mpsc::channel();
     let sink = Arc::clone(&output);
@@ -67,15 +74,14 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String
     let child = cmd.spawn().map_err(fail)?;
     // our copies of the pipe's write end: the child has its own
     drop(cmd);
-    // the child leads its own group (process_group(0)): pgid == pid
-    let group = Pid::from_raw(child.id() as i32);
+    let pid = child.id();
     let exited = wait_in_thread(child).map_err(fail)?;
     let status = match exited.recv_timeout(limit) {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => return Err(fail(e)),
-        // past the limit (or the waiting thread died): kill the whole group
+        // past the limit (or the waiting thread died): kill it and its own
         Err(_) => {
-            let _ = killpg(group, Signal::SIGKILL);
+            leftovers::kill(Some(pid), pipe_inode);
             let _ = exited.recv_timeout(AFTER_KILL);
             return Err(format!(
                 "{program} did not finish within {:.1} s",
@@ -84,12 +90,11 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String
         }
     };
     // A process it left running may hold the pipe open: wait a moment,
-    // never past the deadline, then kill the group's leftovers (the group
-    // outlives its reaped leader while any member is alive, so its id
-    // cannot have been reused) and keep what was read.
+    // never past the deadline, then kill what holds it (found by the
+    // pipe, so never a reused pid) and keep what was read.
     let grace = PIPE_GRACE.min(deadline.saturating_duration_since(Instant::now()));
     if eof.recv_timeout(grace).is_err() {
-        let _ = killpg(group, Signal::SIGKILL);
+        leftovers::kill(None, pipe_inode);
         let _ = eof.recv_timeout(AFTER_KILL);
     }
     let bytes = std::mem::take(&mut *output.lock().unwrap_or_else(|p| p.into_inner()));
@@ -99,6 +104,29 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
         output: String::from_utf8_lossy(&bytes).trim_end().to_string(),
     })
+}
+
+/// What ocf-shellfuncs gives the anchor and so its children: `LC_ALL=C`,
+/// `LANG` and `LANGUAGE` unset, `/sbin:/bin:/usr/sbin:/usr/bin` appended to
+/// `PATH` (ocf-binaries). What the caller set on `cmd` itself stays.
+fn anchor_environment(cmd: &mut Command) {
+    let set: Vec<String> = cmd
+        .get_envs()
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect();
+    let mine = |key: &str| !set.iter().any(|k| k == key);
+    if mine("LC_ALL") {
+        cmd.env("LC_ALL", "C");
+    }
+    for key in ["LANG", "LANGUAGE"] {
+        if mine(key) {
+            cmd.env_remove(key);
+        }
+    }
+    if mine("PATH") {
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{path}:/sbin:/bin:/usr/sbin:/usr/bin"));
+    }
 }
 
 /// Reads `reader` to its end, keeping the first [`CAPTURE_CAP`] bytes.
@@ -131,7 +159,7 @@ fn wait_in_thread(mut child: Child) -> std::io::Result<Receiver<std::io::Result<
         Ok(_) => Ok(rx),
         Err(e) => {
             // the closure, and the Child in it, are gone; the pid is not
-            let _ = killpg(pid, Signal::SIGKILL);
+            let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
             Err(e)
         }
@@ -253,6 +281,46 @@ mod tests {
         std::thread::sleep(PIPE_GRACE * 2);
         assert!(!gone(pid), "a detached process was killed");
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+
+    #[test]
+    fn at_the_limit_its_descendants_die_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!(
+            "sleep 60 >/dev/null 2>&1 & echo $! > {}; sleep 30",
+            pidfile.display()
+        );
+        assert!(run_bounded(sh(&script), Duration::from_millis(500)).is_err());
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let until = Instant::now() + Duration::from_secs(5);
+        while !gone(pid) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(pid), "the grandchild {pid} outlived the limit");
+    }
+
+    #[test]
+    fn children_see_the_anchors_locale_and_path() {
+        let f = run_bounded(
+            sh("echo \"$LC_ALL|${LANG-unset}|${LANGUAGE-unset}|$PATH\""),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        let fields: Vec<&str> = f.output.split('|').collect();
+        assert_eq!(fields[..3], ["C", "unset", "unset"], "{f:?}");
+        assert!(
+            fields[3].ends_with(":/sbin:/bin:/usr/sbin:/usr/bin"),
+            "{f:?}"
+        );
+        let mut own = sh("echo $LC_ALL");
+        own.env("LC_ALL", "en_US.UTF-8");
+        let f = run_bounded(own, Duration::from_secs(10)).unwrap();
+        assert_eq!(f.output, "en_US.UTF-8", "what the caller sets stays");
     }
 
     #[test]

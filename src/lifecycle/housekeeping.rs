@@ -58,8 +58,8 @@ fn cache_emulator(req: &Request, ctl: &dyn DomainController) {
     state_files::write_if_changed(&path, &emulator);
 }
 
-/// Remembers which domain this resource manages (see `probe_guard`).
+/// Remembers which domain this resource manages (see `actions::without_config`),
+/// keeping the UUID remembered with the same name.
 pub fn remember_domain(req: &Request) {
-    let path = state_files::remembered_domain(&req.ctx.rsctmp, &req.ctx.instance);
-    state_files::write_if_changed(&path, &req.name);
+    crate::guest::tag::Remembered::write(&req.ctx, &req.name, None);
 }

@@ -125,9 +125,14 @@ impl HaLogger {
         }
     }
 
+    /// Appends `line` as one record: embedded line breaks escaped (`\n`,
+    /// `\r`) and the whole record, newline included, in one `write(2)`, so
+    /// that concurrent writers (other agents, other resources) never
+    /// interleave inside a line.
     fn append(path: &PathBuf, line: &str) {
+        let record = record(line);
         if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
-            let _ = writeln!(f, "{line}");
+            let _ = f.write_all(record.as_bytes());
         }
     }
 
@@ -247,6 +252,20 @@ pub(crate) fn with_syslog_locked<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// The local time formatted with strftime(3), as `date +FMT` would.
+/// One log-file record: `line` on one line, then a newline.
+fn record(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 1);
+    for c in line.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('\n');
+    out
+}
+
 fn local_date(fmt: &str) -> String {
     use nix::libc;
     let Ok(cfmt) = std::ffi::CString::new(fmt) else {
@@ -270,6 +289,42 @@ fn local_date(fmt: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_writers_never_interleave_inside_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ha.log");
+        std::thread::scope(|scope| {
+            for writer in 0..8 {
+                let path = &path;
+                scope.spawn(move || {
+                    let line = format!("writer {writer}: {}", "x".repeat(200));
+                    for _ in 0..2000 {
+                        HaLogger::append(path, &line);
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 16000);
+        for line in text.lines() {
+            assert!(
+                line.len() == "writer 0: ".len() + 200 && line.starts_with("writer "),
+                "a torn line: {line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_embedded_line_break_is_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ha.log");
+        HaLogger::append(&path, "output: a\nb\r\nc");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "output: a\\nb\\r\\nc\n"
+        );
+    }
 
     #[test]
     fn severity_follows_the_text_like_ha_log() {

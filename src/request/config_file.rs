@@ -29,9 +29,7 @@ pub fn read_config(path: &Path, until: Instant) -> ConfigFile {
         Some(read_regular_file(&owned).unwrap_or_default())
     });
     match read {
-        Some(Some(bytes)) => {
-            ConfigFile::Read(DomainConfig::parse(&String::from_utf8_lossy(&bytes)))
-        }
+        Some(Some(bytes)) => ConfigFile::Read(DomainConfig::parse(&config_text(&bytes))),
         Some(None) => ConfigFile::Unreadable,
         None => {
             log::warn!(
@@ -43,17 +41,21 @@ pub fn read_config(path: &Path, until: Instant) -> ConfigFile {
     }
 }
 
-/// The config as text, by `until`, or why it cannot be had.
-pub fn read_text(path: &Path, until: Instant) -> Result<String, String> {
+/// The config's text as libvirt reads it; what cannot be decoded is read
+/// leniently here (the name is still found) and refused, with its reason,
+/// where libvirt is to be given the document (`Request::config_xml`).
+fn config_text(bytes: &[u8]) -> String {
+    crate::domain_xml::decode_document(bytes)
+        .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The config's bytes, by `until`, or why they cannot be had.
+pub fn read_bytes(path: &Path, until: Instant) -> Result<Vec<u8>, String> {
     let owned = path.to_path_buf();
     let read = bounded::run_until(until, move || {
         read_regular_file(&owned).map_err(|e| e.to_string())
     });
-    match read {
-        Some(Ok(bytes)) => String::from_utf8(bytes).map_err(|e| e.to_string()),
-        Some(Err(why)) => Err(why),
-        None => Err("the read did not answer in time".into()),
-    }
+    read.unwrap_or_else(|| Err("the read did not answer in time".into()))
 }
 
 /// The bytes of a regular file (at most [`MAX_CONFIG_BYTES`]); an error for

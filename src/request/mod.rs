@@ -34,12 +34,15 @@ pub struct Request {
 }
 
 impl Request {
-    /// The domain XML as text (what libvirt is given to create or define),
-    /// read within a share of the operation's time.
+    /// The domain XML as text, as libvirt reads it (decoded from the
+    /// encoding its declaration names: libvirt is handed UTF-8), read within
+    /// a share of the operation's time.
     pub fn config_xml(&self) -> Result<String, OcfError> {
         let until = self.ctx.budget().outside_read_end();
-        config_file::read_text(&self.config_path, until).map_err(|why| {
+        let bytes = config_file::read_bytes(&self.config_path, until).map_err(|why| {
             OcfError::installed(format!("Cannot read {}: {why}", self.config_path.display()))
-        })
+        })?;
+        crate::domain_xml::decode_document(&bytes)
+            .map_err(|why| OcfError::configured(format!("{}: {why}", self.config_path.display())))
     }
 }

@@ -113,7 +113,7 @@ runtime_files() {
 }
 runtime_files
 n_dropins=$(ls "$DROPINS" | wc -l)
-check "the agent's two drop-ins written as it writes them" "$OUT" '[ "$n_dropins" -eq 2 ]'
+check "the agent's three drop-ins written as it writes them" "$OUT" '[ "$n_dropins" -eq 3 ]'
 
 say "== dpkg -r, ocf:heartbeat:VirtualDomain installed"
 expect_rc 0 "dpkg -r $PKG" timeout 300 dpkg -r "$PKG"
@@ -121,6 +121,7 @@ left=$(cat "$VD_WORK/listed.txt" | tail -n +2 | sed '$d' | while read -r f; do [
 check "  no file of dpkg -L is left" "$VD_WORK/listed.txt" '[ -z "$left" ]'
 check "  its own state files (*.domain, *.utilization) removed" "$OUT" \
     '[ ! -e "$RSCTMP/VirtualDomain-vdpkg.domain" ] && [ ! -e "$RSCTMP/VirtualDomain-vdpkg.utilization" ]'
+check "  its own drop-in removed" "$OUT" '[ ! -e "$DROPINS/99-ocf-rust-VirtualDomain-libvirt.conf" ]'
 check "  the drop-ins and emulator cache shared with the heartbeat agent kept" "$OUT" \
     '[ "$(ls "$DROPINS" | wc -l)" -eq 2 ] && [ -e "$RSCTMP/VirtualDomain-vdpkg-dom-emu.state" ]'
 run dpkg -s "$PKG"

@@ -325,7 +325,7 @@ impl DomainController for LibvirtController {
         self.on_domain(name, by, |dom| dom.pm_wakeup(0))
     }
 
-    fn set_tag(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<()> {
+    fn set_tag(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<String> {
         self.tag_domain(name, tag, by)
     }
 

@@ -19,12 +19,15 @@ use crate::controller::{ControllerError, Outcome};
 const ELEMENT: i32 = sys::VIR_DOMAIN_METADATA_ELEMENT as i32;
 
 impl LibvirtController {
-    /// Writes the tag into the live definition when the domain runs and
-    /// into the persistent one when it has one (an element of the same
-    /// namespace is replaced).
-    pub(super) fn tag_domain(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<()> {
-        let xml = tag.to_xml();
-        self.on_domain(name, by, move |dom| {
+    /// Writes the tag, completed with the domain's name and UUID, into
+    /// the live definition when the domain runs and into the persistent
+    /// one when it has one (an element of the same namespace is
+    /// replaced). Returns the UUID.
+    pub(super) fn tag_domain(&self, name: &str, tag: &ResourceTag, by: Instant) -> Outcome<String> {
+        let (tag, name) = (tag.clone(), name.to_string());
+        self.on_domain(&name.clone(), by, move |dom| {
+            let uuid = dom.uuid_string()?;
+            let xml = tag.for_domain(&name, &uuid).to_xml();
             let mut flags = 0;
             if dom.is_active()? {
                 flags |= sys::VIR_DOMAIN_AFFECT_LIVE;
@@ -32,10 +35,10 @@ impl LibvirtController {
             if dom.is_persistent()? {
                 flags |= sys::VIR_DOMAIN_AFFECT_CONFIG;
             }
-            if flags == 0 {
-                return Ok(());
+            if flags != 0 {
+                dom.set_metadata(ELEMENT, Some(&xml), Some(PREFIX), Some(NAMESPACE), flags)?;
             }
-            dom.set_metadata(ELEMENT, Some(&xml), Some(PREFIX), Some(NAMESPACE), flags)
+            Ok(uuid)
         })
     }
 
@@ -81,8 +84,16 @@ fn read_tag(dom: &Domain) -> Result<Option<TaggedDomain>, virt::error::Error> {
     let Some(tag) = ResourceTag::parse(&xml) else {
         return Ok(None);
     };
-    match dom.name() {
-        Ok(name) => Ok(Some(TaggedDomain { name, tag })),
+    let identity = dom
+        .name()
+        .and_then(|name| Ok((name, dom.uuid_string()?, dom.is_active()?)));
+    match identity {
+        Ok((name, uuid, active)) => Ok(Some(TaggedDomain {
+            name,
+            uuid,
+            active,
+            tag,
+        })),
         Err(e) => skip(e),
     }
 }

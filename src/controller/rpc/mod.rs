@@ -304,7 +304,7 @@ impl DomainController for DirectController {
         fn wakeup(name: &str, by: Instant) -> Outcome<()>;
         fn ensure_pool_active(pool: &str, by: Instant) -> Outcome<()>;
         fn ensure_network_active(network: &str, by: Instant) -> Outcome<()>;
-        fn set_tag(name: &str, tag: &ResourceTag, by: Instant) -> Outcome<()>;
+        fn set_tag(name: &str, tag: &ResourceTag, by: Instant) -> Outcome<String>;
         fn tagged_domains(by: Instant) -> Outcome<Vec<TaggedDomain>>;
     }
 }
