@@ -28,6 +28,8 @@ step "build and install the agent"
 # tests/cluster.rs must be the very binary the tests know as CARGO_BIN_EXE_VirtualDomain
 cargo test --release --locked --no-run
 install -D -m 0755 target/release/VirtualDomain /usr/lib/ocf/resource.d/rust/VirtualDomain
+# the package tests check that the packages hold this very binary
+sha256sum target/release/VirtualDomain > target/release/VirtualDomain.tested.sha256
 
 step "libvirtd"
 bash tests/lab/libvirtd-up.sh
@@ -43,5 +45,8 @@ AGENT=target/release/VirtualDomain bash bench/run.sh --smoke
 
 step "the Debian package: cargo-deb, lintian, dpkg -i/-r/-P (tests/package/run.sh)"
 bash tests/package/run.sh
+
+step "the RPM: rpmbuild, rpmlint, rpm --root -i/-V/-e, a real guest run by the installed agent (tests/package/rpm.sh)"
+bash tests/package/rpm.sh
 
 step "done in $((SECONDS - t0)) s"

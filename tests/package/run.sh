@@ -2,7 +2,7 @@
 # tests/package/run.sh - the Debian package, end to end, as root (tests/run-all.sh runs it last):
 #   1. builds it (packaging/build-deb.sh: cargo-deb, the man page from the meta-data)
 #   2. lintian: any error fails, warnings are listed; control fields (libvirt0, recommends), contents
-#   3. dpkg -i beside resource-agents; dpkg -L; crm_resource --show-metadata, pcs resource describe,
+#   3. dpkg -i beside resource-agents; dpkg -L; the installed agent is the binary the suite tested; crm_resource --show-metadata, pcs resource describe,
 #      man ocf_rust_VirtualDomain; the installed man page is the generator's output
 #   4. the agent's run-time files (systemd drop-ins, state files, as the agent writes them):
 #      dpkg -r with ocf:heartbeat:VirtualDomain installed keeps the shared ones (that agent uses the
@@ -85,6 +85,12 @@ check "  $AGENT is 0755 root:root" "$OUT" '[ "$(stat -c %a:%U:%G "$AGENT")" = 75
 run dpkg -S /usr/lib/ocf/resource.d/heartbeat/VirtualDomain
 check "  ocf:heartbeat:VirtualDomain still belongs to resource-agents (installed side by side)" "$OUT" \
     '[ "$RC" -eq 0 ] && out_has "resource-agents: "'
+TESTED_SUM=$TARGET/release/VirtualDomain.tested.sha256
+if [ -f "$TESTED_SUM" ]; then tested=$(cut -d' ' -f1 "$TESTED_SUM"); else tested=none; fi
+[ "${CI:-}" = true ] || [ -f "$TESTED_SUM" ] || tested=$(sha256sum "$TARGET/release/VirtualDomain" | cut -d' ' -f1)
+run sha256sum "$AGENT"
+check "  the installed agent is the binary the suite tested ($tested; tests/run-all.sh records it)" "$OUT" \
+    'out_has "$tested"'
 run timeout 10 "$AGENT" --version
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 check "  VirtualDomain --version: the package version and git revision ($rev)" "$OUT" \
