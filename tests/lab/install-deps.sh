@@ -46,6 +46,8 @@ PKGS=(
     lintian man-db dpkg-dev
     # the RPM (tests/package/rpm.sh): rpmbuild, rpm2cpio, rpmlint
     rpm rpmlint
+    # crmsh, SUSE's cluster shell (tests/tools/run.sh group 7)
+    crmsh
     # the multihost lab (tests/multihost) needs nothing more: ip (iproute2), nsenter, unshare,
     # setsid, flock (util-linux), timeout (coreutils), and veth + bridge support in the kernel
 )
@@ -58,7 +60,7 @@ bash "$(dirname "$0")/../multihost/remoted-fetch.sh" >/dev/null
 # check
 missing=()
 for b in virsh libvirtd virtlogd qemu-system-x86_64 qemu-img busybox cpio modprobe readelf xmllint \
-         crm_resource crm_mon pcs rpmbuild rpmlint rpm2cpio hyperfine strace gcc pkg-config python3 nsenter unshare setpriv \
+         crm_resource crm_mon crm pcs rpmbuild rpmlint rpm2cpio hyperfine strace gcc pkg-config python3 nsenter unshare setpriv \
          ip ps dnsmasq setsid flock timeout lintian man dpkg-shlibdeps; do
     command -v "$b" >/dev/null || missing+=("$b")
 done

@@ -12,6 +12,8 @@
 #   5    pcs -f with an offline CIB: create (ops copied from our <actions>), unknown/missing
 #        parameters, shutdown_timeout, uniqueness, --agent-validation; CIB_file crm_resource -r
 #   6    pcs: every parameter of the anchor is accepted for ocf:rust:VirtualDomain too
+#   7    crmsh (SUSE's shell) with an offline CIB: crm ra info, crm configure primitive as the
+#        README writes it, an unknown parameter refused from our meta-data, crm configure show
 #
 # Prints PASS/FAIL per check and last "N passed, M failed"; exit 1 if anything failed.
 # Environment: see tests/tools/lib.sh. VD_TOOLS_ONLY="4 5 6" runs only those groups
@@ -19,7 +21,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../ocf-tester/checks.sh"
 
-ONLY=${VD_TOOLS_ONLY:-1 4 5 6}
+ONLY=${VD_TOOLS_ONLY:-1 4 5 6 7}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
 # heartbeat-only pcs options: pcs adds trace_ra/trace_file to the allowed options only for the
@@ -214,6 +216,32 @@ interchange_checks() {
         --option hypervisor="$VD_TD_URI" --option trace_ra=1 --option trace_file="$VD_WORK/trace"
 }
 
+crmsh_checks() {
+    say "== crmsh, offline CIB"
+    local cib=$VD_WORK/crm-cib.xml
+    run timeout 30 crm ra info ocf:rust:VirtualDomain
+    check "crm ra info ocf:rust:VirtualDomain: our parameters and actions" "$OUT" \
+        '[ "$RC" -eq 0 ] && out_has "ocf:rust:VirtualDomain" && out_has "shutdown_timeout" && out_has "migrate_from"'
+    timeout 30 cibadmin --empty > "$cib"
+    td_domain vdtool-td3 "$VD_WORK/vdtool-td3.xml"
+    expect_rc 0 "crm configure property stonith-enabled=false (CIB_file)" \
+        env CIB_file="$cib" timeout 60 crm configure property stonith-enabled=false
+    expect_rc 0 "crm configure primitive vdtool-crm ocf:rust:VirtualDomain params config=... meta allow-migrate=true op monitor interval=10s" \
+        env CIB_file="$cib" timeout 60 crm configure primitive vdtool-crm ocf:rust:VirtualDomain \
+        params config="$VD_WORK/vdtool-td3.xml" hypervisor="$VD_TD_URI" meta allow-migrate=true op monitor interval=10s
+    check "  the CIB holds it: class ocf, provider rust, allow-migrate, the monitor op" "$OUT" \
+        '[ "$(xp "$cib" "//primitive[@id=\"vdtool-crm\"]/@provider")" = rust ] &&
+         [ "$(xp "$cib" "//primitive[@id=\"vdtool-crm\"]//nvpair[@name=\"allow-migrate\"]/@value")" = true ] &&
+         [ "$(xp "$cib" "//primitive[@id=\"vdtool-crm\"]/operations/op[@name=\"monitor\"]/@interval")" = 10s ]'
+    run env CIB_file="$cib" timeout 60 crm configure primitive vdtool-crm2 ocf:rust:VirtualDomain \
+        params config="$VD_WORK/vdtool-td3.xml" bogus_param=1
+    check "  an unknown parameter is refused from our meta-data (crm: parameter \"bogus_param\" is not known)" "$OUT" \
+        'out_has "bogus_param\" is not known" && [ -z "$(xp "$cib" "//primitive[@id=\"vdtool-crm2\"]/@id")" ]'
+    expect_rc 0 "CIB_file crm_resource -r vdtool-crm --force-start (configured by crm)" \
+        env CIB_file="$cib" timeout 60 crm_resource -r vdtool-crm --force-start
+    expect_rc 0 "CIB_file crm_resource -r vdtool-crm --force-stop" env CIB_file="$cib" timeout 60 crm_resource -r vdtool-crm --force-stop
+}
+
 trap tools_exit EXIT
 trap 'exit 130' INT TERM
 tools_setup
@@ -221,5 +249,6 @@ if want 1; then ocf_tester_checks; anchor_checks; ocft_checks; fi
 if want 4; then crm_resource_checks; fi
 if want 5; then pcs_checks; fi
 if want 6; then interchange_checks; fi
+if want 7; then crmsh_checks; fi
 tools_cleanup
 summary
