@@ -1,6 +1,6 @@
 //! A one-node cluster on n1: what a user does first with a VM resource.
 //! Create (the README's pcs command), reload without restart, recovery
-//! after the guest's qemu is killed, disable/enable, cleanup, a change of
+//! after the guest's qemu is killed, disable/enable, cleanup (crmsh), a change of
 //! `config` (a restart for both agents), switching the anchor's running
 //! resource to ours and back (tests/cluster/switching.rs), delete.
 
@@ -92,11 +92,26 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
         *boot = again.map(|b| b.0).unwrap_or_default();
     }
 
-    // cleanup forgets the failure; the guest keeps running
+    // cleanup forgets the failure; the guest keeps running (SUSE's shell:
+    // crmsh's `crm resource cleanup`, after `crm configure show` of it)
     for (vm, boot) in vms.iter().zip(boots.iter()) {
+        let (_, shown) = lab.exec(N1, &["timeout", "60", "crm", "configure", "show", vm.rsc]);
+        let provider = if vm.anchor {
+            "ocf:heartbeat:VirtualDomain"
+        } else {
+            "ocf:rust:VirtualDomain"
+        };
+        report.check(
+            vm,
+            shown.contains(&format!("primitive {} {provider}", vm.rsc)),
+            format!("crm configure show: {}", shown.lines().next().unwrap_or("")),
+        );
         let failures = lab.fail_count(N1, vm.rsc, "n1");
-        let (ok, out) = lab.pcs(N1, &["resource", "cleanup", vm.rsc]);
-        report.check(vm, ok, format!("pcs resource cleanup: {}", last_line(&out)));
+        let (ok, out) = lab.exec(
+            N1,
+            &["timeout", "200", "crm", "resource", "cleanup", vm.rsc],
+        );
+        report.check(vm, ok, format!("crm resource cleanup: {}", last_line(&out)));
         lab.settle(N1, 120);
         report.check(
             vm,

@@ -37,9 +37,10 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
     // live migration to n3 (from n1 first when it starts on n3)
     for (vm, boot) in vms.iter().zip(boots.iter()) {
         if host_of(lab, vm) == Some(3) {
-            move_live(lab, vm, boot, 1, report);
+            move_live(lab, vm, boot, 1, Shell::Pcs, report);
         }
-        move_live(lab, vm, boot, 3, report);
+        // SUSE's shell for this one, as its HA guide moves a VM
+        move_live(lab, vm, boot, 3, Shell::Crm, report);
     }
 
     // what the moves cost, as Pacemaker recorded it (exec-time)
@@ -125,8 +126,18 @@ fn running_once(lab: &MultiLab, vm: &Vm, when: &str, report: &mut Report) {
     );
 }
 
-/// `pcs resource move` to n`to`: a live migration, not a restart.
-fn move_live(lab: &MultiLab, vm: &Vm, boot: &str, to: usize, report: &mut Report) {
+/// The cluster shell a step is given with.
+#[derive(Clone, Copy)]
+enum Shell {
+    /// `pcs resource move RSC NODE --wait=120`
+    Pcs,
+    /// crmsh: `crm -w resource move RSC NODE`
+    Crm,
+}
+
+/// `pcs resource move` or `crm resource move` to n`to`: a live migration,
+/// not a restart.
+fn move_live(lab: &MultiLab, vm: &Vm, boot: &str, to: usize, shell: Shell, report: &mut Report) {
     let Some(from) = host_of(lab, vm) else {
         report.check(
             vm,
@@ -142,8 +153,22 @@ fn move_live(lab: &MultiLab, vm: &Vm, boot: &str, to: usize, report: &mut Report
     let from_before = lab.op_results(to, "migrate_from", vm.rsc, "ok");
     let starts = lab.op_results_anywhere("start", vm.rsc, "ok");
     let node = format!("n{to}");
-    let (ok, out) = lab.pcs(1, &["resource", "move", vm.rsc, &node, "--wait=120"]);
-    let what = format!("pcs resource move n{from} → n{to}");
+    let (ok, out, what) = match shell {
+        Shell::Pcs => {
+            let (ok, out) = lab.pcs(1, &["resource", "move", vm.rsc, &node, "--wait=120"]);
+            (ok, out, format!("pcs resource move n{from} → n{to}"))
+        }
+        Shell::Crm => {
+            let (ok, out) = lab.exec(
+                1,
+                &[
+                    "timeout", "200", "crm", "-w", "resource", "move", vm.rsc, &node,
+                ],
+            );
+            lab.settle(1, 120);
+            (ok, out, format!("crm -w resource move n{from} → n{to}"))
+        }
+    };
     report.check(vm, ok, format!("{what}: {}", last_line(&out)));
     report.check(
         vm,

@@ -17,6 +17,7 @@ pub fn cluster_tools_available(what: &str) -> bool {
         "corosync",
         "pacemakerd",
         "pcs",
+        "crm",
         "crm_mon",
         "crm_resource",
         "cibadmin",
