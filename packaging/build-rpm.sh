@@ -14,6 +14,7 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 stage=$target/rpm/stage top=$target/rpm/top
 rm -rf "$stage" "$top"; mkdir -p "$stage" "$top"
 cp "$target/release/VirtualDomain" README.md LICENSE "$stage/"
+cp -r doc "$stage/doc"
 "$target/release/examples/manpage" | gzip -9n > "$stage/ocf_rust_VirtualDomain.7.gz"
 rpmbuild -bb --quiet \
     --define "_topdir $(realpath "$top")" \

@@ -1,5 +1,5 @@
 //! The man page `ocf_rust_VirtualDomain(7)`, generated from the embedded
-//! meta-data (what `meta-data` prints) and the README's list of
+//! meta-data (what `meta-data` prints) and doc/differences.md's list of
 //! differences, so neither can drift from what the agent says.
 //!
 //! `cargo run --release --example manpage > ocf_rust_VirtualDomain.7` writes it
@@ -10,8 +10,8 @@ use crate::metadata::{self, Meta, Param, META_DATA};
 use crate::ocf::env::DEFAULT_RSCTMP;
 use crate::ocf::exit::OcfRc;
 
-/// The README, for its "Differences from ocf:heartbeat:VirtualDomain" table.
-const README: &str = include_str!("../README.md");
+/// doc/differences.md, for its "Differences from ocf:heartbeat:VirtualDomain" table.
+const README: &str = include_str!("../doc/differences.md");
 const DIFFERENCES_HEADING: &str = "## Differences from ocf:heartbeat:VirtualDomain";
 
 /// Where the package installs the agent.
@@ -26,7 +26,7 @@ pub fn page() -> String {
 /// One row of the differences table: area, the anchor, this agent.
 pub type Difference = [String; 3];
 
-/// The rows of the README's differences table (Markdown inline text).
+/// The rows of doc/differences.md's differences table (Markdown inline text).
 pub fn differences(readme: &str) -> Vec<Difference> {
     let Some(start) = readme.find(DIFFERENCES_HEADING) else {
         return Vec::new();
@@ -222,7 +222,7 @@ OCF_RESKEY_config=/etc/libvirt/qemu/vm1.xml HA_debug=1 \e
 pub fn render(meta: &Meta, differences: &[Difference]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        ".\\\" Generated from metadata/VirtualDomain.xml and README.md by src/manpage.rs; do not edit.\n\
+        ".\\\" Generated from metadata/VirtualDomain.xml and doc/differences.md by src/manpage.rs; do not edit.\n\
          .TH OCF_RUST_VIRTUALDOMAIN 7 \"\" \"ocf-rust-virtualdomain {}\" \"OCF resource agents\"\n\
          .SH NAME\nocf_rust_VirtualDomain \\- {}\n",
         env!("CARGO_PKG_VERSION"),

@@ -1,6 +1,6 @@
 //! The man page ocf_rust_VirtualDomain(7) is generated from the meta-data the
 //! agent prints: every parameter (type, default, descriptions) and every
-//! action (timeout) is in it, and so is every row of the README's
+//! action (timeout) is in it, and so is every row of doc/differences.md's
 //! differences table.
 
 use virtualdomain::manpage;
@@ -83,7 +83,7 @@ fn exit_codes_examples_files_and_differences() {
     }
     assert!(page.contains(manpage::AGENT_PATH));
     assert!(page.contains("99-VirtualDomain-libvirt.conf"));
-    let rows = manpage::differences(include_str!("../README.md"));
+    let rows = manpage::differences(include_str!("../doc/differences.md"));
     let in_page = page.matches("\\fIheartbeat:\\fR").count();
     assert_eq!(in_page, rows.len(), "every differences row");
 }
