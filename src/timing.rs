@@ -50,6 +50,30 @@ pub const ARRIVAL_POLL: Duration = Duration::from_secs(1);
 /// domain to be gone (libvirt reports it within milliseconds).
 pub const GONE_POLL: Duration = Duration::from_millis(200);
 
+/// The most one `crm_resource` run may take (a CIB query or change over
+/// Pacemaker's local IPC answers in tens of milliseconds; a CIB busy with
+/// an election may take seconds).
+pub const CIB_CALL_CAP: Duration = Duration::from_secs(10);
+
+/// How long what this node wrote into the CIB is trusted before a recurring
+/// monitor reads the CIB again (someone may have changed or deleted a
+/// utilization attribute); a probe always reads it. Once every 5 minutes
+/// keeps the steady state free of processes.
+pub const CIB_RECHECK_AFTER: Duration = Duration::from_secs(300);
+
+/// After a child exits, how long its output pipe may stay open (held by
+/// something it left running) before that is killed.
+pub const PIPE_GRACE: Duration = Duration::from_millis(150);
+
+/// How long to wait for a killed child to be reaped, and for the last bytes
+/// once the pipe's holders are killed (SIGKILL is quick; a process stuck in
+/// the kernel is not waited for).
+pub const AFTER_KILL: Duration = Duration::from_millis(200);
+
+/// Time the direct socket client keeps before its deadline for the caller
+/// to report a failure itself.
+pub const DIRECT_CALL_RESERVE: Duration = Duration::from_millis(100);
+
 /// First pause between two attempts of a retried call; it doubles up to
 /// [`MAX_RETRY_PAUSE`] (a restarting libvirtd takes about a second to
 /// accept connections again).

@@ -29,10 +29,11 @@ use crate::host::command::run_bounded;
 use crate::host::state_files;
 use crate::params::Params;
 use crate::request::Request;
+use crate::timing::{CIB_CALL_CAP, CIB_RECHECK_AFTER};
 
 /// How long what this node wrote is trusted before the CIB is read again
-/// (a recurring monitor's; a probe always reads it).
-pub const RECHECK_AFTER: Duration = Duration::from_secs(300);
+/// (see [`CIB_RECHECK_AFTER`]).
+pub const RECHECK_AFTER: Duration = CIB_RECHECK_AFTER;
 
 /// What should happen to one attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +268,7 @@ pub fn forget(req: &Request) {
 fn attribute_value(req: &Request, attr: &str) -> Option<Option<String>> {
     let mut cmd = utilization_command(req);
     cmd.arg(format!("--get-parameter={attr}")).arg("--quiet");
-    match run_bounded(cmd, req.ctx.work_left().min(Duration::from_secs(10))) {
+    match run_bounded(cmd, req.ctx.work_left().min(CIB_CALL_CAP)) {
         Ok(done) if done.success() => {
             let text = done.output.trim();
             let absent = text.is_empty() || text.contains("not found");
@@ -303,7 +304,7 @@ fn write_attribute(req: &Request, attr: &str, want: &Wanted) -> bool {
             .arg(format!("--parameter-value={value}")),
         Wanted::Delete => cmd.arg(format!("--delete-parameter={attr}")),
     };
-    match run_bounded(cmd, req.ctx.work_left().min(Duration::from_secs(10))) {
+    match run_bounded(cmd, req.ctx.work_left().min(CIB_CALL_CAP)) {
         Ok(done) if done.success() => true,
         Ok(done)
             if done.output.contains("not connected")

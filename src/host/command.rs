@@ -22,13 +22,7 @@ use super::leftovers;
 
 /// At most this much output is kept (the rest is read and dropped).
 const CAPTURE_CAP: usize = 1 << 20;
-/// After the command exits, how long its output pipe may stay open (held
-/// by something it left running) before that is killed.
-const PIPE_GRACE: Duration = Duration::from_millis(150);
-/// How long to wait for a killed command to be reaped, and for the last
-/// bytes once the pipe's holders are killed (SIGKILL is quick; a process
-/// stuck in the kernel is not waited for).
-const AFTER_KILL: Duration = Duration::from_millis(200);
+use crate::timing::{AFTER_KILL, PIPE_GRACE};
 
 /// How a bounded command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

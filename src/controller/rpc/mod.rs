@@ -32,12 +32,10 @@ use super::{
 };
 use crate::domain_xml::DomainConfig;
 use crate::ocf::Env;
+use crate::timing::DIRECT_CALL_RESERVE;
 use endpoint::{Client, ClientConf, Endpoint};
 use session::{CallError, Session};
 use wire::{DomainRef, ERR_NO_DOMAIN};
-
-/// Time kept back before the deadline for the caller to report a failure.
-const RESERVE: Duration = Duration::from_millis(100);
 
 /// libvirt's client configuration for root.
 const CLIENT_CONF: &str = "/etc/libvirt/libvirt.conf";
@@ -124,7 +122,10 @@ impl DirectController {
 
     /// When a direct call that must answer by `by` must have ended.
     fn call_deadline(&self, by: Instant) -> Instant {
-        let end = self.deadline.checked_sub(RESERVE).unwrap_or(self.deadline);
+        let end = self
+            .deadline
+            .checked_sub(DIRECT_CALL_RESERVE)
+            .unwrap_or(self.deadline);
         let end = end.min(by);
         match self.call_cap {
             Some(cap) => end.min(Instant::now() + cap),
