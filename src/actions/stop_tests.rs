@@ -95,7 +95,11 @@ fn paused_and_crashed_domains_are_destroyed_without_waiting() {
         assert_eq!(fake.count("shutdown"), 0, "{state:?}");
         assert_eq!(fake.count("destroy"), 1, "{state:?}");
         // no wait: not one resend pause (2 s) of a graceful window (60 s)
-        assert!(t.elapsed() < resend_after(0), "{state:?}: {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < resend_after(0),
+            "{state:?}: {:?}",
+            t.elapsed()
+        );
     }
 }
 
