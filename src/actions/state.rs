@@ -80,32 +80,12 @@ impl Observed {
 }
 
 #[cfg(test)]
+#[path = "state_table_tests.rs"]
+mod state_table_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_anchor_state_table() {
-        use DomainState::*;
-        let table = [
-            (Ok(Running), Some(0)),
-            (Ok(Blocked), Some(0)),
-            (Ok(Paused), Some(0)),
-            (Ok(Shutdown), Some(0)),
-            (Ok(Shutoff), Some(7)),
-            (Err(ControllerError::NoDomain), Some(7)),
-            (Ok(Crashed), Some(1)),
-            (Ok(PmSuspended), Some(1)),
-            (Ok(Other(42)), Some(1)),
-            (Err(ControllerError::Failed("boom".into())), Some(1)),
-            (Ok(NoState), None),
-            (Err(ControllerError::Unreachable("down".into())), None),
-        ];
-        for (answer, want) in table {
-            let label = format!("{answer:?}");
-            let got = Observed::classify(answer).monitor_rc().map(|rc| rc.code());
-            assert_eq!(got, want, "{label}");
-        }
-    }
 
     #[test]
     fn errors_are_not_states() {
