@@ -35,6 +35,11 @@ cargo afl config --build >/dev/null 2>&1 || true
 t=$SECONDS
 cargo afl build --locked --bins
 echo "fuzz: targets built in $((SECONDS - t)) s"
+# afl-fuzz itself, run directly (not through `cargo afl fuzz`) so that
+# `timeout` reaches it: -V alone is checked between stages, which can
+# last seconds past it
+afl_fuzz=$(ls -d "$HOME"/.local/share/afl.rs/rustc-"$(rustc -V | awk '{print $2}')"-*/afl.rs-"$AFL_VERSION"/afl/bin/afl-fuzz | head -1)
+[ -x "$afl_fuzz" ] || { echo "fuzz: no afl-fuzz of cargo-afl $AFL_VERSION" >&2; exit 1; }
 
 # no UI, no CPU governor or core_pattern demands (CI machines and
 # containers cannot change them), no waiting for a free core
@@ -43,14 +48,25 @@ export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 # one target: its summary line in out/<target>/result, "CRASH" or
 # "ERROR" first when it failed
 fuzz_one() {
-    local target=$1 out=out/$1 t=$SECONDS
+    local target=$1 out=out/$1 t=$SECONDS seed
     rm -rf "$out"
     mkdir -p "$out"
+    # the seeds themselves first (afl-fuzz only skips a crashing seed)
+    for seed in "corpus/$target"/*; do
+        if ! timeout -k 5 20 "target/debug/$target" <"$seed" >"$out/seed.log" 2>&1; then
+            { echo "CRASH $target: seed $seed:"; tail -20 "$out/seed.log"; } >"$out/result"
+            return
+        fi
+    done
     # -t: an input taking longer than 2 s is a hang (the rpc targets never
     # wait: every byte, or end of stream, is there before the first read)
-    if ! cargo afl fuzz -V "$seconds" -t 2000 -i "corpus/$target" -o "$out" \
-        "target/debug/$target" >"$out/afl.log" 2>&1; then
-        { echo "ERROR $target: afl-fuzz failed:"; tail -20 "$out/afl.log"; } >"$out/result"
+    # (-c0: the CmpLog pass cargo afl fuzz adds; SIGINT at the end: afl-fuzz
+    # stops cleanly, its statistics written)
+    local rc=0
+    timeout -s INT -k 10 "$seconds" "$afl_fuzz" -c0 -V "$seconds" -t 2000 \
+        -i "corpus/$target" -o "$out" "target/debug/$target" >"$out/afl.log" 2>&1 || rc=$?
+    if [ $rc != 0 ] && [ $rc != 124 ] || [ ! -f "$out/default/fuzzer_stats" ]; then
+        { echo "ERROR $target: afl-fuzz failed ($rc):"; tail -20 "$out/afl.log"; } >"$out/result"
         return
     fi
     local stats=$out/default/fuzzer_stats crashes hangs
