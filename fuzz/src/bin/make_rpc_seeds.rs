@@ -1,8 +1,10 @@
 //! Writes the seed corpora of the rpc_* targets into `fuzz/corpus/`:
 //! daemon replies built with the agent's own wire encoder (healthy
 //! answers, libvirt errors, a stray message before the reply), the XML
-//! one carrying a real domain definition given as the first argument
-//! (`virsh dumpxml` output). Run: cargo run --bin make_rpc_seeds -- FILE.
+//! ones carrying the real domain definitions given as arguments (`virsh
+//! dumpxml` output). Run: cargo run --bin make_rpc_seeds -- FILE...
+//! (as for the committed corpus: corpus/domain_xml/test-driver-dumpxml.xml
+//! corpus/domain_xml/qemu-live-dumpxml.xml).
 use std::path::Path;
 
 use virtualdomain::controller::rpc::wire::{self, Encoder, Procedure};
@@ -75,7 +77,7 @@ fn seeds(target: &str, procedure: Procedure, ok: &[(&str, Vec<u8>)]) {
 fn main() {
     let xml_file = std::env::args()
         .nth(1)
-        .expect("usage: make_rpc_seeds DOMAIN.xml");
+        .expect("usage: make_rpc_seeds DOMAIN.xml...");
     let xml = std::fs::read_to_string(xml_file).expect("domain XML");
     let xml_body = Encoder::default().string(&xml).finish();
     let states: Vec<(String, Vec<u8>)> = [
@@ -102,6 +104,16 @@ fn main() {
         Procedure::DomainGetXmlDesc,
         &[("live", xml_body.clone())],
     );
+    // more live definitions (a qemu guest's `virsh dumpxml`)
+    for (i, file) in std::env::args().skip(2).enumerate() {
+        let xml = std::fs::read_to_string(&file).expect("domain XML");
+        let body = Encoder::default().string(&xml).finish();
+        write(
+            "rpc_xml_desc",
+            &format!("live-{}", i + 2),
+            &reply_frame(Procedure::DomainGetXmlDesc, 4, wire::STATUS_OK, &body),
+        );
+    }
     let mut whole = healthy_prefix();
     whole.extend(reply_frame(
         Procedure::DomainGetState,
