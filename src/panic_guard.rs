@@ -44,7 +44,7 @@ fn write_stderr(mut bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use std::process::Command;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use super::*;
     use crate::host::command::run_bounded;
@@ -88,9 +88,8 @@ mod tests {
             .env(SCENARIO, scenario)
             .env("HA_LOGFACILITY", "daemon")
             .env("HA_LOGFILE", logfile);
-        let t = Instant::now();
+        // killed at the limit (an error) if the panic hook hangs
         let done = run_bounded(cmd, Duration::from_secs(20)).expect("the panic hook hung");
-        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
         (done.code, done.output)
     }
 

@@ -146,7 +146,7 @@ fn a_frozen_daemon_is_unreachable_within_the_call_cap() {
         std::thread::sleep(Duration::from_secs(60));
         drop(stream);
     });
-    let cap = Duration::from_millis(400);
+    let cap = Duration::from_secs(1);
     let direct = DirectController::at(
         Some(daemon.endpoint()),
         Some(FAKE_URI.into()),
@@ -159,11 +159,8 @@ fn a_frozen_daemon_is_unreachable_within_the_call_cap() {
         matches!(got, Err(ControllerError::Unreachable(_))),
         "{got:?}"
     );
-    assert!(
-        t.elapsed() < cap + Duration::from_millis(300),
-        "{:?}",
-        t.elapsed()
-    );
+    // one wait of the cap: a second one (through the library) doubles it
+    assert!(t.elapsed() < cap * 2, "{:?}", t.elapsed());
     assert!(!direct.used_library(), "no second wait through the library");
     let t = Instant::now();
     assert!(matches!(
@@ -171,8 +168,9 @@ fn a_frozen_daemon_is_unreachable_within_the_call_cap() {
         Err(ControllerError::Unreachable(_))
     ));
     assert!(
-        t.elapsed() < Duration::from_millis(50),
-        "later calls fail at once"
+        t.elapsed() < cap / 2,
+        "later calls fail at once, without another wait: {:?}",
+        t.elapsed()
     );
 }
 

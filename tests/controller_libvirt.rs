@@ -155,18 +155,17 @@ fn wait_event_sees_a_destroy_from_another_handle() {
 
     // The first wait registers the callback and wakes at once (events
     // before the registration cannot be known).
+    let wait = Duration::from_secs(5);
     let t0 = Instant::now();
-    assert!(a.wait_event(&d, Duration::from_secs(5)));
-    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+    assert!(a.wait_event(&d, wait));
+    assert!(t0.elapsed() < wait / 2, "{:?}", t0.elapsed());
 
-    // No event: waits the whole timeout, returns false.
+    // No event: waits the whole timeout (and not twice it), returns false.
+    let wait = Duration::from_secs(1);
     let t0 = Instant::now();
-    assert!(!a.wait_event(&d, Duration::from_millis(300)));
+    assert!(!a.wait_event(&d, wait));
     let quiet = t0.elapsed();
-    assert!(
-        quiet >= Duration::from_millis(290) && quiet < Duration::from_secs(2),
-        "{quiet:?}"
-    );
+    assert!(quiet >= wait && quiet < wait * 2, "{quiet:?}");
 
     let killer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));
@@ -174,7 +173,8 @@ fn wait_event_sees_a_destroy_from_another_handle() {
         b.destroy(&d, by()).unwrap();
         (t, b)
     });
-    let got = a.wait_event(&name("ev"), Duration::from_secs(10));
+    let wait = Duration::from_secs(10);
+    let got = a.wait_event(&name("ev"), wait);
     let woke = Instant::now();
     let (destroyed_at, _b) = killer.join().unwrap();
     assert!(got, "no lifecycle event within 10 s");
@@ -183,7 +183,8 @@ fn wait_event_sees_a_destroy_from_another_handle() {
         "event arrived {:.1} ms after the destroy was sent",
         latency.as_secs_f64() * 1e3
     );
-    assert!(latency < Duration::from_secs(2), "{latency:?}");
+    // woken by the event, long before its wait was up
+    assert!(latency < wait / 5, "{latency:?}");
     assert_eq!(a.state(&name("ev"), by()), Err(ControllerError::NoDomain));
 
     // An event caused by this handle's own call counts even when it arrived
@@ -192,34 +193,32 @@ fn wait_event_sees_a_destroy_from_another_handle() {
     a.create(&xml(&d), by()).unwrap();
     a.destroy(&d, by()).unwrap();
     std::thread::sleep(Duration::from_millis(100));
+    let wait = Duration::from_secs(5);
     let t0 = Instant::now();
-    assert!(a.wait_event(&d, Duration::from_secs(5)));
-    assert!(
-        t0.elapsed() < Duration::from_millis(50),
-        "{:?}",
-        t0.elapsed()
-    );
+    assert!(a.wait_event(&d, wait));
+    assert!(t0.elapsed() < wait / 2, "{:?}", t0.elapsed());
 }
 
 #[test]
 fn missing_socket_is_unreachable_fast() {
     let uri = "qemu+unix:///system?socket=/nonexistent/sock";
-    let c = LibvirtController::new(Some(uri.into()), Instant::now() + Duration::from_secs(30));
+    let budget = Duration::from_secs(30);
+    let c = LibvirtController::new(Some(uri.into()), Instant::now() + budget);
     for _ in 0..2 {
         let t0 = Instant::now();
         match c.state("lc-x", by()) {
             Err(ControllerError::Unreachable(m)) => assert!(m.contains("/nonexistent/sock"), "{m}"),
             other => panic!("{other:?}"),
         }
-        assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+        // no waiting for a daemon that may come: a small part of the budget
+        assert!(t0.elapsed() < budget / 10, "{:?}", t0.elapsed());
     }
+    // waiting for an event only sleeps its time (and not twice it)
+    let wait = Duration::from_secs(1);
     let t0 = Instant::now();
-    assert!(!c.wait_event("lc-x", Duration::from_millis(200)));
+    assert!(!c.wait_event("lc-x", wait));
     let e = t0.elapsed();
-    assert!(
-        e >= Duration::from_millis(190) && e < Duration::from_secs(1),
-        "{e:?}"
-    );
+    assert!(e >= wait && e < wait * 2, "{e:?}");
 }
 
 /// A "libvirtd" that accepts connections and never answers (like SIGSTOP).
@@ -249,11 +248,8 @@ fn frozen_daemon_fails_within_the_deadline() {
         first.as_secs_f64()
     );
     assert!(matches!(r, Err(ControllerError::Unreachable(ref m)) if m.contains("did not answer")));
-    assert!(first < budget + Duration::from_secs(1), "{first:?}");
-    assert!(
-        first >= budget - Duration::from_millis(500),
-        "gave up early: {first:?}"
-    );
+    assert!(first < budget * 3 / 2, "{first:?}");
+    assert!(first >= budget * 3 / 4, "gave up early: {first:?}");
 
     // Hung: later calls fail at once, wait_event only sleeps.
     let t1 = Instant::now();
@@ -261,16 +257,13 @@ fn frozen_daemon_fails_within_the_deadline() {
         c.destroy("lc-x", by()),
         Err(ControllerError::Unreachable(_))
     ));
-    assert!(
-        t1.elapsed() < Duration::from_millis(50),
-        "{:?}",
-        t1.elapsed()
-    );
+    assert!(t1.elapsed() < budget / 4, "{:?}", t1.elapsed());
+    let wait = Duration::from_secs(5);
     let t2 = Instant::now();
-    assert!(!c.wait_event("lc-x", Duration::from_secs(5)));
+    assert!(!c.wait_event("lc-x", wait));
     assert!(
-        t2.elapsed() < Duration::from_millis(500),
-        "past the deadline: {:?}",
+        t2.elapsed() < wait / 2,
+        "slept past the deadline: {:?}",
         t2.elapsed()
     );
 }
@@ -279,8 +272,9 @@ fn frozen_daemon_fails_within_the_deadline() {
 fn call_cap_bounds_a_single_call() {
     let dir = tempfile::tempdir().unwrap();
     let uri = frozen_daemon(dir.path());
+    let cap = Duration::from_secs(1);
     let c = LibvirtController::new(Some(uri), Instant::now() + Duration::from_secs(30))
-        .with_call_timeout(Duration::from_millis(300));
+        .with_call_timeout(cap);
     let t0 = Instant::now();
     assert!(matches!(
         c.info("lc-x", by()),
@@ -288,13 +282,11 @@ fn call_cap_bounds_a_single_call() {
     ));
     let e = t0.elapsed();
     eprintln!(
-        "frozen daemon with a 300 ms cap: failed after {:.3} s",
+        "frozen daemon with a {cap:?} cap: failed after {:.3} s",
         e.as_secs_f64()
     );
-    assert!(
-        e >= Duration::from_millis(290) && e < Duration::from_secs(1),
-        "{e:?}"
-    );
+    // the cap, not the 30 s deadline, ended it
+    assert!(e >= cap && e < cap * 2, "{e:?}");
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn run_meta_data() -> std::process::Output {
         .unwrap()
         .arg("meta-data")
         .env_clear()
-        .timeout(common::TIMEOUT)
+        .timeout(common::DEFAULT_TIMEOUT)
         .output()
         .unwrap()
 }
@@ -74,7 +74,7 @@ fn meta_data_works_as_nobody() {
     let out = Command::new("su")
         .args(["nobody", "-s", "/bin/sh", "-c"])
         .arg(format!("{} meta-data", bin.display()))
-        .timeout(common::TIMEOUT)
+        .timeout(common::DEFAULT_TIMEOUT)
         .output()
         .unwrap();
     assert_eq!(

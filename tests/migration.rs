@@ -101,6 +101,15 @@ fn in_time(run: &Run, timeout_ms: u64) -> bool {
     run.elapsed <= Duration::from_millis(timeout_ms - margin + 300)
 }
 
+/// The exit reason of a migration that failed, as the spec words it
+/// (§7: "<dom>: live migration to <target> failed: <rc>"; ours gives
+/// libvirt's message for the rc).
+fn says_migration_failed(run: &Run, target: &str) -> bool {
+    run.reason().is_some_and(|r| {
+        r.starts_with(&format!("{NAME}: live migration to {target}")) && r.contains(" failed: ")
+    })
+}
+
 fn other(i: usize) -> usize {
     3 - i
 }

@@ -5,45 +5,58 @@
 
 mod common;
 
+use std::path::Path;
+use std::sync::OnceLock;
+
 use proptest::prelude::*;
 use virtualdomain::cli::Action;
 use virtualdomain::domain_sizes;
 use virtualdomain::domain_xml::DomainConfig;
+use virtualdomain::metadata;
 use virtualdomain::ocf::{Env, OcfRc};
 use virtualdomain::params::Params;
 use virtualdomain::request::setup::{self, ConfigFile, HostFacts, Message, Operation};
 
-/// Every parameter of the meta-data (the anchor's 27, then ours).
-const PARAMS: [&str; 28] = [
-    "config",
-    "hypervisor",
-    "force_stop",
-    "migration_transport",
-    "migration_user",
-    "migration_downtime",
-    "migration_speed",
-    "migration_network_suffix",
-    "migrateuri",
-    "migrate_options",
-    "monitor_scripts",
-    "autoset_utilization_cpu",
-    "autoset_utilization_host_memory",
-    "autoset_utilization_hv_memory",
-    "unset_utilization_cpu",
-    "unset_utilization_host_memory",
-    "unset_utilization_hv_memory",
-    "migrateport",
-    "remoteuri",
-    "save_config_on_stop",
-    "sync_config_on_stop",
-    "snapshot",
-    "backingfile",
-    "stateless",
-    "copyindirs",
-    "shutdown_mode",
-    "start_resources",
-    "shutdown_timeout",
-];
+/// Every parameter of our meta-data (the anchor's, then ours): read from
+/// it, so that a parameter added later is never left out.
+fn params() -> &'static [String] {
+    static PARAMS: OnceLock<Vec<String>> = OnceLock::new();
+    PARAMS.get_or_init(|| {
+        let meta = metadata::parse(metadata::META_DATA).expect("our meta-data parses");
+        meta.params.into_iter().map(|p| p.name).collect()
+    })
+}
+
+/// Every parameter the installed anchor advertises is in the list (and so
+/// in the properties below), and the list has what it had when written
+/// by hand and missed (the parameters added since).
+#[test]
+fn the_parameter_list_is_the_anchors_and_ours() {
+    let ours = params();
+    for added in [
+        "shutdown_timeout",
+        "migration_mapping",
+        "migration_mode",
+        "double_start_protection",
+        "double_start_nodes",
+        "persistent",
+    ] {
+        assert!(ours.iter().any(|p| p == added), "{added} missing: {ours:?}");
+    }
+    let Some(anchor) = common::anchor("the anchor's parameters") else {
+        return;
+    };
+    let out = common::run(
+        &anchor,
+        &["meta-data"],
+        &common::base_env(Path::new("/tmp")),
+    );
+    let theirs = metadata::parse(&out.stdout).expect("the anchor's meta-data parses");
+    assert!(theirs.params.len() >= 27, "{:?}", theirs.params);
+    for p in theirs.params {
+        assert!(ours.contains(&p.name), "the anchor's {} missing", p.name);
+    }
+}
 
 const ACTIONS: [Action; 10] = [
     Action::Start,
@@ -113,8 +126,8 @@ fn value() -> impl Strategy<Value = String> {
 
 /// Each parameter unset or set to some value.
 fn reskeys() -> impl Strategy<Value = Vec<(String, String)>> {
-    prop::collection::vec(prop::option::of(value()), PARAMS.len()).prop_map(|values| {
-        PARAMS
+    prop::collection::vec(prop::option::of(value()), params().len()).prop_map(|values| {
+        params()
             .iter()
             .zip(values)
             .filter_map(|(name, v)| v.map(|v| (format!("OCF_RESKEY_{name}"), v)))
@@ -255,8 +268,8 @@ proptest! {
     /// (never a panic: 101, an abort: 134, or the panic guard's 1).
     #[test]
     fn binary_validate_all_exits_with_an_ocf_code(
-        values in prop::collection::vec("[^\u{0}]{0,24}", PARAMS.len()),
-        set in prop::collection::vec(any::<bool>(), PARAMS.len()),
+        values in prop::collection::vec("[^\u{0}]{0,24}", params().len()),
+        set in prop::collection::vec(any::<bool>(), params().len()),
         valid_config in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
@@ -264,8 +277,8 @@ proptest! {
         std::fs::write(&vm1, "<domain type='qemu'>\n  <name>vm1</name>\n</domain>\n").unwrap();
         // (a value set below for hypervisor overrides the base's test URI)
         let mut env = common::base_env(dir.path());
-        for ((name, value), set) in PARAMS.iter().zip(values).zip(set) {
-            let value = match *name {
+        for ((name, value), set) in params().iter().zip(values).zip(set) {
+            let value = match name.as_str() {
                 "config" if valid_config => vm1.display().to_string(),
                 _ if !set => continue,
                 _ => value,

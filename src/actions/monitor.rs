@@ -82,3 +82,7 @@ pub fn process_fallback(req: &Request, why: &str) -> OcfResult {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "state_table_tests.rs"]
+mod state_table_tests;

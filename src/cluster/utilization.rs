@@ -151,7 +151,9 @@ fn encode(memory: &BTreeMap<String, Wanted>) -> String {
         .join("\n")
 }
 
-fn decode(text: &str) -> BTreeMap<String, Wanted> {
+/// Reads the remembered-utilization state file (`attr=value` lines; pub for
+/// fuzz/: it is outside data).
+pub fn decode(text: &str) -> BTreeMap<String, Wanted> {
     text.lines()
         .filter_map(|line| {
             let (k, v) = line.split_once('=')?;

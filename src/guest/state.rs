@@ -6,7 +6,7 @@
 //! state"): only a reported state may ever lead to `destroy`.
 
 use crate::controller::{ControllerError, DomainState, Outcome};
-use crate::ocf::{OcfError, OcfRc};
+use crate::ocf::OcfError;
 use crate::request::Request;
 
 /// A domain state query, classified.
@@ -50,17 +50,6 @@ impl Observed {
         }
     }
 
-    /// The monitor result for this observation (before monitor scripts).
-    /// `None`: indeterminate, the caller must look elsewhere.
-    pub fn monitor_rc(&self) -> Option<OcfRc> {
-        match self {
-            Observed::Active(_) => Some(OcfRc::Success),
-            Observed::Inactive => Some(OcfRc::NotRunning),
-            Observed::Indeterminate(_) => None,
-            _ => Some(OcfRc::ErrGeneric),
-        }
-    }
-
     /// Whether libvirt gave an answer that settles the question (a state,
     /// or "no such domain"); errors and silence do not.
     pub fn is_definite(&self) -> bool {
@@ -96,30 +85,6 @@ pub fn unknown_observation(req: &Request, seen: &Observed) -> OcfError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_anchor_state_table() {
-        use DomainState::*;
-        let table = [
-            (Ok(Running), Some(0)),
-            (Ok(Blocked), Some(0)),
-            (Ok(Paused), Some(0)),
-            (Ok(Shutdown), Some(0)),
-            (Ok(Shutoff), Some(7)),
-            (Err(ControllerError::NoDomain), Some(7)),
-            (Ok(Crashed), Some(1)),
-            (Ok(PmSuspended), Some(1)),
-            (Ok(Other(42)), Some(1)),
-            (Err(ControllerError::Failed("boom".into())), Some(1)),
-            (Ok(NoState), None),
-            (Err(ControllerError::Unreachable("down".into())), None),
-        ];
-        for (answer, want) in table {
-            let label = format!("{answer:?}");
-            let got = Observed::classify(answer).monitor_rc().map(|rc| rc.code());
-            assert_eq!(got, want, "{label}");
-        }
-    }
 
     #[test]
     fn errors_are_not_states() {

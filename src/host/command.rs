@@ -201,15 +201,17 @@ mod tests {
 
     #[test]
     fn kills_what_runs_too_long() {
+        let limit = Duration::from_secs(1);
         let t = Instant::now();
-        let r = run_bounded(sh("sleep 30"), Duration::from_millis(300));
+        let r = run_bounded(sh("sleep 30"), limit);
         assert!(r.is_err());
-        assert!(t.elapsed() < Duration::from_secs(5));
+        let took = t.elapsed();
+        assert!(took >= limit && took < limit * 2, "{took:?}");
     }
 
     #[test]
     fn output_past_the_cap_is_drained_not_cut_off_by_sigpipe() {
-        let t = Instant::now();
+        // an overrun is killed at the limit: an error
         let f = run_bounded(
             sh("yes abcdefg | head -c 4194304 && echo done >&2"),
             Duration::from_secs(20),
@@ -221,7 +223,6 @@ mod tests {
             CAPTURE_CAP - 1,
             "cut to the cap, then trimmed"
         );
-        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
     /// Whether `pid` is gone (or only a zombie waiting for a reaper).
@@ -242,9 +243,11 @@ mod tests {
             "sleep 60 & echo $! > {}; echo ok; exit 0",
             pidfile.display()
         );
+        let limit = Duration::from_secs(30);
         let t = Instant::now();
-        let f = run_bounded(sh(&script), Duration::from_secs(30)).unwrap();
-        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        let f = run_bounded(sh(&script), limit).unwrap();
+        // not held until the limit by the grandchild's copy of stdout
+        assert!(t.elapsed() < limit / 2, "{:?}", t.elapsed());
         assert_eq!(
             f,
             Finished {

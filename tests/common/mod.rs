@@ -9,8 +9,9 @@ use std::time::Duration;
 
 /// The shell agent this project replaces (resource-agents 4.12).
 pub const ANCHOR: &str = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
-/// What every agent run may take at most.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// The operation timeout of a run whose environment sets none: the
+/// agents' default (spec: 90000 ms, as Pacemaker's default op timeout).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
 /// The exit-reason prefix Pacemaker reads on stderr.
 pub const REASON_PREFIX: &str = "ocf-exit-reason:";
 
@@ -101,16 +102,31 @@ impl Outcome {
     }
 }
 
+/// The operation timeout `env` gives (`OCF_RESKEY_CRM_meta_timeout`, ms).
+pub fn op_timeout(env: &[(String, String)]) -> Duration {
+    env.iter()
+        .find(|(k, _)| k == "OCF_RESKEY_CRM_meta_timeout")
+        .and_then(|(_, v)| v.parse().ok())
+        .map_or(DEFAULT_TIMEOUT, Duration::from_millis)
+}
+
 /// Runs `bin args…` with exactly `env` (the rest cleared), stdin empty,
-/// bounded by [`TIMEOUT`].
+/// killed at the operation timeout `env` gives, as Pacemaker would: our
+/// agent still running then fails the test.
 pub fn run(bin: &Path, args: &[&str], env: &[(String, String)]) -> Outcome {
+    let limit = op_timeout(env);
+    let t = std::time::Instant::now();
     let out = assert_cmd::Command::new(bin)
         .args(args)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .timeout(TIMEOUT)
+        .timeout(limit)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(
+        bin != ours() || out.status.code().is_some() || t.elapsed() < limit,
+        "our agent ({args:?}) overran its OCF timeout of {limit:?} and was killed"
+    );
     Outcome {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

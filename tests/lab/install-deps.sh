@@ -35,7 +35,7 @@ echo "install-deps: qemu $QV (installed qemu-utils: $(dpkg-query -W -f '${Versio
 
 PKGS=(
     # build
-    libvirt-dev pkg-config gcc libc6-dev
+    libvirt-dev pkg-config gcc libc6-dev make
     # runtime / tests
     libvirt-daemon-system libvirt-clients libvirt-daemon-driver-lxc
     "qemu-system-x86=$QV" "qemu-utils=$QV"

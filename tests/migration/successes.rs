@@ -177,8 +177,8 @@ impl Pass<'_> {
             &params,
         );
         self.check(
-            in_time(&run, T_MIGRATE_TO) && run.reason().is_some(),
-            format!("d unresolvable: answered late or without a reason: {run:?}"),
+            in_time(&run, T_MIGRATE_TO) && says_migration_failed(&run, &d),
+            format!("d unresolvable: answered late or without the reason: {run:?}"),
         );
         self.still_running(src, &boot, tick, "d unresolvable");
         self.nothing_on(dst, "d unresolvable");

@@ -221,33 +221,55 @@ impl Ocf {
         self.with("OCF_RESKEY_CRM_meta_interval", "10000")
     }
 
-    fn run_program(&self, program: &Path, action: &str, limit: Duration) -> Run {
+    /// The operation timeout this environment gives (`CRM_meta_timeout`,
+    /// in ms; the agent's default of 90 s when unset or unreadable).
+    pub fn timeout(&self) -> Duration {
+        let ms = self
+            .vars
+            .iter()
+            .find(|(k, _)| k == "OCF_RESKEY_CRM_meta_timeout")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(90_000);
+        Duration::from_millis(ms)
+    }
+
+    /// Runs `program action`, killed (SIGKILL) once `limit` has passed;
+    /// whether it was killed so.
+    fn run_program(&self, program: &Path, action: &str, limit: Duration) -> (Run, bool) {
         let t = Instant::now();
-        let out = Command::new("timeout")
-            .arg("-s")
-            .arg("KILL")
-            .arg(format!("{}", limit.as_secs()))
-            .arg(program)
+        let out = assert_cmd::Command::new(program)
             .arg(action)
             .env_clear()
             .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .timeout(limit)
             .output()
             .expect("run agent");
-        Run {
+        let elapsed = t.elapsed();
+        let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            elapsed: t.elapsed(),
-        }
+            elapsed,
+        };
+        (run, out.status.code().is_none() && elapsed >= limit)
     }
 
-    /// Runs our agent (killed after 120 s: a hang is a failure, not a stall).
+    /// Runs our agent as Pacemaker does: killed at the operation timeout
+    /// this environment gives it. An agent still running then has failed
+    /// its operation, so the test fails (Pacemaker would not have read
+    /// the agent's answer either).
     pub fn ours(&self, action: &str) -> Run {
-        self.run_program(
+        let limit = self.timeout();
+        let (run, killed) = self.run_program(
             Path::new(env!("CARGO_BIN_EXE_VirtualDomain")),
             action,
-            Duration::from_secs(120),
-        )
+            limit,
+        );
+        assert!(
+            !killed,
+            "our agent's {action} overran its OCF timeout of {limit:?} and was killed: {run:?}"
+        );
+        run
     }
 
     /// Runs our agent under `strace -f` (files opened, sockets connected,
@@ -278,11 +300,12 @@ impl Ocf {
     /// Runs the installed anchor.
     pub fn anchor(&self, action: &str) -> Run {
         self.run_program(Path::new(ANCHOR), action, Duration::from_secs(120))
+            .0
     }
 
     /// Runs the anchor, killed after `limit` (for the cases where it loops).
     pub fn anchor_for(&self, action: &str, limit: Duration) -> Run {
-        self.run_program(Path::new(ANCHOR), action, limit)
+        self.run_program(Path::new(ANCHOR), action, limit).0
     }
 }
 
@@ -377,6 +400,12 @@ pub fn assert_answered_in_time(run: &Run, timeout_ms: u64, code: i32, what: &str
         "{what} took {:?} (timeout {timeout_ms} ms: answer due by {latest:?})",
         run.elapsed
     );
+}
+
+/// The graceful share of a stop when `shutdown_timeout` is unset: two
+/// thirds of the operation timeout (README, `shutdown_timeout` row).
+pub fn graceful_share(ocf: &Ocf) -> Duration {
+    ocf.timeout() * 2 / 3
 }
 
 /// A tiny guest `name` (tests/lab/make-guest.sh `mode`) under the

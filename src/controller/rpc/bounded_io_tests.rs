@@ -14,7 +14,7 @@ fn pair_with(peer: impl FnOnce(UnixStream) + Send + 'static) -> UnixStream {
 
 /// Generous bound on how long a call with `budget` may take.
 fn cap(budget: Duration) -> Duration {
-    budget + budget / 2 + Duration::from_millis(200)
+    budget * 2
 }
 
 #[test]
@@ -96,8 +96,8 @@ fn a_passed_deadline_fails_without_touching_the_socket() {
 #[test]
 fn connecting_to_nothing_fails_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Instant::now();
-    let got = connect_by(&dir.path().join("absent"), t + Duration::from_secs(10));
+    let (t, budget) = (Instant::now(), Duration::from_secs(10));
+    let got = connect_by(&dir.path().join("absent"), t + budget);
     assert_eq!(got.unwrap_err().kind(), ErrorKind::NotFound);
-    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(t.elapsed() < budget / 2, "{:?}", t.elapsed());
 }
