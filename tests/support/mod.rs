@@ -402,10 +402,16 @@ pub fn assert_answered_in_time(run: &Run, timeout_ms: u64, code: i32, what: &str
     );
 }
 
-/// The graceful share of a stop when `shutdown_timeout` is unset: two
-/// thirds of the operation timeout (README, `shutdown_timeout` row).
+/// The graceful share of a stop when `shutdown_timeout` is unset
+/// (doc/differences.md, the `shutdown_timeout` row).
 pub fn graceful_share(ocf: &Ocf) -> Duration {
-    ocf.timeout() * 2 / 3
+    // as the README documents it (doc/differences.md, stop timing): two
+    // thirds of the timeout, capped so that destroy keeps min(20 s, T/3)
+    // before the exit margin max(1 s, T/10) (at most T/2)
+    let t = ocf.timeout();
+    let margin = (t / 10).max(Duration::from_secs(1)).min(t / 2);
+    let destroy = Duration::from_secs(20).min(t / 3);
+    (t * 2 / 3).min(t - margin - destroy)
 }
 
 /// A tiny guest `name` (tests/lab/make-guest.sh `mode`) under the
