@@ -31,6 +31,13 @@ pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
             log::debug!("Virtual domain {} is not running.", req.name);
             Ok(OcfRc::NotRunning)
         }
+        // a state number newer than this agent: the anchor's "no state",
+        // so the process table decides (a newer libvirt's state must not
+        // make Pacemaker restart a guest that runs)
+        Observed::Unrecognized(n) => process_fallback(
+            req,
+            &format!("libvirt reports state {n}, which this agent does not know"),
+        ),
         other => Err(unknown_observation(req, other)),
     };
     housekeeping::after_monitor(req, ctl, &observed);

@@ -175,9 +175,6 @@ fn the_config_guard_follows_the_anchors_table() {
 /// §6.1: "NOSTATE/other→`no state`"), so the anchor's monitor asks the
 /// process table (7 here, no such process) and its status retries.
 #[test]
-#[ignore = "divergence: a state number newer than the agent is 1 \"unknown status\" in \
-            monitor and status (README documents it for start only); the anchor reads it \
-            as \"no state\" (process table)"]
 fn a_state_number_newer_than_the_agent_is_no_state_for_the_anchor() {
     let fake = FakeController::with("vm1", DomainState::Other(42));
     let got = monitor::monitor(&req(Action::Monitor, "10000"), &fake);
