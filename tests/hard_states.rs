@@ -77,6 +77,40 @@ fn stop_destroys_in_time_while_a_job_holds_the_domain_lock() {
     }
 }
 
+/// Bounds nest (issue #19): the stop's first graceful request goes out to
+/// a guest that ignores it, then a job takes the domain's lock (a backup
+/// starting during the stop); the request re-sent 2 s later waits for the
+/// lock inside libvirt (30 s), and must still end with the graceful window
+/// — not with the whole operation, which left destroy no time before.
+#[test]
+fn a_job_taking_the_lock_after_the_first_request_leaves_destroy_its_window() {
+    const NAME: &str = "vdt-busy-late";
+    let Some((_g, ocf)) = guest_setup(NAME, "ignore") else {
+        return;
+    };
+    let ocf = timed(&ocf, 24000);
+    assert_eq!(ocf.ours("start").code, 0);
+    wait_guest_up(NAME);
+    let _job = JobGuard(NAME);
+    let stopping = {
+        let ocf = ocf.clone();
+        std::thread::spawn(move || ocf.ours("stop"))
+    };
+    // the first request is out within milliseconds; the next one at 2 s
+    std::thread::sleep(Duration::from_millis(700));
+    busy_job(NAME, "start");
+    let stop = stopping.join().unwrap();
+    assert_answered_in_time(&stop, 24000, 0, "stop, a job taking the lock mid-way");
+    assert!(gone(NAME), "destroyed: {}", domstate(QEMU, NAME));
+    let graceful = graceful_share(&ocf);
+    assert!(
+        stop.elapsed >= graceful && stop.elapsed < graceful + (ocf.timeout() - graceful) / 2,
+        "destroyed once the graceful window was over, well inside the destroy window: {:?}",
+        stop.elapsed
+    );
+    busy_job(NAME, "fail");
+}
+
 /// Starts the guest, waits until libvirt reports `state`, and runs the
 /// anchor's start there (its `create` of an existing domain fails: a
 /// documented divergence); the domain's id.
