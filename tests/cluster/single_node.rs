@@ -96,14 +96,18 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
     // crmsh's `crm resource cleanup`, after `crm configure show` of it)
     for (vm, boot) in vms.iter().zip(boots.iter()) {
         let (_, shown) = lab.exec(N1, &["timeout", "60", "crm", "configure", "show", vm.rsc]);
-        let provider = if vm.anchor {
-            "ocf:heartbeat:VirtualDomain"
+        // crmsh writes the default provider's agents short: `VirtualDomain`
+        // is ocf:heartbeat:VirtualDomain
+        let agents: &[&str] = if vm.anchor {
+            &["ocf:heartbeat:VirtualDomain", "VirtualDomain"]
         } else {
-            "ocf:rust:VirtualDomain"
+            &["ocf:rust:VirtualDomain"]
         };
         report.check(
             vm,
-            shown.contains(&format!("primitive {} {provider}", vm.rsc)),
+            agents
+                .iter()
+                .any(|a| shown.contains(&format!("primitive {} {a} ", vm.rsc))),
             format!("crm configure show: {}", shown.lines().next().unwrap_or("")),
         );
         let failures = lab.fail_count(N1, vm.rsc, "n1");

@@ -166,6 +166,8 @@ fn move_live(lab: &MultiLab, vm: &Vm, boot: &str, to: usize, shell: Shell, repor
                 ],
             );
             lab.settle(1, 120);
+            // crm keeps the move's location constraint (pcs 0.11 drops its own)
+            lab.exec(1, &["timeout", "60", "crm", "resource", "clear", vm.rsc]);
             (ok, out, format!("crm -w resource move n{from} → n{to}"))
         }
     };
