@@ -127,6 +127,7 @@ macro_rules! export_libvirt_shims {
             fn virDomainGetName(dom: virDomainPtr) -> *const c_char;
             fn virDomainGetState(dom: virDomainPtr, state: *mut c_int, reason: *mut c_int,
                 flags: c_uint) -> c_int;
+            fn virDomainGetUUIDString(dom: virDomainPtr, buf: *mut c_char) -> c_int;
             fn virDomainGetXMLDesc(dom: virDomainPtr, flags: c_uint) -> *mut c_char;
             fn virDomainIsActive(dom: virDomainPtr) -> c_int;
             fn virDomainIsPersistent(dom: virDomainPtr) -> c_int;
