@@ -7,6 +7,7 @@ pub mod atomic_file;
 pub mod bounded;
 pub mod command;
 pub mod leftovers;
+pub mod mounts;
 pub mod process_table;
 pub mod state_files;
 pub mod systemd;

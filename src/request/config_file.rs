@@ -1,5 +1,6 @@
 //! Reading the domain XML the `config` parameter names, bounded in time (a
-//! config on storage that stopped answering must not hang the action) and
+//! config on storage that stopped answering must not hang the action: read
+//! on a thread of its own where it may stall, [`crate::host::mounts`]) and
 //! in size, never opening what is not a regular file (opening a FIFO
 //! blocks until a writer comes).
 
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use super::setup::ConfigFile;
 use crate::domain_xml::DomainConfig;
-use crate::host::bounded;
+use crate::host::{bounded, mounts};
 
 /// Domain XML files larger than this are not read (a config pointing at a
 /// device or a huge file must not stall the agent).
@@ -21,12 +22,11 @@ const MAX_CONFIG_BYTES: u64 = 16 << 20;
 /// read as a document without a name, never opened.
 pub fn read_config(path: &Path, until: Instant) -> ConfigFile {
     use nix::unistd::{access, AccessFlags};
-    let owned = path.to_path_buf();
-    let read = bounded::run_until(until, move || {
-        if access(&owned, AccessFlags::R_OK).is_err() {
+    let read = within_bound(path, until, |path| {
+        if access(path, AccessFlags::R_OK).is_err() {
             return None;
         }
-        Some(read_regular_file(&owned).unwrap_or_default())
+        Some(read_regular_file(path).unwrap_or_default())
     });
     match read {
         Some(Some(bytes)) => ConfigFile::Read(DomainConfig::parse(&config_text(&bytes))),
@@ -41,6 +41,17 @@ pub fn read_config(path: &Path, until: Instant) -> ConfigFile {
     }
 }
 
+/// `read(path)` by `until`: on a thread of its own where the file may
+/// stall (a network or FUSE file system), at once on a local one (a
+/// steady-state monitor starts no thread); `None`: no answer in time.
+fn within_bound<T: Send + 'static>(path: &Path, until: Instant, read: fn(&Path) -> T) -> Option<T> {
+    if !mounts::may_stall(path) {
+        return Some(read(path));
+    }
+    let owned = path.to_path_buf();
+    bounded::run_until(until, move || read(&owned))
+}
+
 /// The config's text as libvirt reads it; what cannot be decoded is read
 /// leniently here (the name is still found) and refused, with its reason,
 /// where libvirt is to be given the document (`Request::config_xml`).
@@ -51,11 +62,10 @@ fn config_text(bytes: &[u8]) -> String {
 
 /// The config's bytes, by `until`, or why they cannot be had.
 pub fn read_bytes(path: &Path, until: Instant) -> Result<Vec<u8>, String> {
-    let owned = path.to_path_buf();
-    let read = bounded::run_until(until, move || {
-        read_regular_file(&owned).map_err(|e| e.to_string())
-    });
-    read.unwrap_or_else(|| Err("the read did not answer in time".into()))
+    within_bound(path, until, |path| {
+        read_regular_file(path).map_err(|e| e.to_string())
+    })
+    .unwrap_or_else(|| Err("the read did not answer in time".into()))
 }
 
 /// The bytes of a regular file (at most [`MAX_CONFIG_BYTES`]); an error for
