@@ -6,7 +6,9 @@
 //! scripts ([`health`]).
 
 pub mod health;
+pub mod io_error;
 pub mod observe;
+pub mod pause;
 pub mod process;
 pub mod state;
 pub mod tag;
