@@ -161,6 +161,11 @@ pub fn on_healthy(req: &Request) {
     }
 }
 
+/// Ends the episode with the guest (stop): a new start is a new guest.
+pub fn forget(req: &Request) {
+    let _ = std::fs::remove_file(state_files::io_error_record(&req.ctx.rsctmp, &req.name));
+}
+
 fn policy_word(policy: IoErrorPolicy) -> &'static str {
     match policy {
         IoErrorPolicy::Report => "report",

@@ -12,6 +12,12 @@
 #              /sys/power/state); the XML enables S3 (<pm><suspend-to-mem enabled='yes'/>), so
 #              libvirt reports "pmsuspended"; `virsh dompmwakeup` resumes it ("guest: resumed").
 #              Boots the bzImage (WORKDIR/bzimage-KVER): S3 resume fails with the PVH vmlinux
+#   fill       like obey, and after "up" the guest writes its disk vda (--disk) 1 MiB at a time, each
+#              synced ("guest: filled N MiB"), until the end of the disk: a qcow2 image on a full
+#              filesystem makes qemu pause it (libvirt: "paused (I/O error)")
+#   watchdog:SECS like obey, with an i6300esb watchdog (<watchdog action='pause'/>): SECS seconds
+#              after "up" the guest arms it with a 2 s timeout and never pets it again ("guest:
+#              watchdog armed"); libvirt then reports "paused (watchdog)"
 #
 # The guest prints "guest: up mode=... uptime=..." once ready (acpid, if any, already holds the
 # power-button input device: a shutdown request sent earlier is lost), then "guest: tick N" every
@@ -45,10 +51,11 @@ done
 NAME=$1 WORKDIR=$2 MODE=${3:-obey}
 [[ $NAME =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "make-guest: bad NAME '$NAME'" >&2; exit 2; }
 [[ $MEM =~ ^[0-9]+$ ]] || usage
-[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+)$ ]] || usage
+[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+|fill|watchdog:[0-9]+)$ ]] || usage
 [ -z "$CONSOLE" ] || [[ $CONSOLE == /* && $CONSOLE != *[\'\"\<\>\&]* ]] ||
     { echo "make-guest: --console needs an absolute path without quotes or <>&" >&2; exit 2; }
 EXT=; [[ $MODE == crash:* || $MODE == pm:* ]] && EXT=1
+HEALTH=; [[ $MODE == fill || $MODE == watchdog:* ]] && HEALTH=1
 if [ -n "$DISK" ]; then
     [ -f "$DISK" ] || { echo "make-guest: no such disk file $DISK" >&2; exit 1; }
     DISK=$(realpath "$DISK")
@@ -73,6 +80,12 @@ if [ -n "$EXT" ]; then
         [ "$verb" = insmod ] || continue
         [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
     done < <(modprobe -S "$KVER" --show-depends pvpanic_mmio 2>/dev/null)
+fi
+if [[ $MODE == watchdog:* ]]; then
+    while read -r verb path; do
+        [ "$verb" = insmod ] || continue
+        [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
+    done < <(modprobe -S "$KVER" --show-depends i6300esb 2>/dev/null)
 fi
 
 INIT=$(cat <<'INIT_EOF'
@@ -137,6 +150,26 @@ HOOK_EOF
 )
     [[ $INIT == *$'\ni=0\n'* ]] || { echo "make-guest: internal: no tick loop in /init" >&2; exit 1; }
     INIT=${INIT/$'\ni=0\n'/$'\n'"$HOOK"$'\ni=0\n'}
+fi
+# fill/watchdog: (guest health) their own hook after "guest: up", hence their own initramfs
+if [ -n "$HEALTH" ]; then
+    HEALTHHOOK=$(cat <<'HEALTH_EOF'
+case $mode in
+    fill)
+        ( n=0
+          while dd if=/dev/zero of=/dev/vda bs=1M count=1 seek=$n conv=notrunc,fsync 2>/dev/null; do
+              n=$((n + 1)); say "filled $n MiB"
+          done
+          say "fill ended at $n MiB" ) &
+        ;;
+    watchdog:*)
+        ( sleep "${mode#watchdog:}"; say "watchdog armed"; watchdog -F -T 2 -t 100000 /dev/watchdog ) &
+        ;;
+esac
+HEALTH_EOF
+)
+    [[ $INIT == *$'\ni=0\n'* ]] || { echo "make-guest: internal: no tick loop in /init" >&2; exit 1; }
+    INIT=${INIT/$'\ni=0\n'/$'\n'"$HEALTHHOOK"$'\ni=0\n'}
 fi
 # --tick-boot: every tick line also carries the boot id ("guest: tick N uptime U boot=ID"), so a
 # console that only holds ticks (the destination's after a live migration) still tells which boot
@@ -236,6 +269,8 @@ if [ -n "$DISK" ]; then
 "
 fi
 ONCRASH=destroy PMXML= PANICXML=
+WATCHDOGXML=; [[ $MODE == watchdog:* ]] && WATCHDOGXML="    <watchdog model='i6300esb' action='pause'/>
+"
 case $MODE in
     crash:*) ONCRASH=preserve PANICXML="    <panic model='isa'/>
 " ;;
@@ -275,7 +310,7 @@ $CONSOLEXML
     </serial>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
-${PANICXML}  </devices>
+${PANICXML}${WATCHDOGXML}  </devices>
 </domain>
 XML_EOF
 chmod 644 "$XML.tmp.$$" && mv -f "$XML.tmp.$$" "$XML"
