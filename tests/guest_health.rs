@@ -237,3 +237,62 @@ fn watchdog_pause_is_named_at_depth_10() {
         "{deep:?}"
     );
 }
+
+#[test]
+fn depth_20_asks_the_guest_agent_and_fails_when_it_stops() {
+    let Some((_g, ocf)) = health_guest("vdh-qga", "qga:20", None) else {
+        return;
+    };
+    let deep = level(&ocf, "20");
+    assert_eq!(
+        deep.ours("validate-all").code,
+        0,
+        "the config has a channel"
+    );
+    assert_eq!(ocf.ours("start").code, 0);
+    // the agent answers once it runs (libvirt's own view, for the test)
+    assert!(
+        eventually(Duration::from_secs(60), || virsh(
+            QEMU,
+            &["domtime", "vdh-qga"]
+        )
+        .0),
+        "the agent never answered libvirt; console: {}",
+        console("vdh-qga")
+    );
+    let answered = deep.ours("monitor");
+    assert_eq!(answered.code, 0, "{answered:?}");
+    assert!(
+        eventually(Duration::from_secs(60), || console("vdh-qga")
+            .contains("guest: agent stopped")),
+        "the guest stops its agent"
+    );
+    let silent = deep.ours("monitor");
+    assert_eq!(silent.code, 1, "{silent:?}");
+    let reason = silent.reason().unwrap_or_default();
+    assert!(
+        reason.starts_with("The guest agent of virtual domain vdh-qga does not answer: ")
+            && reason.contains("not connected"),
+        "{reason}"
+    );
+    // depths 0 and 10 do not ask it
+    assert_eq!(ocf.ours("monitor").code, 0);
+    assert_eq!(level(&ocf, "10").ours("monitor").code, 0);
+}
+
+#[test]
+fn depth_20_without_a_guest_agent_channel_is_a_configuration_error() {
+    let Some((_g, ocf)) = health_guest("vdh-noqga", "obey", None) else {
+        return;
+    };
+    let refused = level(&ocf, "20").ours("validate-all");
+    assert_eq!(refused.code, 6, "{refused:?}");
+    assert!(
+        refused
+            .reason()
+            .unwrap_or_default()
+            .contains("has no guest agent channel"),
+        "{refused:?}"
+    );
+    assert_eq!(level(&ocf, "10").ours("validate-all").code, 0);
+}

@@ -118,4 +118,8 @@ fn monitor_depth_is_documented() {
         "{text}"
     );
     assert!(text.contains("io_error_policy"), "{text}");
+    assert!(
+        text.contains("20: also the qemu guest agent answers"),
+        "{text}"
+    );
 }

@@ -9,7 +9,8 @@
 //! ([`crate::guest::pause`]); `io_error_policy` acts on a guest paused by a
 //! disk I/O error ([`crate::guest::io_error`]).
 
-use crate::controller::{DomainController, StateDetail};
+use crate::controller::{DomainController, DomainState, StateDetail};
+use crate::guest::agent::{self, AGENT_LEVEL};
 use crate::guest::health::run_monitor_scripts;
 use crate::guest::io_error;
 use crate::guest::pause::{failure_reason, PauseCause, REASON_LEVEL};
@@ -42,7 +43,9 @@ pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
                 req.name,
                 state.virsh_word()
             );
-            pause_check(req, ctl, detail, level).and_then(|_| run_monitor_scripts(req))
+            pause_check(req, ctl, detail, level)
+                .and_then(|_| agent_check(req, ctl, level, *state))
+                .and_then(|_| run_monitor_scripts(req))
         }
         Observed::Inactive => {
             log::debug!("Virtual domain {} is not running.", req.name);
@@ -78,6 +81,20 @@ fn pause_check(
             Ok(OcfRc::Success)
         }
     }
+}
+
+/// Depth 20: the guest agent answers (not asked of a paused guest: its
+/// agent cannot answer, and depth 10 already judged the pause).
+fn agent_check(
+    req: &Request,
+    ctl: &dyn DomainController,
+    level: u32,
+    state: DomainState,
+) -> OcfResult {
+    if level < AGENT_LEVEL || state == DomainState::Paused {
+        return Ok(OcfRc::Success);
+    }
+    agent::check(req, ctl)
 }
 
 /// `status`: the state alone, as OCF codes (0, 7, 1) like the anchor.

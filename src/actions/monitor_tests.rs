@@ -116,3 +116,53 @@ fn destroy_policy_destroys_after_the_delay() {
         "{err:?}"
     );
 }
+
+fn depth_20(channel: bool) -> Request {
+    let mut req = recurring(&[("OCF_CHECK_LEVEL", "20")]);
+    req.domain.guest_agent_channel = channel;
+    req
+}
+
+#[test]
+fn depth_20_asks_the_guest_agent() {
+    let fake = FakeController::with("vm1", DomainState::Running);
+    let req = depth_20(true);
+    assert_eq!(monitor(&req, &fake), Ok(OcfRc::Success));
+    assert_eq!(fake.count("agent_ping"), 1);
+    // once it answered, silence is a failure with libvirt's words
+    *fake.agent_silent.borrow_mut() = Some("Guest agent is not responding".into());
+    let err = monitor(&req, &fake).unwrap_err();
+    assert_eq!(
+        err.reason.as_deref(),
+        Some(
+            "The guest agent of virtual domain vm1 does not answer: Guest agent is not responding"
+        )
+    );
+    // a stop forgets: the next boot gets its grace again
+    crate::guest::agent::forget(&req);
+    assert_eq!(monitor(&req, &fake), Ok(OcfRc::Success), "booting");
+    // depth 10 never asks
+    let fake = FakeController::with("vm1", DomainState::Running);
+    let mut ten = recurring(&[("OCF_CHECK_LEVEL", "10")]);
+    ten.domain.guest_agent_channel = true;
+    assert_eq!(monitor(&ten, &fake), Ok(OcfRc::Success));
+    assert_eq!(fake.count("agent_ping"), 0);
+}
+
+#[test]
+fn depth_20_without_a_channel_is_refused_and_a_paused_guest_is_not_asked() {
+    let fake = FakeController::with("vm1", DomainState::Running);
+    let err = monitor(&depth_20(false), &fake).unwrap_err();
+    assert_eq!(err.rc, OcfRc::ErrGeneric);
+    assert!(err.reason.unwrap().contains("no guest agent channel"));
+    let refused = crate::guest::agent::validate(&depth_20(false)).unwrap_err();
+    assert_eq!(refused.rc, OcfRc::ErrConfigured);
+    assert_eq!(
+        crate::guest::agent::validate(&depth_20(true)),
+        Ok(OcfRc::Success)
+    );
+    let fake = paused(1);
+    *fake.agent_silent.borrow_mut() = Some("paused".into());
+    assert_eq!(monitor(&depth_20(true), &fake), Ok(OcfRc::Success));
+    assert_eq!(fake.count("agent_ping"), 0);
+}

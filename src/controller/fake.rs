@@ -44,6 +44,8 @@ pub struct FakeController {
     pub calls: RefCell<Vec<String>>,
     /// libvirt's reasons for the domains' states (0 when not set).
     pub reasons: RefCell<HashMap<String, i32>>,
+    /// When set, the guest agent does not answer `agent_ping` (this error).
+    pub agent_silent: RefCell<Option<String>>,
     /// The disk errors `disk_errors` reports.
     pub disk_errs: RefCell<Vec<DiskError>>,
     /// The tags in the domains' definitions, by domain name.
@@ -132,6 +134,13 @@ impl DomainController for FakeController {
     fn disk_errors(&self, name: &str, by: Instant) -> Outcome<Vec<DiskError>> {
         self.call(format!("disk_errors {name}"), by)?;
         Ok(self.disk_errs.borrow().clone())
+    }
+    fn agent_ping(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.call(format!("agent_ping {name}"), by)?;
+        match self.agent_silent.borrow().clone() {
+            Some(msg) => Err(ControllerError::Failed(msg)),
+            None => Ok(()),
+        }
     }
     fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo> {
         self.state(name, by).map(|_| DomainInfo {

@@ -181,6 +181,13 @@ pub trait DomainController {
             "cannot read the disk errors of {name}: not supported"
         )))
     }
+    /// Asks the guest's qemu guest agent for an answer (`guest-get-time`
+    /// through libvirt): `Ok` when the agent answered.
+    fn agent_ping(&self, name: &str, _by: Instant) -> Outcome<()> {
+        Err(ControllerError::Failed(format!(
+            "cannot ask the guest agent of {name}: not supported"
+        )))
+    }
     /// vCPUs and maximum memory of the domain.
     fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo>;
     /// The `<emulator>` of the live definition (`None` when it has none).

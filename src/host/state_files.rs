@@ -44,6 +44,12 @@ pub fn io_error_record(rsctmp: &Path, domain: &str) -> PathBuf {
     rsctmp.join(format!("VirtualDomain-{}.ioerror", component(domain)))
 }
 
+/// Whether the guest agent answered since the guest started here, or
+/// since when it has been silent (monitor depth 20).
+pub fn guest_agent_record(rsctmp: &Path, domain: &str) -> PathBuf {
+    rsctmp.join(format!("VirtualDomain-{}.agent", component(domain)))
+}
+
 /// The file's text without trailing newlines, `None` if absent or empty
 /// (or a symbolic link: never followed).
 pub fn read(path: &Path) -> Option<String> {

@@ -18,6 +18,10 @@
 #   watchdog:SECS like obey, with an i6300esb watchdog (<watchdog action='pause'/>): SECS seconds
 #              after "up" the guest arms it with a 2 s timeout and never pets it again ("guest:
 #              watchdog armed"); libvirt then reports "paused (watchdog)"
+#   qga:SECS   like obey, with a qemu guest agent: qemu-ga from Debian's qemu-guest-agent package
+#              (tests/lab/qga-fetch.sh; with its libraries in the initramfs) on a virtio-serial
+#              channel org.qemu.guest_agent.0 ("guest: agent started on /dev/vportNpM"); SECS seconds
+#              after "up" the guest kills it ("guest: agent stopped"); qga:0 keeps it running
 #
 # The guest prints "guest: up mode=... uptime=..." once ready (acpid, if any, already holds the
 # power-button input device: a shutdown request sent earlier is lost), then "guest: tick N" every
@@ -51,11 +55,12 @@ done
 NAME=$1 WORKDIR=$2 MODE=${3:-obey}
 [[ $NAME =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "make-guest: bad NAME '$NAME'" >&2; exit 2; }
 [[ $MEM =~ ^[0-9]+$ ]] || usage
-[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+|fill|watchdog:[0-9]+)$ ]] || usage
+[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+|fill|watchdog:[0-9]+|qga:[0-9]+)$ ]] || usage
 [ -z "$CONSOLE" ] || [[ $CONSOLE == /* && $CONSOLE != *[\'\"\<\>\&]* ]] ||
     { echo "make-guest: --console needs an absolute path without quotes or <>&" >&2; exit 2; }
 EXT=; [[ $MODE == crash:* || $MODE == pm:* ]] && EXT=1
-HEALTH=; [[ $MODE == fill || $MODE == watchdog:* ]] && HEALTH=1
+HEALTH=; [[ $MODE == fill || $MODE == watchdog:* || $MODE == qga:* ]] && HEALTH=1
+QGA=; [[ $MODE == qga:* ]] && QGA=$(bash "$(dirname "$0")/qga-fetch.sh")
 if [ -n "$DISK" ]; then
     [ -f "$DISK" ] || { echo "make-guest: no such disk file $DISK" >&2; exit 1; }
     DISK=$(realpath "$DISK")
@@ -86,6 +91,12 @@ if [[ $MODE == watchdog:* ]]; then
         [ "$verb" = insmod ] || continue
         [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
     done < <(modprobe -S "$KVER" --show-depends i6300esb 2>/dev/null)
+fi
+if [ -n "$QGA" ]; then
+    while read -r verb path; do
+        [ "$verb" = insmod ] || continue
+        [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
+    done < <(modprobe -S "$KVER" --show-depends virtio_console 2>/dev/null)
 fi
 
 INIT=$(cat <<'INIT_EOF'
@@ -165,6 +176,20 @@ case $mode in
     watchdog:*)
         ( sleep "${mode#watchdog:}"; say "watchdog armed"; watchdog -F -T 2 -t 100000 /dev/watchdog ) &
         ;;
+    qga:*)
+        port=
+        for p in /sys/class/virtio-ports/*; do
+            [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && port=/dev/${p##*/}
+        done
+        if [ -n "$port" ]; then
+            /usr/sbin/qemu-ga -m virtio-serial -p "$port" -t /var/run >/dev/null 2>&1 &
+            qpid=$!
+            say "agent started on $port"
+            [ "${mode#qga:}" = 0 ] || ( sleep "${mode#qga:}"; kill "$qpid"; say "agent stopped" ) &
+        else
+            say "agent: no org.qemu.guest_agent.0 port"
+        fi
+        ;;
 esac
 HEALTH_EOF
 )
@@ -241,6 +266,7 @@ fi
 
 # --- initramfs, named by a hash of its contents ---
 HASH=$( { echo "$KVER"; printf '%s\n' "${MODS[@]}"; echo "$INIT"; } | sha256sum | cut -c1-12)
+[ -z "$QGA" ] || HASH=$( { echo "$HASH"; sha256sum "$QGA"; } | sha256sum | cut -c1-12)
 INITRD=$WORKDIR/initrd-$HASH.img
 if [ ! -s "$INITRD" ]; then
     [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
@@ -250,6 +276,12 @@ if [ ! -s "$INITRD" ]; then
     mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib,etc,var/log,var/run}
     cp /bin/busybox "$root/bin/busybox"
     for f in "${MODS[@]}"; do cp "$f" "$root/lib/"; echo "${f##*/}"; done > "$root/lib/modules.list"
+    if [ -n "$QGA" ]; then
+        install -D -m 755 "$QGA" "$root/usr/sbin/qemu-ga"
+        for l in $(ldd "$QGA" | awk '/=> \//{print $3} /^\s*\/lib64/{print $1}' | sort -u); do
+            mkdir -p "$root$(dirname "$l")"; cp -L "$l" "$root$l"
+        done
+    fi
     printf '%s\n' "$INIT" > "$root/init"
     chmod 755 "$root/init"
     (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp.$$"
@@ -269,6 +301,10 @@ if [ -n "$DISK" ]; then
 "
 fi
 ONCRASH=destroy PMXML= PANICXML=
+CHANNELXML=; [[ $MODE == qga:* ]] && CHANNELXML="    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+"
 WATCHDOGXML=; [[ $MODE == watchdog:* ]] && WATCHDOGXML="    <watchdog model='i6300esb' action='pause'/>
 "
 case $MODE in
@@ -310,7 +346,7 @@ $CONSOLEXML
     </serial>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
-${PANICXML}${WATCHDOGXML}  </devices>
+${PANICXML}${WATCHDOGXML}${CHANNELXML}  </devices>
 </domain>
 XML_EOF
 chmod 644 "$XML.tmp.$$" && mv -f "$XML.tmp.$$" "$XML"

@@ -236,6 +236,18 @@ impl DomainController for LibvirtController {
         self.on_domain(name, by, disk_errors::read)
     }
 
+    /// `virDomainGetTime`: libvirt answers it only through the guest agent
+    /// (`guest-get-time`), in libvirt.so itself (virDomainQemuAgentCommand
+    /// would need libvirt-qemu.so) and on every libvirt the agent supports.
+    fn agent_ping(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.on_domain(name, by, |dom| {
+            let (mut seconds, mut nseconds) = (0, 0);
+            // SAFETY: `dom` is a valid domain; both out-pointers are live.
+            check(unsafe { sys::virDomainGetTime(dom.as_ptr(), &mut seconds, &mut nseconds, 0) })
+                .map(drop)
+        })
+    }
+
     fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo> {
         self.on_domain(name, by, |dom| {
             let info = dom.info()?;

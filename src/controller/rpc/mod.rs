@@ -311,6 +311,7 @@ impl DomainController for DirectController {
         fn inactive_xml(name: &str, by: Instant) -> Outcome<String>;
         fn wait_event(name: &str, timeout: Duration) -> bool;
         fn disk_errors(name: &str, by: Instant) -> Outcome<Vec<DiskError>>;
+        fn agent_ping(name: &str, by: Instant) -> Outcome<()>;
         fn wakeup(name: &str, by: Instant) -> Outcome<()>;
         fn ensure_pool_active(pool: &str, by: Instant) -> Outcome<()>;
         fn ensure_network_active(network: &str, by: Instant) -> Outcome<()>;
