@@ -157,12 +157,32 @@ fn io_error_pause_is_healthy_at_depth_0_and_a_failure_at_depth_10() {
 }
 
 #[test]
-fn operator_pause_stays_healthy_at_depth_10() {
+fn depth_10_costs_a_healthy_guest_nothing_and_an_operator_pause_stays_healthy() {
     let Some((_g, ocf)) = health_guest("vdh-user", "obey", None) else {
         return;
     };
     assert_eq!(ocf.ours("start").code, 0);
     wait_guest_up("vdh-user");
+    // the reason comes with the state over the socket: depth 10 of a
+    // healthy guest loads no libvirt.so and starts no more threads or
+    // processes than depth 0 (the config read's thread)
+    let log = lab_dir().join("vdh-user.strace");
+    let started = |t: &str| {
+        t.lines()
+            .filter(|l| {
+                ["clone(", "clone3(", "fork(", "execve("]
+                    .iter()
+                    .any(|c| l.contains(c))
+            })
+            .count()
+    };
+    let (code, plain) = ocf.ours_traced("monitor", &log);
+    assert_eq!(code, 0, "{plain}");
+    let deep = level(&ocf, "10").with("OCF_RESKEY_io_error_policy", "resume");
+    let (code, trace) = deep.ours_traced("monitor", &log);
+    assert_eq!(code, 0, "{trace}");
+    assert!(!trace.contains("libvirt.so"), "libvirt.so loaded:\n{trace}");
+    assert_eq!(started(&trace), started(&plain), "{trace}");
     assert!(virsh(QEMU, &["suspend", "vdh-user"]).0);
     wait_state("vdh-user", "paused (user)", Duration::from_secs(10));
     let deep = level(&ocf, "10").ours("monitor");
