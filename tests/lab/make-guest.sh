@@ -12,9 +12,10 @@
 #              /sys/power/state); the XML enables S3 (<pm><suspend-to-mem enabled='yes'/>), so
 #              libvirt reports "pmsuspended"; `virsh dompmwakeup` resumes it ("guest: resumed").
 #              Boots the bzImage (WORKDIR/bzimage-KVER): S3 resume fails with the PVH vmlinux
-#   fill       like obey, and after "up" the guest writes its disk vda (--disk) 1 MiB at a time, each
-#              synced ("guest: filled N MiB"), until the end of the disk: a qcow2 image on a full
-#              filesystem makes qemu pause it (libvirt: "paused (I/O error)")
+#   fill       like obey, and after "up" the guest writes its disk vda (--disk) from 1 MiB on, 1 MiB at
+#              a time, each synced ("guest: filled N MiB"), until the end of the disk: a qcow2 image on
+#              a full filesystem makes qemu pause it (libvirt: "paused (I/O error)"). Once only: a
+#              mark in vda's second sector makes later boots skip it ("guest: fill: ... not again")
 #   watchdog:SECS like obey, with an i6300esb watchdog (<watchdog action='pause'/>): SECS seconds
 #              after "up" the guest arms it with a 2 s timeout and never pets it again ("guest:
 #              watchdog armed"); libvirt then reports "paused (watchdog)"
@@ -167,11 +168,16 @@ if [ -n "$HEALTH" ]; then
     HEALTHHOOK=$(cat <<'HEALTH_EOF'
 case $mode in
     fill)
-        ( n=0
-          while dd if=/dev/zero of=/dev/vda bs=1M count=1 seek=$n conv=notrunc,fsync 2>/dev/null; do
-              n=$((n + 1)); say "filled $n MiB"
-          done
-          say "fill ended at $n MiB" ) &
+        if [ "$(dd if=/dev/vda bs=512 skip=1 count=1 2>/dev/null | head -c 6)" = filled ]; then
+            say "fill: the disk was filled by an earlier boot, not again"
+        else
+            printf filled | dd of=/dev/vda bs=512 seek=1 conv=notrunc,fsync 2>/dev/null
+            ( n=1
+              while dd if=/dev/zero of=/dev/vda bs=1M count=1 seek=$n conv=notrunc,fsync 2>/dev/null; do
+                  say "filled $n MiB"; n=$((n + 1))
+              done
+              say "fill ended at $n MiB" ) &
+        fi
         ;;
     watchdog:*)
         ( sleep "${mode#watchdog:}"; say "watchdog armed"; watchdog -F -T 2 -t 100000 /dev/watchdog ) &
