@@ -1,9 +1,11 @@
 #!/bin/bash
-# qga-fetch.sh - prints the path of qemu-ga from Debian's qemu-guest-agent package (the candidate
-# version), unpacked (never installed on the host) under /var/cache/vd-lab/qemu-guest-agent-VERSION/,
+# qga-fetch.sh - prints the path of qemu-ga from Debian's qemu-guest-agent package (the version of
+# the installed qemu-system-x86, else apt's candidate: its libraries are the host's), unpacked (never installed on the host) under /var/cache/vd-lab/qemu-guest-agent-VERSION/,
 # for make-guest.sh's qga mode. The .deb is fetched once with `apt-get download`.
 set -euo pipefail
-V=$(apt-cache policy qemu-guest-agent 2>/dev/null | awk '/Candidate:/{print $2}')
+V=$(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null || true)
+apt-cache madison qemu-guest-agent 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' | grep -qxF "$V" ||
+    V=$(apt-cache policy qemu-guest-agent 2>/dev/null | awk '/Candidate:/{print $2}')
 [ -n "$V" ] && [ "$V" != "(none)" ] || { echo "$0: no qemu-guest-agent package known to apt" >&2; exit 1; }
 C=/var/cache/vd-lab; D=$C/qemu-guest-agent-${V//:/%3a}
 if [ ! -x "$D/usr/sbin/qemu-ga" ]; then
