@@ -32,6 +32,9 @@ pub struct DomainConfig {
     pub networks: BTreeSet<String>,
     /// `/domain/devices/disk/source/@file`: the disk images (in order).
     pub disk_files: Vec<String>,
+    /// A `/domain/devices/channel/target` named [`GUEST_AGENT_CHANNEL`]:
+    /// the domain has a qemu guest agent channel.
+    pub guest_agent_channel: bool,
     /// The first top-level `/domain/vcpu`: its text and `current` attribute,
     /// as written (`None`: no such element). See [`crate::domain_sizes`].
     pub vcpu: Option<SizeElement>,
@@ -69,6 +72,9 @@ fn field_at(path: &[String]) -> Option<Field> {
         _ => None,
     }
 }
+
+/// The virtio-serial channel name of the qemu guest agent.
+pub const GUEST_AGENT_CHANNEL: &str = "org.qemu.guest_agent.0";
 
 impl DomainConfig {
     /// Parses the XML text. Never fails: what could not be read stays
@@ -152,6 +158,8 @@ impl DomainConfig {
         let is_root = parents.is_empty();
         let disk_source = e.name().as_ref() == "source"
             && matches!(parents, [d, v, k] if d == "domain" && v == "devices" && k == "disk");
+        let channel_target = e.name().as_ref() == "target"
+            && matches!(parents, [d, v, c] if d == "domain" && v == "devices" && c == "channel");
         for attr in e.attributes().flatten() {
             let Ok(value) = attr.normalized_value(XmlVersion::Implicit1_0) else {
                 continue;
@@ -164,6 +172,9 @@ impl DomainConfig {
                     self.networks.insert(value.into_owned());
                 }
                 "file" if disk_source => self.disk_files.push(value.into_owned()),
+                "name" if channel_target && value == GUEST_AGENT_CHANNEL => {
+                    self.guest_agent_channel = true;
+                }
                 "type" if is_root && e.name().as_ref() == "domain" => {
                     self.domain_type = Some(value.into_owned());
                 }
@@ -265,6 +276,18 @@ mod tests {
         assert_eq!(DomainConfig::parse(&with).uuid.as_deref(), Some("u-1"));
         assert_eq!(DomainConfig::parse(&with).name.as_deref(), Some("a"));
         assert_eq!(with_uuid("not xml", "u"), None);
+    }
+
+    #[test]
+    fn a_guest_agent_channel_is_noticed() {
+        let with = "<domain><devices><channel type='unix'>\
+                    <target type='virtio' name='org.qemu.guest_agent.0'/></channel>\
+                    </devices></domain>";
+        assert!(DomainConfig::parse(with).guest_agent_channel);
+        let other = "<domain><devices><channel type='pty'>\
+                     <target type='virtio' name='com.redhat.spice.0'/></channel>\
+                     <serial><target name='org.qemu.guest_agent.0'/></serial></devices></domain>";
+        assert!(!DomainConfig::parse(other).guest_agent_channel);
     }
 
     #[test]

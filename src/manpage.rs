@@ -261,7 +261,17 @@ pub fn render(meta: &Meta, differences: &[Difference]) -> String {
     );
     out.push_str(".SH EXAMPLES\n");
     out.push_str(EXAMPLES);
-    out.push_str(".SH ENVIRONMENT\n.TP\n\\fBHA_debug=1\\fR\nDebug messages too.\n\
+    out.push_str(".SH ENVIRONMENT\n.TP\n\\fBOCF_CHECK_LEVEL\\fR\nThe monitor's depth, set per operation \
+                  (\\fBpcs resource op add vm1 monitor interval=30s OCF_CHECK_LEVEL=10\\fR). 0 (default): \
+                  the state, as ocf:heartbeat:VirtualDomain (a paused guest is running). 10: also \
+                  libvirt's reason for a pause: paused by a disk I/O error (with the disk and \
+                  libvirt's error words), by the watchdog, after a crash or a failed post\\-copy \
+                  migration is a failure (1) naming the cause; a pause an operator, a save, a \
+                  snapshot or a migration asked for is not. See \\fBio_error_policy\\fR. 20: also the \
+                  qemu guest agent answers (a ping through libvirt); a domain without a guest agent \
+                  channel is refused by validate\\-all (6); a booting guest's silent agent is \
+                  healthy for 300 s, until it has answered once.\n\
+                  .TP\n\\fBHA_debug=1\\fR\nDebug messages too.\n\
                   .TP\n\\fBHA_LOGFACILITY\\fR, \\fBHA_LOGFILE\\fR, \\fBHA_DEBUGLOG\\fR\n\
                   Messages go to syslog with this facility (tag \\fBVirtualDomain(\\fR\\fIresource\\fR\\fB)\\fR), and to these files; \
                   at a terminal with neither, to stderr.\n\

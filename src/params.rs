@@ -95,6 +95,12 @@ pub struct Params {
     pub double_start_nodes: String,
     /// Added: keep the domain defined (persistent) instead of transient.
     pub persistent: bool,
+    /// Added: what a monitor does with a guest qemu paused on a disk I/O
+    /// error (`report`, `resume`, `destroy`), as written; checked where it
+    /// is used (`request::settings::io_error_settings`).
+    pub io_error_policy: String,
+    /// Added: `io_error_policy`'s delay and window, as written (`None`: unset).
+    pub io_error_delay: Option<String>,
 }
 
 impl Params {
@@ -143,6 +149,8 @@ impl Params {
             double_start_protection: flag("double_start_protection", false),
             double_start_nodes: string("double_start_nodes", ""),
             persistent: flag("persistent", false),
+            io_error_policy: string("io_error_policy", "report"),
+            io_error_delay: env.reskey("io_error_delay"),
         }
     }
 }

@@ -14,10 +14,12 @@
 //! 1. single_node: a one-node cluster on n1: create, recovery after qemu is
 //!    killed, disable/enable, cleanup, reload (pcs resource update),
 //!    the README's switch of the running resource to ours and back, delete.
-//! 2. three_nodes: n1..n3: live migration by `pcs resource move`, node
+//! 2. io_error (ours only): a one-node cluster recovers a guest qemu paused
+//!    on a disk I/O error through a monitor with OCF_CHECK_LEVEL=10.
+//! 3. three_nodes: n1..n3: live migration by `pcs resource move`, node
 //!    power-off and failover, a rejoining node's probe, a migration the
 //!    target refuses.
-//! 3. placement: placement-strategy=utilization with nodes of different
+//! 4. placement: placement-strategy=utilization with nodes of different
 //!    capacity.
 //!
 //! Checks do not stop at the first failure; the test fails at the end with
@@ -27,11 +29,13 @@
 //! The agent Pacemaker runs as ocf:rust:VirtualDomain is the installed one
 //! (/usr/lib/ocf/resource.d/rust/VirtualDomain, as tests/run-all.sh
 //! installs it): it must be this build. VD_CLUSTER_AGENTS=anchor|ours
-//! picks the agents (default both); VD_CLUSTER_PHASES=single,three,placement
-//! the phases (default all three).
+//! picks the agents (default both); VD_CLUSTER_PHASES=single,io,three,placement
+//! the phases (default all four).
 
 #[path = "support/cluster.rs"]
 mod cluster;
+#[path = "cluster/io_error.rs"]
+mod io_error;
 #[path = "support/multihost.rs"]
 mod multihost;
 #[path = "cluster/placement.rs"]
@@ -155,12 +159,19 @@ fn real_clusters_move_real_guests() {
     let mut report = Report::default();
     report.info(format!("lab up after {:.1}s", t0.elapsed().as_secs_f64()));
 
-    let phases = std::env::var("VD_CLUSTER_PHASES").unwrap_or("single,three,placement".into());
+    let phases = std::env::var("VD_CLUSTER_PHASES").unwrap_or("single,io,three,placement".into());
     let phase = |p: &str| phases.split(',').any(|w| w.trim() == p);
     if phase("single") {
         let t = Instant::now();
         single_node::run(&lab, &vms, &mut report);
         report.info(format!("single node: {:.1}s", t.elapsed().as_secs_f64()));
+        lab.pcmk_down(&[1]);
+        lab.wipe_cluster_state(1);
+    }
+    if phase("io") && wants("ours") {
+        let t = Instant::now();
+        io_error::run(&lab, &mut report);
+        report.info(format!("io error: {:.1}s", t.elapsed().as_secs_f64()));
         lab.pcmk_down(&[1]);
         lab.wipe_cluster_state(1);
     }

@@ -105,3 +105,21 @@ fn the_page_is_well_formed_roff() {
         assert!(!line.starts_with('\''), "{line}");
     }
 }
+
+#[test]
+fn monitor_depth_is_documented() {
+    let page = page_text();
+    let at = page
+        .find("OCF_CHECK_LEVEL")
+        .expect("OCF_CHECK_LEVEL in the page");
+    let text = &page[at..];
+    assert!(
+        text.contains("10: also libvirt's reason for a pause"),
+        "{text}"
+    );
+    assert!(text.contains("io_error_policy"), "{text}");
+    assert!(
+        text.contains("20: also the qemu guest agent answers"),
+        "{text}"
+    );
+}

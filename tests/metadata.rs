@@ -12,13 +12,15 @@ use assert_cmd::Command;
 use virtualdomain::metadata::{self, Meta};
 
 /// Parameters this project adds after the anchor's.
-const ALLOWED_EXTRAS: [&str; 6] = [
+const ALLOWED_EXTRAS: [&str; 8] = [
     "shutdown_timeout",
     "migration_mapping",
     "migration_mode",
     "double_start_protection",
     "double_start_nodes",
     "persistent",
+    "io_error_policy",
+    "io_error_delay",
 ];
 
 fn metadata_file() -> String {
@@ -233,7 +235,7 @@ fn same_interface_as_the_anchor() {
 /// protected from a double start). Everything else decides what is
 /// started (config, hypervisor, snapshot, backingfile, stateless,
 /// copyindirs, start_resources, persistent) and restarts it.
-const RELOADABLE: [&str; 25] = [
+const RELOADABLE: [&str; 27] = [
     "force_stop",
     "shutdown_mode",
     "shutdown_timeout",
@@ -259,6 +261,8 @@ const RELOADABLE: [&str; 25] = [
     "sync_config_on_stop",
     "double_start_protection",
     "double_start_nodes",
+    "io_error_policy",
+    "io_error_delay",
 ];
 const RESTARTING: [&str; 8] = [
     "config",

@@ -28,6 +28,7 @@ use crate::controller::libvirt::LibvirtController;
 use crate::controller::rpc::DirectController;
 use crate::controller::DomainController;
 use crate::domain_xml::DomainConfig;
+use crate::guest::agent;
 use crate::host::command::find_in_path;
 use crate::metadata::META_DATA;
 use crate::ocf::{logging, reason, Env, OcfContext, OcfError, OcfRc, OcfResult};
@@ -197,7 +198,8 @@ fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn 
 fn dispatch(req: &Request) -> OcfResult {
     let ctl = controller_for(&req.ctx, &req.params, req.action);
     match req.action {
-        Action::ValidateAll | Action::GetConfig => Ok(OcfRc::Success),
+        Action::ValidateAll => agent::validate(req),
+        Action::GetConfig => Ok(OcfRc::Success),
         Action::MetaData => {
             print!("{META_DATA}");
             Ok(OcfRc::Success)

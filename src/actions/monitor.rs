@@ -4,19 +4,37 @@
 //! scripts, then the housekeeping every monitor does (emulator cache,
 //! utilization, config save). When libvirt cannot answer, the process
 //! table decides, as the anchor does — but never by looping forever.
+//!
+//! Depth 10 (`OCF_CHECK_LEVEL=10`) also reads libvirt's reason for a pause
+//! ([`crate::guest::pause`]); `io_error_policy` acts on a guest paused by a
+//! disk I/O error ([`crate::guest::io_error`]).
 
-use crate::controller::DomainController;
+use crate::controller::{DomainController, DomainState, StateDetail};
+use crate::guest::agent::{self, AGENT_LEVEL};
 use crate::guest::health::run_monitor_scripts;
+use crate::guest::io_error;
+use crate::guest::pause::{failure_reason, PauseCause, REASON_LEVEL};
 use crate::guest::process::{self as guest_process, GuestProcess};
 use crate::guest::state::{unknown_observation, Observed};
 use crate::lifecycle::housekeeping;
 use crate::ocf::logging::NOTICE;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
+use crate::request::setup::IoErrorPolicy;
 use crate::request::Request;
 
 /// `monitor`: state, monitor scripts, housekeeping.
 pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
-    let observed = Observed::classify(ctl.state(&req.name, req.ctx.work_end()));
+    let level = req.ctx.check_level;
+    let wants_reason = level >= REASON_LEVEL
+        || (req.settings.io_error.policy != IoErrorPolicy::Report && !req.ctx.is_probe());
+    let (answer, detail) = if wants_reason {
+        // the reason comes with the state: one query, as at depth 0
+        let answer = ctl.state_detail(&req.name, req.ctx.work_end());
+        (answer.clone().map(|d| d.state), answer.ok())
+    } else {
+        (ctl.state(&req.name, req.ctx.work_end()), None)
+    };
+    let observed = Observed::classify(answer);
     let result = match &observed {
         Observed::Indeterminate(why) => process_fallback(req, why),
         Observed::Active(state) => {
@@ -25,7 +43,9 @@ pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
                 req.name,
                 state.virsh_word()
             );
-            run_monitor_scripts(req)
+            pause_check(req, ctl, detail, level)
+                .and_then(|_| agent_check(req, ctl, level, *state))
+                .and_then(|_| run_monitor_scripts(req))
         }
         Observed::Inactive => {
             log::debug!("Virtual domain {} is not running.", req.name);
@@ -42,6 +62,46 @@ pub fn monitor(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     };
     housekeeping::after_monitor(req, ctl, &observed);
     result
+}
+
+/// Depth 10 and `io_error_policy`: a pause nobody asked for. `detail`:
+/// the state with its reason, when it was asked for.
+fn pause_check(
+    req: &Request,
+    ctl: &dyn DomainController,
+    detail: Option<StateDetail>,
+    level: u32,
+) -> OcfResult {
+    let Some(detail) = detail else {
+        return Ok(OcfRc::Success);
+    };
+    match PauseCause::of(detail) {
+        Some(PauseCause::IoError) => io_error::on_pause(req, ctl, level),
+        Some(cause) if level >= REASON_LEVEL => Err(OcfError::generic(failure_reason(
+            ctl,
+            &req.name,
+            cause,
+            req.ctx.work_end(),
+        ))),
+        _ => {
+            io_error::on_healthy(req);
+            Ok(OcfRc::Success)
+        }
+    }
+}
+
+/// Depth 20: the guest agent answers (not asked of a paused guest: its
+/// agent cannot answer, and depth 10 already judged the pause).
+fn agent_check(
+    req: &Request,
+    ctl: &dyn DomainController,
+    level: u32,
+    state: DomainState,
+) -> OcfResult {
+    if level < AGENT_LEVEL || state == DomainState::Paused {
+        return Ok(OcfRc::Success);
+    }
+    agent::check(req, ctl)
 }
 
 /// `status`: the state alone, as OCF codes (0, 7, 1) like the anchor.
@@ -93,3 +153,7 @@ pub fn process_fallback(req: &Request, why: &str) -> OcfResult {
 #[cfg(test)]
 #[path = "state_table_tests.rs"]
 mod state_table_tests;
+
+#[cfg(test)]
+#[path = "monitor_tests.rs"]
+mod tests;

@@ -16,6 +16,7 @@ use crate::guest::observe::{observe, observe_patiently};
 use crate::guest::process::{self as guest_process, GuestProcess};
 use crate::guest::state::unknown_status;
 use crate::guest::state::Observed;
+use crate::guest::{agent, io_error};
 use crate::guest_data::config_save;
 use crate::guest_data::snapshot;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
@@ -25,6 +26,8 @@ use crate::timing::{resend_after, retry_pause, GONE_POLL, QUERY_CAP};
 /// `stop`.
 pub fn stop(req: &Request, ctl: &dyn DomainController) -> OcfResult {
     utilization::forget(req);
+    io_error::forget(req);
+    agent::forget(req);
     if req.params.save_config_on_stop {
         // while the domain is still defined (a transient one is gone after
         // the stop), within the graceful window: destroy keeps its time

@@ -34,6 +34,7 @@ pub fn request(pairs: &[(&str, &str)]) -> Request {
     let params = Params::from_env(&env);
     let mut settings = setup::settings(&params).expect("valid test parameters");
     settings.shutdown = setup::shutdown_settings(&params).expect("valid shutdown parameters");
+    settings.io_error = setup::io_error_settings(&params).expect("valid io_error parameters");
     Request {
         action: Action::Stop,
         ctx: OcfContext::from_env(&env),

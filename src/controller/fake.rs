@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{
-    ControllerError, DomainController, DomainInfo, DomainState, MigrationSpec, MigrationWatch,
-    Outcome, ResourceTag, ShutdownMode, TaggedDomain,
+    ControllerError, DiskError, DomainController, DomainInfo, DomainState, MigrationSpec,
+    MigrationWatch, Outcome, ResourceTag, ShutdownMode, StateDetail, TaggedDomain,
 };
 
 /// A scripted hypervisor: domains by name, and a log of calls.
@@ -42,6 +42,12 @@ pub struct FakeController {
     pub migrated: RefCell<Option<MigrationSpec>>,
     pub watched: Cell<Option<MigrationWatch>>,
     pub calls: RefCell<Vec<String>>,
+    /// libvirt's reasons for the domains' states (0 when not set).
+    pub reasons: RefCell<HashMap<String, i32>>,
+    /// When set, the guest agent does not answer `agent_ping` (this error).
+    pub agent_silent: RefCell<Option<String>>,
+    /// The disk errors `disk_errors` reports.
+    pub disk_errs: RefCell<Vec<DiskError>>,
     /// The tags in the domains' definitions, by domain name.
     pub tags: RefCell<HashMap<String, ResourceTag>>,
     /// UUIDs of domains, by name (`uuid-<name>` when not set).
@@ -130,6 +136,22 @@ impl DomainController for FakeController {
             .get(name)
             .copied()
             .ok_or(ControllerError::NoDomain)
+    }
+    fn state_detail(&self, name: &str, by: Instant) -> Outcome<StateDetail> {
+        let state = self.state(name, by)?;
+        let reason = self.reasons.borrow().get(name).copied().unwrap_or(0);
+        Ok(StateDetail { state, reason })
+    }
+    fn disk_errors(&self, name: &str, by: Instant) -> Outcome<Vec<DiskError>> {
+        self.call(format!("disk_errors {name}"), by)?;
+        Ok(self.disk_errs.borrow().clone())
+    }
+    fn agent_ping(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.call(format!("agent_ping {name}"), by)?;
+        match self.agent_silent.borrow().clone() {
+            Some(msg) => Err(ControllerError::Failed(msg)),
+            None => Ok(()),
+        }
     }
     fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo> {
         self.state(name, by).map(|_| DomainInfo {

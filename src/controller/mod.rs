@@ -69,6 +69,35 @@ impl DomainState {
     }
 }
 
+/// A state with libvirt's reason for it (`virDomainGetState`'s second
+/// answer, e.g. `VIR_DOMAIN_PAUSED_IOERROR` for a paused domain); the
+/// reason's meaning depends on the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateDetail {
+    pub state: DomainState,
+    pub reason: i32,
+}
+
+/// One disk's error as libvirt records it (`virDomainGetDiskErrors`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskError {
+    /// The disk's target or source, as libvirt names it (`vda`, a path).
+    pub device: String,
+    /// `virDomainDiskErrorCode`: 1 unspecified, 2 no space.
+    pub code: i32,
+}
+
+impl DiskError {
+    /// The words `virsh domblkerror` prints for the code.
+    pub fn reason_text(&self) -> &'static str {
+        match self.code {
+            0 => "no error",
+            2 => "no space",
+            _ => "unspecified error",
+        }
+    }
+}
+
 /// The figures utilization is computed from (`virsh dominfo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DomainInfo {
@@ -139,6 +168,26 @@ pub type Outcome<T> = Result<T, ControllerError>;
 pub trait DomainController {
     /// The domain's state; [`ControllerError::NoDomain`] when it is not defined.
     fn state(&self, name: &str, by: Instant) -> Outcome<DomainState>;
+    /// The state and libvirt's reason for it, from the same answer.
+    /// Default: the state with reason 0 ("unknown").
+    fn state_detail(&self, name: &str, by: Instant) -> Outcome<StateDetail> {
+        self.state(name, by)
+            .map(|state| StateDetail { state, reason: 0 })
+    }
+    /// The disks with an error libvirt recorded (an I/O error that paused
+    /// the guest names its disk here until the guest runs again).
+    fn disk_errors(&self, name: &str, _by: Instant) -> Outcome<Vec<DiskError>> {
+        Err(ControllerError::Failed(format!(
+            "cannot read the disk errors of {name}: not supported"
+        )))
+    }
+    /// Asks the guest's qemu guest agent for an answer (`guest-get-time`
+    /// through libvirt): `Ok` when the agent answered.
+    fn agent_ping(&self, name: &str, _by: Instant) -> Outcome<()> {
+        Err(ControllerError::Failed(format!(
+            "cannot ask the guest agent of {name}: not supported"
+        )))
+    }
     /// vCPUs and maximum memory of the domain.
     fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo>;
     /// The `<emulator>` of the live definition (`None` when it has none).

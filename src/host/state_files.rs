@@ -38,6 +38,18 @@ pub fn remembered_utilization(rsctmp: &Path, instance: &str) -> PathBuf {
     rsctmp.join(format!("VirtualDomain-{}.utilization", component(instance)))
 }
 
+/// When a guest's I/O-error pause was first seen and when this agent last
+/// resumed it (`io_error_policy`).
+pub fn io_error_record(rsctmp: &Path, domain: &str) -> PathBuf {
+    rsctmp.join(format!("VirtualDomain-{}.ioerror", component(domain)))
+}
+
+/// Whether the guest agent answered since the guest started here, or
+/// since when it has been silent (monitor depth 20).
+pub fn guest_agent_record(rsctmp: &Path, domain: &str) -> PathBuf {
+    rsctmp.join(format!("VirtualDomain-{}.agent", component(domain)))
+}
+
 /// The file's text without trailing newlines, `None` if absent or empty
 /// (or a symbolic link: never followed).
 pub fn read(path: &Path) -> Option<String> {

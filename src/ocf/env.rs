@@ -84,7 +84,7 @@ pub struct OcfContext {
     pub on_node: Option<String>,
     /// `HA_RSCTMP`: per-resource state that lives until the node reboots.
     pub rsctmp: PathBuf,
-    /// `OCF_CHECK_LEVEL` (accepted, only level 0 exists).
+    /// `OCF_CHECK_LEVEL`: the monitor depth (0, 10, 20; see `guest::pause`, `guest::agent`).
     pub check_level: u32,
 }
 

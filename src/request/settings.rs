@@ -19,6 +19,65 @@ pub struct Settings {
     /// Checked only for the actions that migrate or may (see
     /// [`uses_migration_settings`]); the defaults otherwise.
     pub migration: MigrationSettings,
+    /// Checked for the actions that use or accept it (see
+    /// [`super::setup`]); the default (report) otherwise.
+    pub io_error: IoErrorSettings,
+}
+
+/// What a monitor does with a guest qemu paused on a disk I/O error
+/// (`io_error_policy`, `io_error_delay`; this agent's parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoErrorSettings {
+    pub policy: IoErrorPolicy,
+    /// `resume`: how long the storage may take to answer again, and the
+    /// window in which a second pause is a failure; `destroy`: how long the
+    /// guest stays paused before it is destroyed.
+    pub delay: Duration,
+}
+
+/// `io_error_policy`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoErrorPolicy {
+    /// The anchor's: nothing at depth 0, a failure at depth 10.
+    #[default]
+    Report,
+    /// Resume once the storage answers again.
+    Resume,
+    /// Destroy after the delay (oVirt's KILL).
+    Destroy,
+}
+
+/// `io_error_delay`'s default.
+pub const DEFAULT_IO_ERROR_DELAY: Duration = Duration::from_secs(60);
+
+impl Default for IoErrorSettings {
+    fn default() -> Self {
+        IoErrorSettings {
+            policy: IoErrorPolicy::Report,
+            delay: DEFAULT_IO_ERROR_DELAY,
+        }
+    }
+}
+
+/// `io_error_policy` and `io_error_delay`, or why they cannot be used.
+pub fn io_error_settings(params: &Params) -> Result<IoErrorSettings, String> {
+    let policy = match params.io_error_policy.trim().to_ascii_lowercase().as_str() {
+        "report" | "" => IoErrorPolicy::Report,
+        "resume" => IoErrorPolicy::Resume,
+        "destroy" => IoErrorPolicy::Destroy,
+        _ => {
+            return Err(format!(
+                "io_error_policy \"{}\" is not one of report, resume, destroy",
+                params.io_error_policy
+            ))
+        }
+    };
+    let delay = match params.io_error_delay.as_deref() {
+        None => DEFAULT_IO_ERROR_DELAY,
+        Some(text) => pacemaker_time::parse(text)
+            .ok_or_else(|| format!("io_error_delay \"{text}\" is not a time (60, 60s, 2min)"))?,
+    };
+    Ok(IoErrorSettings { policy, delay })
 }
 
 /// How stop shuts the guest down (this agent's parameters; the anchor
@@ -51,6 +110,7 @@ pub fn settings(params: &Params) -> Result<Settings, &'static str> {
         migration_speed,
         migration_downtime,
         migration: MigrationSettings::default(),
+        io_error: IoErrorSettings::default(),
     })
 }
 

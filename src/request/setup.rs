@@ -7,7 +7,10 @@
 //! fails, and start/validate return the validation code.
 
 use super::migration_settings::{migration_settings, start_settings};
-pub use super::settings::{settings, shutdown_settings, Settings, Shutdown};
+pub use super::settings::{
+    io_error_settings, settings, shutdown_settings, IoErrorPolicy, IoErrorSettings, Settings,
+    Shutdown,
+};
 use crate::cli::Action;
 use crate::domain_xml::DomainConfig;
 use crate::ocf::OcfRc;
@@ -245,6 +248,18 @@ fn checked_settings(op: Operation, params: &Params) -> Result<(Settings, Vec<Str
             warnings.push(format!("{reason}; stopping with the defaults."));
         }
         // probes, monitors, status and migrations do not shut down
+        (Err(_), _) => {}
+    }
+    match (io_error_settings(params), op.action) {
+        (Ok(io_error), _) => settings.io_error = io_error,
+        (Err(reason), Action::ValidateAll | Action::Start | Action::ReloadAgent) => {
+            return Err(configuration_error(reason));
+        }
+        // a recurring monitor still answers, as the anchor would
+        (Err(reason), Action::Monitor) if !op.probe => {
+            warnings.push(format!("{reason}; monitoring with io_error_policy=report."));
+        }
+        // only recurring monitors act on the policy
         (Err(_), _) => {}
     }
     let migration = match op.action {

@@ -1,4 +1,4 @@
-//! The checks of this agent's own shutdown parameters, by action.
+//! The checks of this agent's own shutdown and I/O-error parameters, by action.
 
 use super::*;
 
@@ -78,4 +78,49 @@ fn shutdown_values_are_checked_where_they_are_used() {
             "{text}"
         );
     }
+}
+
+/// io_error_policy and io_error_delay: refused where a value is given
+/// (validate-all, start, reload-agent); a recurring monitor warns and
+/// reports as the anchor; a probe, stop or status never depends on them.
+#[test]
+fn io_error_values_are_checked_where_they_are_used() {
+    for (key, value, why) in [
+        (
+            "io_error_policy",
+            "pause",
+            "io_error_policy \"pause\" is not one of",
+        ),
+        (
+            "io_error_delay",
+            "soon",
+            "io_error_delay \"soon\" is not a time",
+        ),
+    ] {
+        let p = params(&[("config", "/x.xml"), (key, value)]);
+        assert_row(key, &p, &named(), HOST, [0, 0, 0, 6, 0, 6, 0, 0, 6]);
+        let monitor = Operation {
+            action: Action::Monitor,
+            probe: false,
+        };
+        let accepted = check(monitor, &p, &named(), HOST).unwrap();
+        assert_eq!(accepted.settings.io_error, IoErrorSettings::default());
+        assert!(
+            accepted.warnings[0].starts_with(why),
+            "{:?}",
+            accepted.warnings
+        );
+    }
+    let p = params(&[
+        ("config", "/x.xml"),
+        ("io_error_policy", "Resume"),
+        ("io_error_delay", "2min"),
+    ]);
+    let op = Operation {
+        action: Action::ValidateAll,
+        probe: false,
+    };
+    let io_error = check(op, &p, &named(), HOST).unwrap().settings.io_error;
+    assert_eq!(io_error.policy, IoErrorPolicy::Resume);
+    assert_eq!(io_error.delay, Duration::from_secs(120));
 }

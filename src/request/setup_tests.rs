@@ -180,6 +180,7 @@ fn checked_parameters_come_out_typed() {
             migration_speed: 100,
             migration_downtime: 0,
             migration: Default::default(),
+            io_error: Default::default(),
         }
     );
     let unset = check(op, &params(&[("config", "/x.xml")]), &named(), HOST).unwrap();

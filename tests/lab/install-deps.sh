@@ -56,6 +56,8 @@ PKGS=(
 # Pacemaker Remote for the guest nodes (tests/guest_nodes.rs): pacemaker-remote conflicts with
 # pacemaker, so it is only downloaded and unpacked under /var/cache/vd-lab, never installed
 bash "$(dirname "$0")/../multihost/remoted-fetch.sh" >/dev/null
+# qemu-ga for the guest-agent guests (make-guest.sh qga:SECS, tests/guest_health.rs): unpacked only
+bash "$(dirname "$0")/qga-fetch.sh" >/dev/null
 
 # check
 missing=()

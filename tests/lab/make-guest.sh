@@ -12,6 +12,17 @@
 #              /sys/power/state); the XML enables S3 (<pm><suspend-to-mem enabled='yes'/>), so
 #              libvirt reports "pmsuspended"; `virsh dompmwakeup` resumes it ("guest: resumed").
 #              Boots the bzImage (WORKDIR/bzimage-KVER): S3 resume fails with the PVH vmlinux
+#   fill       like obey, and after "up" the guest writes its disk vda (--disk) from 1 MiB on, 1 MiB at
+#              a time, each synced ("guest: filled N MiB"), until the end of the disk: a qcow2 image on
+#              a full filesystem makes qemu pause it (libvirt: "paused (I/O error)"). Once only: a
+#              mark in vda's second sector makes later boots skip it ("guest: fill: ... not again")
+#   watchdog:SECS like obey, with an i6300esb watchdog (<watchdog action='pause'/>): SECS seconds
+#              after "up" the guest arms it with a 2 s timeout and never pets it again ("guest:
+#              watchdog armed"); libvirt then reports "paused (watchdog)"
+#   qga:SECS   like obey, with a qemu guest agent: qemu-ga from Debian's qemu-guest-agent package
+#              (tests/lab/qga-fetch.sh; with its libraries in the initramfs) on a virtio-serial
+#              channel org.qemu.guest_agent.0 ("guest: agent started on /dev/vportNpM"); SECS seconds
+#              after "up" the guest kills it ("guest: agent stopped"); qga:0 keeps it running
 #
 # The guest prints "guest: up mode=... uptime=..." once ready (acpid, if any, already holds the
 # power-button input device: a shutdown request sent earlier is lost), then "guest: tick N" every
@@ -45,10 +56,12 @@ done
 NAME=$1 WORKDIR=$2 MODE=${3:-obey}
 [[ $NAME =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "make-guest: bad NAME '$NAME'" >&2; exit 2; }
 [[ $MEM =~ ^[0-9]+$ ]] || usage
-[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+)$ ]] || usage
+[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+|fill|watchdog:[0-9]+|qga:[0-9]+)$ ]] || usage
 [ -z "$CONSOLE" ] || [[ $CONSOLE == /* && $CONSOLE != *[\'\"\<\>\&]* ]] ||
     { echo "make-guest: --console needs an absolute path without quotes or <>&" >&2; exit 2; }
 EXT=; [[ $MODE == crash:* || $MODE == pm:* ]] && EXT=1
+HEALTH=; [[ $MODE == fill || $MODE == watchdog:* || $MODE == qga:* ]] && HEALTH=1
+QGA=; [[ $MODE == qga:* ]] && QGA=$(bash "$(dirname "$0")/qga-fetch.sh")
 if [ -n "$DISK" ]; then
     [ -f "$DISK" ] || { echo "make-guest: no such disk file $DISK" >&2; exit 1; }
     DISK=$(realpath "$DISK")
@@ -73,6 +86,18 @@ if [ -n "$EXT" ]; then
         [ "$verb" = insmod ] || continue
         [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
     done < <(modprobe -S "$KVER" --show-depends pvpanic_mmio 2>/dev/null)
+fi
+if [[ $MODE == watchdog:* ]]; then
+    while read -r verb path; do
+        [ "$verb" = insmod ] || continue
+        [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
+    done < <(modprobe -S "$KVER" --show-depends i6300esb 2>/dev/null)
+fi
+if [ -n "$QGA" ]; then
+    while read -r verb path; do
+        [ "$verb" = insmod ] || continue
+        [[ " ${MODS[*]-} " == *" $path "* ]] || MODS+=("$path")
+    done < <(modprobe -S "$KVER" --show-depends virtio_console 2>/dev/null)
 fi
 
 INIT=$(cat <<'INIT_EOF'
@@ -137,6 +162,45 @@ HOOK_EOF
 )
     [[ $INIT == *$'\ni=0\n'* ]] || { echo "make-guest: internal: no tick loop in /init" >&2; exit 1; }
     INIT=${INIT/$'\ni=0\n'/$'\n'"$HOOK"$'\ni=0\n'}
+fi
+# fill/watchdog: (guest health) their own hook after "guest: up", hence their own initramfs
+if [ -n "$HEALTH" ]; then
+    HEALTHHOOK=$(cat <<'HEALTH_EOF'
+case $mode in
+    fill)
+        if [ "$(dd if=/dev/vda bs=512 skip=1 count=1 2>/dev/null | head -c 6)" = filled ]; then
+            say "fill: the disk was filled by an earlier boot, not again"
+        else
+            printf filled | dd of=/dev/vda bs=512 seek=1 conv=notrunc,fsync 2>/dev/null
+            ( n=1
+              while dd if=/dev/zero of=/dev/vda bs=1M count=1 seek=$n conv=notrunc,fsync 2>/dev/null; do
+                  say "filled $n MiB"; n=$((n + 1))
+              done
+              say "fill ended at $n MiB" ) &
+        fi
+        ;;
+    watchdog:*)
+        ( sleep "${mode#watchdog:}"; say "watchdog armed"; watchdog -F -T 2 -t 100000 /dev/watchdog ) &
+        ;;
+    qga:*)
+        port=
+        for p in /sys/class/virtio-ports/*; do
+            [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && port=/dev/${p##*/}
+        done
+        if [ -n "$port" ]; then
+            /usr/sbin/qemu-ga -m virtio-serial -p "$port" -t /var/run >/dev/null 2>&1 &
+            qpid=$!
+            say "agent started on $port"
+            [ "${mode#qga:}" = 0 ] || ( sleep "${mode#qga:}"; kill "$qpid"; say "agent stopped" ) &
+        else
+            say "agent: no org.qemu.guest_agent.0 port"
+        fi
+        ;;
+esac
+HEALTH_EOF
+)
+    [[ $INIT == *$'\ni=0\n'* ]] || { echo "make-guest: internal: no tick loop in /init" >&2; exit 1; }
+    INIT=${INIT/$'\ni=0\n'/$'\n'"$HEALTHHOOK"$'\ni=0\n'}
 fi
 # --tick-boot: every tick line also carries the boot id ("guest: tick N uptime U boot=ID"), so a
 # console that only holds ticks (the destination's after a live migration) still tells which boot
@@ -208,6 +272,7 @@ fi
 
 # --- initramfs, named by a hash of its contents ---
 HASH=$( { echo "$KVER"; printf '%s\n' "${MODS[@]}"; echo "$INIT"; } | sha256sum | cut -c1-12)
+[ -z "$QGA" ] || HASH=$( { echo "$HASH"; sha256sum "$QGA"; } | sha256sum | cut -c1-12)
 INITRD=$WORKDIR/initrd-$HASH.img
 if [ ! -s "$INITRD" ]; then
     [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
@@ -217,6 +282,12 @@ if [ ! -s "$INITRD" ]; then
     mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib,etc,var/log,var/run}
     cp /bin/busybox "$root/bin/busybox"
     for f in "${MODS[@]}"; do cp "$f" "$root/lib/"; echo "${f##*/}"; done > "$root/lib/modules.list"
+    if [ -n "$QGA" ]; then
+        install -D -m 755 "$QGA" "$root/usr/sbin/qemu-ga"
+        for l in $(ldd "$QGA" | awk '/=> \//{print $3} /^\s*\/lib64/{print $1}' | sort -u); do
+            mkdir -p "$root$(dirname "$l")"; cp -L "$l" "$root$l"
+        done
+    fi
     printf '%s\n' "$INIT" > "$root/init"
     chmod 755 "$root/init"
     (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp.$$"
@@ -236,6 +307,12 @@ if [ -n "$DISK" ]; then
 "
 fi
 ONCRASH=destroy PMXML= PANICXML=
+CHANNELXML=; [[ $MODE == qga:* ]] && CHANNELXML="    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+"
+WATCHDOGXML=; [[ $MODE == watchdog:* ]] && WATCHDOGXML="    <watchdog model='i6300esb' action='pause'/>
+"
 case $MODE in
     crash:*) ONCRASH=preserve PANICXML="    <panic model='isa'/>
 " ;;
@@ -275,7 +352,7 @@ $CONSOLEXML
     </serial>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
-${PANICXML}  </devices>
+${PANICXML}${WATCHDOGXML}${CHANNELXML}  </devices>
 </domain>
 XML_EOF
 chmod 644 "$XML.tmp.$$" && mv -f "$XML.tmp.$$" "$XML"

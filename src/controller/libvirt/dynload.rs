@@ -120,6 +120,10 @@ macro_rules! export_libvirt_shims {
             fn virDomainDefineXML(conn: virConnectPtr, xml: *const c_char) -> virDomainPtr;
             fn virDomainDestroy(dom: virDomainPtr) -> c_int;
             fn virDomainFree(dom: virDomainPtr) -> c_int;
+            fn virDomainGetDiskErrors(dom: virDomainPtr, errors: virDomainDiskErrorPtr,
+                maxerrors: c_uint, flags: c_uint) -> c_int;
+            fn virDomainGetTime(dom: virDomainPtr, seconds: *mut c_longlong, nseconds: *mut c_uint,
+                flags: c_uint) -> c_int;
             fn virDomainGetInfo(dom: virDomainPtr, info: virDomainInfoPtr) -> c_int;
             fn virDomainGetJobInfo(dom: virDomainPtr, info: virDomainJobInfoPtr) -> c_int;
             fn virDomainGetMetadata(dom: virDomainPtr, kind: c_int, uri: *const c_char,
@@ -169,9 +173,10 @@ macro_rules! export_libvirt_shims {
         /// Forwarders to libvirt's functions of the same names.
         #[allow(non_snake_case, unused_imports, clippy::missing_safety_doc)]
         mod libvirt_forwarders {
-            use ::std::os::raw::{c_char, c_int, c_uint, c_ulonglong, c_void};
+            use ::std::os::raw::{c_char, c_int, c_longlong, c_uint, c_ulonglong, c_void};
             use $crate::controller::libvirt::dynload::sys::{
-                virConnectDomainEventGenericCallback, virConnectPtr, virDomainInfoPtr,
+                virConnectDomainEventGenericCallback, virConnectPtr, virDomainDiskErrorPtr,
+                virDomainInfoPtr,
                 virDomainJobInfoPtr, virDomainPtr, virErrorFunc, virErrorPtr, virFreeCallback,
                 virNetworkPtr, virStoragePoolPtr, virTypedParameterPtr,
             };

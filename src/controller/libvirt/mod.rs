@@ -21,6 +21,7 @@
 //! the loop must run or libvirtd drops a connection idle for ~30 s
 //! ([`events`]).
 
+mod disk_errors;
 pub mod dynload;
 mod errors;
 mod events;
@@ -40,8 +41,8 @@ use std::time::{Duration, Instant};
 use virt::sys;
 
 use super::{
-    ControllerError, DomainController, DomainInfo, DomainState, MigrationSpec, MigrationWatch,
-    Outcome, ResourceTag, ShutdownMode, TaggedDomain,
+    ControllerError, DiskError, DomainController, DomainInfo, DomainState, MigrationSpec,
+    MigrationWatch, Outcome, ResourceTag, ShutdownMode, StateDetail, TaggedDomain,
 };
 use crate::domain_xml::DomainConfig;
 use errors::{check, flags_rejected};
@@ -215,14 +216,35 @@ impl DomainController for LibvirtController {
     }
 
     fn state(&self, name: &str, by: Instant) -> Outcome<DomainState> {
+        self.state_detail(name, by).map(|d| d.state)
+    }
+
+    fn state_detail(&self, name: &str, by: Instant) -> Outcome<StateDetail> {
         self.on_domain(name, by, |dom| {
             let (mut state, mut reason) = (0, 0);
             // SAFETY: `dom` is a valid domain; both out-pointers point to
             // live c_ints. (virt's state() drops this call's error.)
             check(unsafe { sys::virDomainGetState(dom.as_ptr(), &mut state, &mut reason, 0) })?;
-            Ok(DomainState::from_raw(
-                u32::try_from(state).unwrap_or(u32::MAX),
-            ))
+            Ok(StateDetail {
+                state: DomainState::from_raw(u32::try_from(state).unwrap_or(u32::MAX)),
+                reason,
+            })
+        })
+    }
+
+    fn disk_errors(&self, name: &str, by: Instant) -> Outcome<Vec<DiskError>> {
+        self.on_domain(name, by, disk_errors::read)
+    }
+
+    /// `virDomainGetTime`: libvirt answers it only through the guest agent
+    /// (`guest-get-time`), in libvirt.so itself (virDomainQemuAgentCommand
+    /// would need libvirt-qemu.so) and on every libvirt the agent supports.
+    fn agent_ping(&self, name: &str, by: Instant) -> Outcome<()> {
+        self.on_domain(name, by, |dom| {
+            let (mut seconds, mut nseconds) = (0, 0);
+            // SAFETY: `dom` is a valid domain; both out-pointers are live.
+            check(unsafe { sys::virDomainGetTime(dom.as_ptr(), &mut seconds, &mut nseconds, 0) })
+                .map(drop)
         })
     }
 

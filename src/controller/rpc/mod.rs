@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use super::libvirt::LibvirtController;
 use super::{
-    ControllerError, DomainController, DomainInfo, DomainState, Outcome, ResourceTag, ShutdownMode,
-    TaggedDomain,
+    ControllerError, DiskError, DomainController, DomainInfo, DomainState, Outcome, ResourceTag,
+    ShutdownMode, StateDetail, TaggedDomain,
 };
 use crate::domain_xml::DomainConfig;
 use crate::ocf::Env;
@@ -255,8 +255,17 @@ macro_rules! delegate_to_library {
 
 impl DomainController for DirectController {
     fn state(&self, name: &str, by: Instant) -> Outcome<DomainState> {
-        let direct = self.direct(name, by, |s, dom| s.state(dom).map(DomainState::from_raw));
-        self.settle("state", direct, |l| l.state(name, by))
+        self.state_detail(name, by).map(|d| d.state)
+    }
+
+    fn state_detail(&self, name: &str, by: Instant) -> Outcome<StateDetail> {
+        let direct = self.direct(name, by, |s, dom| {
+            s.state(dom).map(|(state, reason)| StateDetail {
+                state: DomainState::from_raw(state),
+                reason,
+            })
+        });
+        self.settle("state", direct, |l| l.state_detail(name, by))
     }
 
     fn info(&self, name: &str, by: Instant) -> Outcome<DomainInfo> {
@@ -302,6 +311,8 @@ impl DomainController for DirectController {
         fn save_image_xml(path: &Path, by: Instant) -> Outcome<String>;
         fn inactive_xml(name: &str, by: Instant) -> Outcome<String>;
         fn wait_event(name: &str, timeout: Duration) -> bool;
+        fn disk_errors(name: &str, by: Instant) -> Outcome<Vec<DiskError>>;
+        fn agent_ping(name: &str, by: Instant) -> Outcome<()>;
         fn wakeup(name: &str, by: Instant) -> Outcome<()>;
         fn ensure_pool_active(pool: &str, by: Instant) -> Outcome<()>;
         fn ensure_network_active(network: &str, by: Instant) -> Outcome<()>;

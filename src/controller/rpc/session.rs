@@ -109,12 +109,15 @@ impl Session {
         Ok(DomainRef::decode(&mut Decoder::new(&reply))?)
     }
 
-    /// `virDomainGetState`: the raw state number.
-    pub fn state(&mut self, dom: &DomainRef) -> CallResult<u32> {
+    /// `virDomainGetState`: the raw state number and its reason (the
+    /// reply carries both).
+    pub fn state(&mut self, dom: &DomainRef) -> CallResult<(u32, i32)> {
         let args = dom.encode(Encoder::default()).u32(0).finish();
         let reply = self.call(Procedure::DomainGetState, &args)?;
         let mut d = Decoder::new(&reply);
-        Ok(d.i32()? as u32)
+        let state = d.i32()? as u32;
+        let reason = d.i32()?;
+        Ok((state, reason))
     }
 
     /// `virDomainGetInfo`.
