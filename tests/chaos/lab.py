@@ -9,6 +9,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 MH = os.path.join(os.path.dirname(HERE), "multihost")
 LABD = os.path.join(os.path.dirname(HERE), "lab")
+# The guests' disks are raw files on the machine's local filesystem that every lab host sees (as
+# shared storage would be): libvirt 9.0 calls any local filesystem unsafe to migrate with, hence
+# migrate_options=--unsafe for both agents.
 AGENTS = {"rust": "ocf:rust:VirtualDomain", "heartbeat": "ocf:heartbeat:VirtualDomain"}
 FENCE_AGENT = "/usr/sbin/fence_vdlab"
 # operation timeouts of every guest resource (seconds); the "back in time" bound derives from them
@@ -96,6 +99,9 @@ class Lab:
         self.teardown()
         os.makedirs(self.w, exist_ok=True)
         os.chmod(self.w, 0o755)
+        for old in ("power.log", "power.stdout"):
+            if os.path.exists(os.path.join(self.w, old)):
+                os.unlink(os.path.join(self.w, old))
         self.sh("bash", os.path.join(MH, "hosts-up.sh"), self.n, self.w, timeout=180, check=True)
         self.log("lab: %d hosts up" % self.n)
         self.sh("install", "-m", "0755", os.path.join(HERE, "fence_vdlab"), FENCE_AGENT, check=True)
@@ -138,7 +144,7 @@ class Lab:
         for g in self.guests:
             rc, out = self.pcs("pcs", "resource", "create", "vm-" + g, AGENTS[self.agent],
                                "config=%s/%s.xml" % (gdir, g), "hypervisor=qemu:///system",
-                               "migration_transport=tcp", "meta", "allow-migrate=true", *ops, "--force")
+                               "migration_transport=tcp", "migrate_options=--unsafe", "meta", "allow-migrate=true", *ops, "--force")
             if rc != 0:
                 raise RuntimeError("pcs resource create vm-%s: %s" % (g, out))
         self.log("lab: fencing on, %d guests created with %s (%.0f s)" % (len(self.guests), AGENTS[self.agent],
