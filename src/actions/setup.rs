@@ -52,8 +52,11 @@ pub enum Message {
 pub struct Refusal {
     pub rc: OcfRc,
     pub messages: Vec<Message>,
-    /// The refusal's cause is an unreadable config file (everything else
-    /// checked before it passed): the guards of `config_guard` apply.
+    /// The refusal's cause is a config file that cannot be read or names no
+    /// domain (empty or half-written: the chaos campaign's "config emptied
+    /// on one node" made a stop answer 0 while the guest ran, and Pacemaker
+    /// started a second copy elsewhere); everything else checked before it
+    /// passed: the guards of `config_guard` apply.
     pub unreadable_config: bool,
 }
 
@@ -176,7 +179,9 @@ pub fn check(
             ));
         }
         messages.push(Message::Reason("Unable to determine domain name.".into()));
-        return Err(invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages));
+        let mut refusal = invalid_env(op, OcfRc::ErrInstalled, INVALID_ENV, messages);
+        refusal.unreadable_config = true;
+        return Err(refusal);
     };
     if params.sync_config_on_stop && !host.have_csync2 {
         return Err(missing_csync2());

@@ -77,6 +77,16 @@ fn config_without_name() {
     let p = params(&[("config", "/x.xml")]);
     let cfg = ConfigFile::Read(DomainConfig::default());
     assert_row("no name", &p, &cfg, HOST, [7, 1, 0, 5, 3, 5, 5, 5, 0]);
+    // the anchor's answers stand only when nothing identifies the domain:
+    // an emptied config is guarded as an unreadable one (a stop must not
+    // answer 0 for a guest that runs here)
+    for action in [Action::Stop, Action::Monitor] {
+        let op = Operation {
+            action,
+            probe: false,
+        };
+        assert!(check(op, &p, &cfg, HOST).unwrap_err().unreadable_config);
+    }
 }
 
 #[test]
