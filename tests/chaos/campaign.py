@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import threading
@@ -135,10 +136,21 @@ def run_agent(args, agent, steps, out):
             res["op_results"] = chk.op_results
             res["polls"] = chk.polls
         res["events"] = ev.items
+        keep_logs(lab, os.path.join(out, "logs-%s" % agent))
         lab.teardown()
     with open(os.path.join(out, "results-%s.json" % agent), "w") as f:
         json.dump(res, f, indent=1)
     return res
+
+
+def keep_logs(lab, dest):
+    """The hosts' cluster and agent logs, before the next lab's hosts-up.sh wipes them."""
+    for i in range(1, lab.n + 1):
+        src = os.path.join(lab.w, "n%d" % i, "log")
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(dest, "n%d" % i), dirs_exist_ok=True)
+    if os.path.exists(os.path.join(lab.w, "power.log")):
+        shutil.copy(os.path.join(lab.w, "power.log"), dest)
 
 
 def run_step(lab, chk, inj, ev, s, n, rng):
@@ -155,7 +167,7 @@ def run_step(lab, chk, inj, ev, s, n, rng):
         side = threading.Thread(target=lambda: undo.extend(inj.inject(s["with"]) or []), daemon=True)
         side.start()
     for d, fn in sorted([u for u in undo if u[0] is not None], key=lambda u: u[0]):
-        sleep_until(t0 + d)
+        sleep_until(t0 + d, lambda: fatal(chk))
         fn()
     if side:
         side.join(BACK_BOUND)
@@ -202,8 +214,11 @@ def main():
     with open(path, "w") as f:
         f.write(report.render(results))
     print("report: %s" % path)
-    bad = [r for r in results if r["agent"] == "rust" and (r["violations"] if "violations" in r else True)]
-    bad += [r for r in results if r["agent"] == "rust" and r["stopped"]]
+    ours = [r for r in results if r["agent"] == "rust"]
+    bad = [r for r in ours if r.get("violations") or r["stopped"] or report.agent_fences(r)]
+    for r in bad:
+        print("FAILED (ours): %s" % (r["stopped"] or "%d violations, %d fences caused by the agent"
+                                     % (len(r.get("violations", [])), len(report.agent_fences(r)))))
     return 1 if bad else 0
 
 

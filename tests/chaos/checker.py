@@ -45,6 +45,7 @@ class Checker(threading.Thread):
         self.lab, self.events = lab, events
         self.stop_flag = threading.Event()
         self.violations = []
+        self.seen = set()
         self.polls = 0
         self.procs = {}          # guest -> [(host, pid, start time)]
         self.last_tick = {}      # (guest, host) -> (time, boot, tick, count)
@@ -62,6 +63,11 @@ class Checker(threading.Thread):
         self.lock = threading.Lock()
 
     def violation(self, kind, text):
+        """Recorded once per kind and guest (a second copy ticks every second until it is gone)."""
+        key = (kind, text.split(":")[0])
+        if key in self.seen:
+            return
+        self.seen.add(key)
         self.violations.append((time.time(), kind, text))
         self.events("VIOLATION %s: %s" % (kind, text))
 

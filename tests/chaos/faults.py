@@ -84,6 +84,7 @@ class Injector:
             self.ev("fault partition: n%d's cluster network (eth0) cut" % i)
             undo.append((45, lambda: self.heal(i)))
         elif k in ("config_empty", "config_unreadable"):
+            i = self.host_of(g) or i  # where it bites: the node whose monitor and stop read it
             cfg = os.path.join(lab.w, "guest", g + ".xml")
             # empty: an empty file over it; unreadable: a write-only sysctl file over it (mode 0200:
             # open() for reading fails with EACCES even for root, as no ordinary file would)
@@ -111,6 +112,6 @@ class Injector:
         self.ev("partition: n%d's cluster network up again" % i)
 
 
-def sleep_until(t):
-    while time.time() < t:
+def sleep_until(t, stop=lambda: False):
+    while time.time() < t and not stop():
         time.sleep(min(0.2, max(0.0, t - time.time())))

@@ -32,6 +32,10 @@ def fences(r):
     return out
 
 
+def agent_fences(r):
+    return [f for f in fences(r) if f[2] != "needed"]
+
+
 def by_kind(r):
     kinds = {}
     for s in r["steps"]:
