@@ -3,7 +3,8 @@
 # needs, checks format and lints, builds, installs the agent as
 # ocf:rust:VirtualDomain, starts libvirtd (tests/lab), and runs every test:
 # unit, CLI matrix (ours and the anchor's), libvirt test driver, real qemu
-# guests, fault injection, Pacemaker tools, a benchmark smoke run, and last the Debian package
+# guests, fault injection, a chaos smoke (a fenced cluster under seeded faults: tests/chaos),
+# Pacemaker tools, a benchmark smoke run, and last the Debian package
 # (built with cargo-deb, installed and purged in a private mount namespace: the hand-installed
 # agent above is left as it is).
 # Under CI=true nothing is skipped: a missing libvirtd or tool fails.
@@ -34,6 +35,9 @@ bash tests/lab/libvirtd-up.sh
 
 step "cargo test"
 cargo test --release --locked -- --test-threads="${TEST_THREADS:-2}"
+
+step "chaos smoke: a fenced 3-node cluster, seeded faults, invariants checked (tests/chaos/smoke.sh, ≈ 3 min)"
+bash tests/chaos/smoke.sh
 
 step "Pacemaker tools: ocf-tester (real guest, test driver), ocft, crm_resource, pcs -f"
 bash tests/tools/run.sh
