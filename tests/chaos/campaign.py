@@ -166,21 +166,21 @@ def run_step(lab, chk, inj, ev, s, n, rng):
         time.sleep(rng.uniform(0.5, 2))
         side = threading.Thread(target=lambda: undo.extend(inj.inject(s["with"]) or []), daemon=True)
         side.start()
-    for d, fn in sorted([u for u in undo if u[0] is not None], key=lambda u: u[0]):
-        sleep_until(t0 + d, lambda: fatal(chk))
+    for d, fn, *early in sorted([u for u in undo if u[0] is not None], key=lambda u: u[0]):
+        sleep_until(t0 + d, lambda: fatal(chk) or any(e() for e in early))
         fn()
     if side:
         side.join(BACK_BOUND)
-    rec["fault_secs"] = max([d for d, _ in undo if d is not None] + [0])
+    rec["fault_secs"] = max([u[0] for u in undo if u[0] is not None] + [0])
     t, failures = wait_settled(lab, chk, t0 + rec["fault_secs"] + BACK_BOUND)
     rec["recovery"] = t - t0 if t else None
     if t is None and not fatal(chk):
         chk.violation("not back in time", "step %d (%s): not every guest Started and running within %d s"
                       % (n, s["kind"], rec["fault_secs"] + BACK_BOUND))
-    for d, fn in undo:
+    for d, fn, *_ in undo:
         if d is None:
             fn()
-    if any(d is None for d, _ in undo) or failures or t is None:
+    if any(u[0] is None for u in undo) or failures or t is None:
         time.sleep(2)
         if failures or t is None:
             lab.pcs("pcs", "resource", "cleanup")
@@ -191,7 +191,26 @@ def run_step(lab, chk, inj, ev, s, n, rng):
     return rec
 
 
+def merge(dirs, out):
+    """One report from the results of runs made one agent at a time (the lab lock is released
+    between them): campaign.py --merge DIR... --out DIR."""
+    results = []
+    for d in dirs:
+        for agent in ("rust", "heartbeat"):
+            p = os.path.join(d, "results-%s.json" % agent)
+            if os.path.exists(p):
+                with open(p) as f:
+                    results.append(json.load(f))
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write(report.render(results))
+    print("report: %s" % os.path.join(out, "report.md"))
+    return 0
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--merge":
+        return merge(sys.argv[2:-2], sys.argv[-1]) if sys.argv[-2] == "--out" else 2
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--minutes", type=float, required=True)

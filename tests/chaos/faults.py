@@ -31,8 +31,9 @@ def schedule(seed, n=500, kinds=None):
 
 
 class Injector:
-    """inject(step) -> a list of (delay, undo): run `delay` s after the injection, or after the
-    cluster settled when delay is None (a move's constraint is cleared, a standby node unstandby'd)."""
+    """inject(step) -> a list of (delay, undo[, early]): undo runs `delay` s after the injection
+    (or as soon as early() is true), or after the cluster settled when delay is None (a move's
+    constraint is cleared, a standby node unstandby'd)."""
 
     def __init__(self, lab, checker, events):
         self.lab, self.chk, self.ev = lab, checker, events
@@ -78,11 +79,20 @@ class Injector:
             self.ev("fault corosync_kill: corosync on n%d killed (-9)" % i)
         elif k == "node_power":
             self.ev("fault node_power: n%d powered off: %s" % (i, lab.power("off n%d" % i)))
-            undo.append((10, lambda: self.ev("node_power: n%d on: %s" % (i, lab.power("on n%d" % i)))))
+            # on again after 10 s, or as soon as the cluster's fence (a reboot) powered it on
+            seen = [0]
+
+            def back_on():
+                seen[0] = seen[0] or not lab.host_up(i)
+                return seen[0] and lab.host_up(i)
+            undo.append((10, lambda: self.ev("node_power: n%d on: %s" % (i, lab.power("on n%d" % i))), back_on))
         elif k == "partition":
             lab.sh("ip", "-n", "%s-n%d" % (lab.prefix, i), "link", "set", "eth0", "down")
             self.ev("fault partition: n%d's cluster network (eth0) cut" % i)
-            undo.append((45, lambda: self.heal(i)))
+            # healed at once when the majority fenced the node, else after 45 s
+            fenced = len([f for f in self.chk.fences if f[1] == "n%d" % i])
+            undo.append((45, lambda: self.heal(i),
+                         lambda: len([f for f in self.chk.fences if f[1] == "n%d" % i]) > fenced))
         elif k in ("config_empty", "config_unreadable"):
             i = self.host_of(g) or i  # where it bites: the node whose monitor and stop read it
             cfg = os.path.join(lab.w, "guest", g + ".xml")

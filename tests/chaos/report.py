@@ -64,6 +64,7 @@ def render(results):
     L.append("| | " + " | ".join(r["agent"] for r in results) + " |")
     L.append("|---|" + "---|" * len(results))
     rows = [
+        ("seed, minutes", lambda r: "%d, %s" % (r["seed"], r["minutes"])),
         ("steps run", lambda r: str(len(r["steps"]))),
         ("checker polls", lambda r: str(r.get("polls", 0))),
         ("invariant violations", lambda r: str(len(r.get("violations", [])))),
