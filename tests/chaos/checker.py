@@ -51,7 +51,7 @@ class Checker(threading.Thread):
         self.last_tick = {}      # (guest, host) -> (time, boot, tick, count)
         self.boots = {g: [] for g in lab.guests}           # boot ids in order of first tick seen
         self.boot_first_poll = {}                           # (guest, boot) -> poll
-        self.boot_max = {}                                  # (guest, boot) -> (tick, host, poll)
+        self.ticks_seen = {}                                # (guest, boot) -> {tick: (host, poll)}
         self.disk_count = {}                                # guest -> (count, boot)
         self.overlap = {g: 0 for g in lab.guests}
         self.op_results = []                                # (time, op, rsc, node, result)
@@ -160,12 +160,16 @@ class Checker(threading.Thread):
             if newer and any(p - self.boot_first_poll[(g, b)] >= GRACE_POLLS for b in newer):
                 self.violation("two copies", "%s: boot %s ticks (%d on n%d) after the newer boot %s started"
                                % (g, boot[:8], tick, host, newer[-1][:8]))
-        mx = self.boot_max.get(key)
-        if mx and mx[1] != host and tick <= mx[0] and p - mx[2] >= GRACE_POLLS:
-            self.violation("two copies", "%s: boot %s ticks %d on n%d, but reached %d on n%d already"
-                           % (g, boot[:8], tick, host, mx[0], mx[1]))
-        if not mx or tick > mx[0]:
-            self.boot_max[key] = (tick, host, p)
+        # one boot, one tick number, two hosts: a copy of a migrated guest still runs
+        seen = self.ticks_seen.setdefault(key, {})
+        first = seen.get(tick)
+        if first and first[0] != host and p - first[1] >= GRACE_POLLS:
+            self.violation("two copies", "%s: boot %s ticks %d on n%d, as it did on n%d already"
+                           % (g, boot[:8], tick, host, first[0]))
+        if not first:
+            seen[tick] = (host, p)
+            if len(seen) > 400:
+                del seen[min(seen)]
 
     def run(self):
         while not self.stop_flag.is_set():

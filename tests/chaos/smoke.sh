@@ -7,6 +7,7 @@
 # bash tests/chaos/run.sh --seed N --minutes M --agent both
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+python3 "$HERE/selftest.py"   # the checker's rules and the fence agent, no lab (< 1 s)
 out=/srv/vdx-chaos-out/smoke
 rm -rf "$out"
 rc=0
