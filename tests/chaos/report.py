@@ -37,21 +37,23 @@ def agent_fences(r):
 
 
 def by_kind(r):
+    """kind -> {n, skipped, late, lasts, alone: [recovery], combined: [recovery]}"""
     kinds = {}
     for s in r["steps"]:
-        k = s["kind"] + (" + " + s["with"] if s.get("with") else "")
-        d = kinds.setdefault(s["kind"], {"n": 0, "skipped": 0, "rec": [], "late": 0, "combined": 0, "lasts": 0})
+        d = kinds.setdefault(s["kind"], {"n": 0, "skipped": 0, "alone": [], "combined": [], "late": 0, "lasts": 0})
         d["lasts"] = max(d["lasts"], s.get("fault_secs", 0))
         d["n"] += 1
-        d["combined"] += 1 if s.get("with") else 0
         if s.get("skipped"):
             d["skipped"] += 1
         elif s.get("recovery") is None:
             d["late"] += 1
         else:
-            d["rec"].append(s["recovery"])
-        del k
+            d["combined" if s.get("with") else "alone"].append(s["recovery"])
     return kinds
+
+
+def stats(xs):
+    return "%s / %s / %s" % (fmt(pct(xs, 50)), fmt(pct(xs, 95)), fmt(max(xs) if xs else None))
 
 
 def render(results):
@@ -77,7 +79,7 @@ def render(results):
     ]
     for name, f in rows:
         L.append("| %s | %s |" % (name, " | ".join(f(r) for r in results)))
-    L += ["", "## Recovery time by fault kind (s from the injection: median / p95 / max; n = injected, late = not back in time)", ""]
+    L += ["", "## Recovery time by fault kind (s from the injection: median / p95 / max; alone, and with a `pcs resource move` or `pcs node standby` issued during the fault; late = not back in time)", ""]
     kinds = sorted({k for r in results for k in by_kind(r)})
     lasts = {k: max(by_kind(r).get(k, {"lasts": 0})["lasts"] for r in results) for k in kinds}
     L.append("| fault | " + " | ".join(r["agent"] for r in results) + " |")
@@ -89,12 +91,17 @@ def render(results):
             if not d:
                 cells.append("–")
                 continue
-            cells.append("n=%d%s%s: %s / %s / %s%s" % (
-                d["n"], " (%d with move/standby)" % d["combined"] if d["combined"] else "",
-                ", %d skipped" % d["skipped"] if d["skipped"] else "",
-                fmt(pct(d["rec"], 50)), fmt(pct(d["rec"], 95)), fmt(max(d["rec"]) if d["rec"] else None),
-                ", **%d late**" % d["late"] if d["late"] else ""))
-        L.append("| %s%s | %s |" % (k, " (lasts %d s)" % lasts[k] if lasts[k] else "", " | ".join(cells)))
+            parts = []
+            if d["alone"]:
+                parts.append("alone n=%d: %s" % (len(d["alone"]), stats(d["alone"])))
+            if d["combined"]:
+                parts.append("+ move/standby n=%d: %s" % (len(d["combined"]), stats(d["combined"])))
+            if d["late"]:
+                parts.append("**%d late**" % d["late"])
+            if d["skipped"]:
+                parts.append("%d skipped" % d["skipped"])
+            cells.append("; ".join(parts))
+        L.append("| %s%s | %s |" % (k, " (lasts ≤ %d s)" % lasts[k] if lasts[k] else "", " | ".join(cells)))
     for r in results:
         L += ["", "## %s" % r["agent"], ""]
         fs = fences(r)
