@@ -216,7 +216,7 @@ def main():
     ap.add_argument("--minutes", type=float, required=True)
     ap.add_argument("--agent", choices=["rust", "heartbeat", "both"], default="both")
     ap.add_argument("--guests", type=int, default=2)
-    ap.add_argument("--kinds", help="comma-separated fault kinds (default: all)")
+    ap.add_argument("--kinds", help="comma-separated fault kinds (default: all but the opt-in job_lock_stop)")
     ap.add_argument("--workdir", default="/srv/vdx-chaos")
     ap.add_argument("--out", help="report directory (default /srv/vdx-chaos-out/seed-N-TIME)")
     ap.add_argument("--prefix", default="vdx")
