@@ -3,7 +3,10 @@
 //! definition, never into the config file, and with the config unreadable
 //! and nothing remembered under HA_RSCTMP the tag alone finds the guest:
 //! probe and monitor see it run, stop stops it. An untagged guest with
-//! nothing remembered gets the anchor's answers, as before.
+//! nothing remembered gets the anchor's answers, as before. A config emptied
+//! under a running guest (the chaos campaign's `config_empty` fault: the
+//! stop answered 0 and Pacemaker started a second copy on another node) is
+//! guarded the same way.
 
 mod support;
 
@@ -94,6 +97,50 @@ fn the_tag_finds_a_guest_whose_config_cannot_be_read() {
     assert!(console(NAME).contains("guest: poweroff now"), "gracefully");
     assert_eq!(probe_after.code, 7, "{probe_after:?}");
     assert_eq!(stop_again.code, 0, "{stop_again:?}");
+}
+
+/// The config emptied (a half-written file) for the life of the value.
+struct Emptied<'a>(&'a Path, Vec<u8>);
+
+impl<'a> Emptied<'a> {
+    fn new(config: &'a Path) -> Self {
+        let before = std::fs::read(config).unwrap();
+        std::fs::write(config, b"").unwrap();
+        Emptied(config, before)
+    }
+}
+
+impl Drop for Emptied<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.0, &self.1);
+    }
+}
+
+#[test]
+fn a_guest_whose_config_was_emptied_is_found_and_stopped() {
+    let name = "vdt-tag-empty";
+    let Some((_g, ocf)) = guest_setup(name, "obey") else {
+        return;
+    };
+    let config = lab_dir().join(format!("{name}.xml"));
+    let start = ocf.ours("start");
+    assert_eq!(start.code, 0, "{start:?}");
+    wait_guest_up(name);
+    let emptied = Emptied::new(&config);
+    let monitor = ocf.recurring().ours("monitor");
+    wipe_rsctmp(&ocf);
+    let probe = ocf.ours("monitor");
+    wipe_rsctmp(&ocf);
+    let stop = ocf.ours("stop");
+    let after_stop = domstate(QEMU, name);
+    drop(emptied);
+    assert_eq!(monitor.code, 0, "the guest runs here: {monitor:?}");
+    assert_eq!(probe.code, 0, "by its tag: {probe:?}");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        after_stop.contains("shut off") || after_stop.contains("failed to get domain"),
+        "a stop that answers 0 stopped the guest (else a second copy starts elsewhere): {after_stop}"
+    );
 }
 
 #[test]

@@ -3,7 +3,8 @@
 # needs, checks format and lints, builds, installs the agent as
 # ocf:rust:VirtualDomain, starts libvirtd (tests/lab), and runs every test:
 # unit, CLI matrix (ours and the anchor's), libvirt test driver, real qemu
-# guests, fault injection, a bounded run of every fuzz target, Pacemaker tools, a benchmark smoke run, and last the Debian package
+# guests, fault injection, a bounded run of every fuzz target, a chaos smoke (a fenced cluster under
+# seeded faults: tests/chaos), Pacemaker tools, a benchmark smoke run, and last the packages
 # (built with cargo-deb, installed and purged in a private mount namespace: the hand-installed
 # agent above is left as it is).
 # Under CI=true nothing is skipped: a missing libvirtd or tool fails.
@@ -45,6 +46,9 @@ step "fuzzing: every parser of outside data, ${FUZZ_SECONDS:-6} s per target (fu
 # (2.5 min of CPU); 3.6 minutes while other test suites loaded the machine. Works as root on
 # a fresh Debian 12 machine (no CPU governor or core_pattern changes needed).
 bash fuzz/run.sh --install --seconds "${FUZZ_SECONDS:-6}"
+
+step "chaos smoke: a fenced 3-node cluster, seeded faults, invariants checked (tests/chaos/smoke.sh, ≈ 3 min)"
+bash tests/chaos/smoke.sh
 
 step "Pacemaker tools: ocf-tester (real guest, test driver), ocft, crm_resource, pcs -f"
 bash tests/tools/run.sh

@@ -31,6 +31,11 @@
 # --console PATH puts the console at PATH with append='on' (the multihost lab uses the per-host
 # /var/log/libvirt/qemu/NAME.console, so source and destination of a migration each keep theirs);
 # --tick-boot adds "boot=ID" to every tick line (an opt-in /init: the default initramfs is unchanged).
+# --counter (with --disk and --tick-boot) keeps a counter on the disk: read at boot from sector 8
+# ("count=C boot=ID"), then incremented and written back (fsync) every tick, and shown on the tick
+# line ("... boot=ID count=C"); the disk gets cache='none' + <shareable/> (a raw file every host
+# of the multihost lab sees: safe to migrate, and two copies are not stopped by qemu's image lock,
+# so a checker sees them). tests/chaos reads the counter from outside: it must never go back.
 # Kernel and initramfs are built once and shared by all guests in WORKDIR (lock + tmp/mv):
 #   WORKDIR/vmlinux-KVER  uncompressed ELF booted via PVH (~2x faster to "up" under TCG),
 #                         or WORKDIR/vmlinuz-KVER (copy of the bzImage) if PVH is not possible
@@ -39,15 +44,16 @@
 #                         obey/ignore/slow keep the original one, their XML is unchanged)
 # qemu runs as libvirt-qemu: every directory down to WORKDIR must be world-searchable.
 set -euo pipefail
-usage() { echo "usage: $0 [--mem MIB] [--disk FILE] [--console PATH] [--tick-boot] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS]" >&2; exit 2; }
+usage() { echo "usage: $0 [--mem MIB] [--disk FILE] [--console PATH] [--tick-boot [--counter]] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS]" >&2; exit 2; }
 
-MEM=128 DISK= CONSOLE= TICKBOOT=
+MEM=128 DISK= CONSOLE= TICKBOOT= COUNTER=
 while [ $# -gt 0 ]; do
     case $1 in
         --mem) [ $# -ge 2 ] || usage; MEM=$2; shift 2 ;;
         --disk) [ $# -ge 2 ] || usage; DISK=$2; shift 2 ;;
         --console) [ $# -ge 2 ] || usage; CONSOLE=$2; shift 2 ;;
         --tick-boot) TICKBOOT=1; shift ;;
+        --counter) COUNTER=1; shift ;;
         -*) usage ;;
         *) break ;;
     esac
@@ -59,6 +65,7 @@ NAME=$1 WORKDIR=$2 MODE=${3:-obey}
 [[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+|fill|watchdog:[0-9]+|qga:[0-9]+)$ ]] || usage
 [ -z "$CONSOLE" ] || [[ $CONSOLE == /* && $CONSOLE != *[\'\"\<\>\&]* ]] ||
     { echo "make-guest: --console needs an absolute path without quotes or <>&" >&2; exit 2; }
+[ -z "$COUNTER" ] || { [ -n "$DISK" ] && [ -n "$TICKBOOT" ]; } || usage
 EXT=; [[ $MODE == crash:* || $MODE == pm:* ]] && EXT=1
 HEALTH=; [[ $MODE == fill || $MODE == watchdog:* || $MODE == qga:* ]] && HEALTH=1
 QGA=; [[ $MODE == qga:* ]] && QGA=$(bash "$(dirname "$0")/qga-fetch.sh")
@@ -208,7 +215,14 @@ fi
 if [ -n "$TICKBOOT" ]; then
     TICK='say "tick $i uptime $(uptime_s)"'
     [[ $INIT == *"$TICK"* ]] || { echo "make-guest: internal: no tick line in /init" >&2; exit 1; }
-    INIT=${INIT/"$TICK"/'say "tick $i uptime $(uptime_s) boot=$boot"'}
+    if [ -n "$COUNTER" ]; then
+        # the counter goes on where the disk says (a new boot continues the old count), every tick
+        # written through (conv=fsync; cache='none' on the host side)
+        INIT=${INIT/"$TICK"/'c=$((c + 1)); printf "count=%d boot=%s\n" "$c" "$boot" | dd of=/dev/vda bs=512 seek=8 conv=notrunc,fsync 2>/dev/null; say "tick $i uptime $(uptime_s) boot=$boot count=$c"'}
+        INIT=${INIT/$'\ni=0\n'/$'\n''c=$(dd if=/dev/vda bs=512 skip=8 count=1 2>/dev/null | head -n 1 | sed -n "s/^count=\([0-9]*\) .*/\1/p"); c=${c:-0}; say "counter from disk: $c"'$'\ni=0\n'}
+    else
+        INIT=${INIT/"$TICK"/'say "tick $i uptime $(uptime_s) boot=$boot"'}
+    fi
 fi
 
 exec 8>"$WORKDIR/.lab-build.lock"
@@ -299,10 +313,13 @@ flock -u 8
 DISKXML=
 if [ -n "$DISK" ]; then
     FMT=raw; [[ $DISK == *.qcow2 ]] && FMT=qcow2
+    CACHE= SHARE=
+    [ -z "$COUNTER" ] || { CACHE=" cache='none'"; SHARE="
+      <shareable/>"; }
     DISKXML="    <disk type='file' device='disk'>
-      <driver name='qemu' type='$FMT'/>
+      <driver name='qemu' type='$FMT'$CACHE/>
       <source file='$DISK'/>
-      <target dev='vda' bus='virtio'/>
+      <target dev='vda' bus='virtio'/>$SHARE
     </disk>
 "
 fi
