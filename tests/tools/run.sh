@@ -207,8 +207,12 @@ interchange_checks() {
     for o in $only_hb; do [[ " $PCS_HB_ONLY " == *" $o "* ]] || extra+=("$o"); done
     check "  every option pcs accepts for heartbeat is accepted for rust (except pcs's own heartbeat-only: ${only_hb:-none})" "$cmp" \
         '[ -s "$VD_WORK/opts-hb.txt" ] && [ ${#extra[@]} -eq 0 ]'
-    check "  rust adds exactly its documented parameters" "$cmp" \
-        '[ "$only_rs" = "double_start_nodes double_start_protection migration_mapping migration_mode persistent shutdown_timeout" ]'
+    # the parameters doc/differences.md lists under "Parameters added by this agent"
+    local documented
+    documented=$(sed -n '/^## Parameters added by this agent/,/^## /p' "$VD_REPO/doc/differences.md" |
+        sed -n 's/^| `\([a-z_]*\)` |.*/\1/p' | sort | tr '\n' ' ' | sed 's/ $//')
+    check "  rust adds exactly the parameters doc/differences.md documents (${documented})" "$cmp" \
+        '[ -n "$documented" ] && [ "$only_rs" = "$documented" ]'
     # a CIB switched from heartbeat to rust by hand (not through pcs) may still carry trace_ra/trace_file
     td_domain vdtool-td1 "$VD_WORK/vdtool-td1.xml"
     expect_rc 0 "crm_resource --validate ocf:rust:VirtualDomain with trace_ra=1 trace_file=... (ignored, not an error)" \
