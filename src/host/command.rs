@@ -255,7 +255,13 @@ mod tests {
                 output: "ok".into()
             }
         );
-        let pid: i32 = std::fs::read_to_string(&pidfile)
+        assert_gone_soon(&pidfile, "the call");
+    }
+
+    /// The process whose pid `pidfile` holds is gone within 5 s (the kill
+    /// is asynchronous: the kernel reaps a moment later).
+    fn assert_gone_soon(pidfile: &std::path::Path, after: &str) {
+        let pid: i32 = std::fs::read_to_string(pidfile)
             .unwrap()
             .trim()
             .parse()
@@ -264,7 +270,7 @@ mod tests {
         while !gone(pid) && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(gone(pid), "the grandchild {pid} outlived the call");
+        assert!(gone(pid), "the grandchild {pid} outlived {after}");
     }
 
     #[test]
@@ -289,16 +295,7 @@ mod tests {
             pidfile.display()
         );
         assert!(run_bounded(sh(&script), Duration::from_millis(500)).is_err());
-        let pid: i32 = std::fs::read_to_string(&pidfile)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let until = Instant::now() + Duration::from_secs(5);
-        while !gone(pid) && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(gone(pid), "the grandchild {pid} outlived the limit");
+        assert_gone_soon(&pidfile, "the limit");
     }
 
     #[test]
