@@ -62,8 +62,7 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
         let dest = remote(&spec.dest_uri, req.ctx.work_end());
         start_resources(req, dest.as_ref())?;
     }
-    let speed = req.settings.migration_speed;
-    if speed != 0 {
+    if let Some(speed) = spec.bandwidth_mib {
         log::info!("{name}: Setting live migration speed limit for {name} to {speed} MiB/s.");
     }
     for word in &req.settings.migration.options.without_effect {
@@ -132,9 +131,13 @@ fn spec(req: &Request, plan: MigrationPlan) -> MigrationSpec {
         migrate_uri,
         mode: migration.mode,
         flags: flags.into_iter().collect(),
-        bandwidth_mib: Some(req.settings.migration_speed).filter(|s| *s != 0),
+        bandwidth_mib: options
+            .bandwidth_mib
+            .or(Some(req.settings.migration_speed))
+            .filter(|s| *s != 0),
         listen_address: options.listen_address.clone(),
         parallel_connections: options.parallel_connections,
+        tuning: options.tuning.clone(),
     }
 }
 

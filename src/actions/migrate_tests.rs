@@ -254,3 +254,25 @@ fn a_reported_failure_with_the_target_unknown_is_a_failure() {
         Ok(OcfRc::Success)
     );
 }
+
+/// The anchor's valued words reach the migration: `--bandwidth` over
+/// `migration_speed` (virsh's parameter wins over `migrate-setspeed`),
+/// post-copy and compression as flags and typed parameters.
+#[test]
+fn the_anchors_words_reach_the_migration() {
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let mut req = migrate_request(&[(
+            "OCF_RESKEY_migrate_options",
+            "--bandwidth 40 --postcopy --postcopy-bandwidth 80 --compressed --comp-methods xbzrle",
+        )]);
+        req.settings.migration_speed = 10;
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        let spec = fake.migrated.borrow().clone().unwrap();
+        assert_eq!(spec.bandwidth_mib, Some(40));
+        assert!(spec.has(MigrateFlag::PostCopy) && spec.has(MigrateFlag::Compressed));
+        assert_eq!(spec.tuning.postcopy_bandwidth_mib, Some(80));
+        assert_eq!(spec.tuning.compression.as_deref(), Some("xbzrle"));
+    });
+}

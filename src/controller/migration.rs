@@ -33,6 +33,14 @@ pub enum MigrateFlag {
     CopyStorageAll,
     /// Copy non-shared storage, incrementally (`--copy-storage-inc`).
     CopyStorageInc,
+    /// Allow a switch to post-copy during the job (`--postcopy`).
+    PostCopy,
+    /// No configuration change to the domain until the end (`--change-protection`).
+    ChangeProtection,
+    /// Pin all memory for an RDMA migration (`--rdma-pin-all`).
+    RdmaPinAll,
+    /// Send memory pages without copying them (`--zerocopy`, with `--parallel`).
+    ZeroCopy,
 }
 
 /// How the guest runs while its memory is copied.
@@ -60,6 +68,33 @@ pub struct MigrationSpec {
     pub bandwidth_mib: Option<u64>,
     pub listen_address: Option<String>,
     pub parallel_connections: Option<u32>,
+    pub tuning: MigrateTuning,
+}
+
+/// The other typed parameters of a migration (`virsh migrate`'s valued
+/// words); each `None` or empty keeps libvirt's default.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MigrateTuning {
+    /// Bandwidth limit once in post-copy, MiB/s (`--postcopy-bandwidth`).
+    pub postcopy_bandwidth_mib: Option<u64>,
+    /// The compression method (`--comp-methods`).
+    pub compression: Option<String>,
+    pub compression_mt_level: Option<i32>,
+    pub compression_mt_threads: Option<i32>,
+    pub compression_mt_dthreads: Option<i32>,
+    /// xbzrle's page cache, bytes.
+    pub compression_xbzrle_cache: Option<u64>,
+    pub compression_zlib_level: Option<i32>,
+    pub compression_zstd_level: Option<i32>,
+    /// Auto-converge's first throttle and its increment, percent.
+    pub auto_converge_initial: Option<i32>,
+    pub auto_converge_increment: Option<i32>,
+    /// The disks to copy (targets such as `vda`; `--migrate-disks`).
+    pub migrate_disks: Vec<String>,
+    pub disks_port: Option<i32>,
+    pub disks_uri: Option<String>,
+    pub graphics_uri: Option<String>,
+    pub tls_destination: Option<String>,
 }
 
 impl MigrationSpec {

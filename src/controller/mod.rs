@@ -16,7 +16,7 @@ pub mod tag;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub use migration::{MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch};
+pub use migration::{MigrateFlag, MigrateTuning, MigrationMode, MigrationSpec, MigrationWatch};
 pub use tag::{ResourceTag, TaggedDomain};
 
 /// Controllers for other hosts' libvirt (the migration target, the other

@@ -65,8 +65,21 @@ pub fn migration_settings(params: &Params) -> Result<MigrationSettings, String> 
     let (words, option_uri) =
         split_migrateuri_option(params.migrate_options.as_deref().unwrap_or(""));
     let options = migrate_options::parse(&words)?;
-    if mode == MigrationMode::Pause && options.live {
-        return Err("migrate_options --live contradicts migration_mode=pause".into());
+    if mode == MigrationMode::Pause {
+        if options.live {
+            return Err("migrate_options --live contradicts migration_mode=pause".into());
+        }
+        if options.flags.contains(&MigrateFlag::PostCopy) {
+            return Err(
+                "migrate_options --postcopy needs a live migration (migration_mode=live)".into(),
+            );
+        }
+        if options.timeout.is_some() {
+            return Err(
+                "migrate_options --timeout: with migration_mode=pause the guest is paused for the whole copy"
+                    .into(),
+            );
+        }
     }
     let explicit_uri = params.migrateuri.is_some() || option_uri.is_some();
     if options.flags.contains(&MigrateFlag::Tunnelled) && explicit_uri {
@@ -212,9 +225,15 @@ mod tests {
 
     #[test]
     fn combinations_that_cannot_work_are_refused() {
-        let err =
-            settings(&[("migration_mode", "pause"), ("migrate_options", "--live")]).unwrap_err();
-        assert!(err.contains("contradicts"), "{err}");
+        for (words, why) in [
+            ("--live", "contradicts"),
+            ("--postcopy", "needs a live migration"),
+            ("--timeout 30", "paused for the whole copy"),
+        ] {
+            let err =
+                settings(&[("migration_mode", "pause"), ("migrate_options", words)]).unwrap_err();
+            assert!(err.contains(why), "{words}: {err}");
+        }
         for extra in [
             ("migrateuri", "tcp://%n:49152"),
             ("migrate_options", "--p2p --tunnelled --migrateuri=tcp://x"),

@@ -248,7 +248,7 @@ fn reload_agent_with_an_unusable_config_warns_and_succeeds() {
         ),
         (&[("migration_speed", "fast")][..], OcfRc::ErrConfigured),
         (
-            &[("migrate_options", "--bandwidth 5")][..],
+            &[("migrate_options", "--dname other")][..],
             OcfRc::ErrConfigured,
         ),
         (&[("sync_config_on_stop", "1")][..], OcfRc::ErrInstalled),
@@ -303,7 +303,7 @@ fn first_failing_check_wins() {
 
 #[test]
 fn migration_settings_are_checked_only_where_they_are_used() {
-    let p = params(&[("config", "/x.xml"), ("migrate_options", "--bandwidth 5")]);
+    let p = params(&[("config", "/x.xml"), ("migrate_options", "--dname other")]);
     for (name, action, probe) in ACTIONS {
         let op = Operation { action, probe };
         let got = check(op, &p, &named(), HOST).map_err(|r| r.rc);
@@ -325,7 +325,7 @@ fn migration_settings_are_checked_only_where_they_are_used() {
     )
     .unwrap_err();
     assert!(refusal.messages.contains(&Message::Reason(
-        "migrate_options: --bandwidth: set migration_speed instead".into()
+        "migrate_options: --dname: the domain's name and definition on the target must stay the resource's".into()
     )));
 }
 

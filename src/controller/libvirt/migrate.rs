@@ -29,6 +29,7 @@ const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// The typed parameters for the spec.
 pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
+    let t = &spec.tuning;
     MigrateParameters {
         uri: spec.migrate_uri.clone(),
         bandwidth: spec.bandwidth_mib,
@@ -36,6 +37,21 @@ pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
         parallel_connections: spec
             .parallel_connections
             .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+        bandwidth_postcopy: t.postcopy_bandwidth_mib,
+        compression: t.compression.clone(),
+        compression_mt_level: t.compression_mt_level,
+        compression_mt_threads: t.compression_mt_threads,
+        compression_mt_dthreads: t.compression_mt_dthreads,
+        compression_xbzrle_cache: t.compression_xbzrle_cache,
+        compression_zlib_level: t.compression_zlib_level,
+        compression_zstd_level: t.compression_zstd_level,
+        auto_converge_initial: t.auto_converge_initial,
+        auto_converge_increment: t.auto_converge_increment,
+        migrate_disks: t.migrate_disks.clone(),
+        disks_port: t.disks_port,
+        disks_uri: t.disks_uri.clone(),
+        graphics_uri: t.graphics_uri.clone(),
+        tls_destination: t.tls_destination.clone(),
         ..MigrateParameters::default()
     }
 }
