@@ -12,13 +12,18 @@ use assert_cmd::Command;
 use virtualdomain::metadata::{self, Meta};
 
 /// Parameters this project adds after the anchor's.
-const ALLOWED_EXTRAS: [&str; 6] = [
+const ALLOWED_EXTRAS: [&str; 11] = [
     "shutdown_timeout",
     "migration_mapping",
     "migration_mode",
     "double_start_protection",
     "double_start_nodes",
     "persistent",
+    "migration_max_downtime",
+    "migration_auto_converge",
+    "migration_completion_timeout",
+    "migration_progress_timeout",
+    "migration_timeout_action",
 ];
 
 fn metadata_file() -> String {
@@ -233,7 +238,7 @@ fn same_interface_as_the_anchor() {
 /// protected from a double start). Everything else decides what is
 /// started (config, hypervisor, snapshot, backingfile, stateless,
 /// copyindirs, start_resources, persistent) and restarts it.
-const RELOADABLE: [&str; 25] = [
+const RELOADABLE: [&str; 30] = [
     "force_stop",
     "shutdown_mode",
     "shutdown_timeout",
@@ -259,6 +264,11 @@ const RELOADABLE: [&str; 25] = [
     "sync_config_on_stop",
     "double_start_protection",
     "double_start_nodes",
+    "migration_max_downtime",
+    "migration_auto_converge",
+    "migration_completion_timeout",
+    "migration_progress_timeout",
+    "migration_timeout_action",
 ];
 const RESTARTING: [&str; 8] = [
     "config",

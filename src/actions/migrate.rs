@@ -14,7 +14,8 @@
 
 use crate::controller::Remote;
 use crate::controller::{
-    DomainController, DomainState, MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch,
+    DomainController, DomainState, JobAction, JobReport, MigrateFlag, MigrationMode, MigrationSpec,
+    MigrationWatch,
 };
 use crate::guest::observe::{observe, observe_patiently};
 use crate::guest::state::Observed;
@@ -22,10 +23,13 @@ use crate::guest::tag as domain_tag;
 use crate::guest_data::config_save;
 use crate::host::systemd;
 use crate::lifecycle::arrival::{start_resources, wait_until_running, Arrival};
+use crate::migration::convergence::{Convergence, Policy};
 use crate::migration::target::{hypervisor_uri, random_port, uri_params};
 use crate::migration::uri::{self as migration_uri, MigrationPlan};
+use crate::ocf::reason::MAX_REASON_CHARS;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 use crate::request::migrate_options::is_address;
+use crate::request::migration_settings::OnExpiry;
 use crate::request::Request;
 
 /// `migrate_to`.
@@ -74,18 +78,56 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
         describe(&spec)
     );
     let migrate_end = req.ctx.work_end() - req.ctx.budget().migration_reserve();
-    let watch = MigrationWatch {
-        max_downtime_ms: Some(req.settings.migration_downtime).filter(|ms| *ms != 0),
-        abort_at: migrate_end - req.ctx.budget().migration_reserve(),
-    };
+    let abort_at = migrate_end - req.ctx.budget().migration_reserve();
+    let initial_downtime = Some(req.settings.migration_downtime).filter(|ms| *ms != 0);
+    let policy = Policy::from_settings(&req.settings.migration, initial_downtime, abort_at);
+    let watch = MigrationWatch::new(Convergence::new(policy));
     let outcome = ctl.migrate(name, &spec, &watch, migrate_end);
     ctl.recover();
+    let report = watch.report();
     let (failure, there) = match outcome {
         Ok(there) => (None, there),
-        Err(e) => (Some(e.to_string()), None),
+        Err(e) => (Some(cause(&report, &e.to_string())), None),
     };
     let what = format!("{name}: {} migration to {target}", mode_word(spec.mode));
-    verify(req, ctl, remote, &spec, &what, failure, there)
+    let answer = verify(req, ctl, remote, &spec, &what, failure, there);
+    match (&answer, report.completed.or(report.last)) {
+        (Ok(_), Some(done)) if report.completed.is_some() => {
+            log::info!("{what}: {}.", done.completion());
+        }
+        (Ok(_), Some(last)) => log::info!("{what}: last seen {}.", last.progress(None)),
+        _ => {}
+    }
+    answer.map_err(|e| with_last_look(e, &report))
+}
+
+/// Why the migration failed: the agent's own decision first (it says what
+/// fired), else libvirt's message.
+fn cause(report: &JobReport, libvirt: &str) -> String {
+    let fired = report
+        .taken
+        .iter()
+        .rev()
+        .find(|d| !matches!(d.action, JobAction::SetMaxDowntime(_)));
+    match fired {
+        Some(d) => format!("{} ({libvirt})", d.why),
+        None => libvirt.to_string(),
+    }
+}
+
+/// The failure's reason with the last look at the job, cut so that both
+/// fit the exit reason's 128 characters (the cause first).
+fn with_last_look(e: OcfError, report: &JobReport) -> OcfError {
+    let (Some(last), Some(reason)) = (report.last, &e.reason) else {
+        return e;
+    };
+    let look = format!("; {}", last.brief());
+    if reason.chars().count() + look.chars().count() > MAX_REASON_CHARS {
+        log::warn!("{reason}{look}");
+    }
+    let keep = MAX_REASON_CHARS.saturating_sub(look.chars().count());
+    let cut: String = reason.chars().take(keep).collect();
+    OcfError::new(e.rc, format!("{cut}{look}"))
 }
 
 /// The destination as the anchor composes it, for the mapped target.
@@ -122,6 +164,13 @@ fn spec(req: &Request, plan: MigrationPlan) -> MigrationSpec {
         other => other,
     };
     let mut flags = options.flags.clone();
+    let convergence = &migration.convergence;
+    if convergence.auto_converge {
+        flags.insert(MigrateFlag::AutoConverge);
+    }
+    if convergence.on_expiry == OnExpiry::PostCopy {
+        flags.insert(MigrateFlag::PostCopy);
+    }
     if req.params.persistent {
         // defined on the target, no definition left behind on the source
         flags.extend([MigrateFlag::PersistDest, MigrateFlag::UndefineSource]);

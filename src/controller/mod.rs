@@ -16,7 +16,10 @@ pub mod tag;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub use migration::{MigrateFlag, MigrateTuning, MigrationMode, MigrationSpec, MigrationWatch};
+pub use migration::{
+    Decision, JobAction, JobReport, JobSample, MigrateFlag, MigrateTuning, MigrationMode,
+    MigrationSpec, MigrationWatch, Steering,
+};
 pub use tag::{ResourceTag, TaggedDomain};
 
 /// Controllers for other hosts' libvirt (the migration target, the other

@@ -23,6 +23,73 @@ pub struct MigrationSettings {
     /// `None`: double-start protection off. `Some(nodes)`: on, asking
     /// these nodes (empty: the cluster's members).
     pub double_start_nodes: Option<Vec<String>>,
+    pub convergence: ConvergenceSettings,
+}
+
+/// What a migration does when a completion or progress timeout fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnExpiry {
+    /// Cancel it: the guest stays on the source (the default).
+    #[default]
+    Abort,
+    /// Pause the guest so the copy completes; it resumes on the target.
+    Pause,
+    /// Switch to post-copy: the guest runs on the target at once; a
+    /// failure from then on loses it.
+    PostCopy,
+}
+
+/// The convergence policy's parameters (all off by default: today's
+/// behaviour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConvergenceSettings {
+    /// `migration_max_downtime` (ms): raise the downtime up to it.
+    pub max_downtime_ms: Option<u64>,
+    pub auto_converge: bool,
+    /// `migration_completion_timeout`: seconds per GiB of guest memory.
+    pub completion_per_gib: Option<u64>,
+    /// `migration_progress_timeout`: seconds without progress.
+    pub progress_timeout: Option<u64>,
+    pub on_expiry: OnExpiry,
+}
+
+/// Checks the convergence policy's parameters.
+fn convergence(params: &Params, options: &MigrateOptions) -> Result<ConvergenceSettings, String> {
+    let number = |name: &str, value: &crate::params::Decimal| {
+        value
+            .valid()
+            .map(|n| Some(n).filter(|n| *n != 0))
+            .ok_or_else(|| format!("{name} has to be a decimal value"))
+    };
+    let on_expiry = match params.migration_timeout_action.as_str() {
+        "abort" => OnExpiry::Abort,
+        "pause" => OnExpiry::Pause,
+        "postcopy" => OnExpiry::PostCopy,
+        other => {
+            return Err(format!(
+                "migration_timeout_action \"{other}\" is not abort, pause or postcopy"
+            ))
+        }
+    };
+    if on_expiry == OnExpiry::PostCopy && options.flags.contains(&MigrateFlag::Tunnelled) {
+        return Err(
+            "migration_timeout_action=postcopy: libvirt has no post-copy for a tunnelled migration"
+                .into(),
+        );
+    }
+    Ok(ConvergenceSettings {
+        max_downtime_ms: number("migration_max_downtime", &params.migration_max_downtime)?,
+        auto_converge: params.migration_auto_converge,
+        completion_per_gib: number(
+            "migration_completion_timeout",
+            &params.migration_completion_timeout,
+        )?,
+        progress_timeout: number(
+            "migration_progress_timeout",
+            &params.migration_progress_timeout,
+        )?,
+        on_expiry,
+    })
 }
 
 impl MigrationSettings {
@@ -74,6 +141,12 @@ pub fn migration_settings(params: &Params) -> Result<MigrationSettings, String> 
                 "migrate_options --postcopy needs a live migration (migration_mode=live)".into(),
             );
         }
+        if params.migration_timeout_action == "postcopy" {
+            return Err(
+                "migration_timeout_action=postcopy needs a live migration (migration_mode=live)"
+                    .into(),
+            );
+        }
         if options.timeout.is_some() {
             return Err(
                 "migrate_options --timeout: with migration_mode=pause the guest is paused for the whole copy"
@@ -89,6 +162,7 @@ pub fn migration_settings(params: &Params) -> Result<MigrationSettings, String> 
         );
     }
     Ok(MigrationSettings {
+        convergence: convergence(params, &options)?,
         options,
         mode,
         mapping: parse_mapping(&params.migration_mapping)?,
@@ -172,6 +246,28 @@ mod tests {
     }
 
     #[test]
+    fn the_convergence_policy() {
+        let s = settings(&[
+            ("migration_max_downtime", "2000"),
+            ("migration_auto_converge", "yes"),
+            ("migration_completion_timeout", "800"),
+            ("migration_progress_timeout", "0"),
+            ("migration_timeout_action", "pause"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.convergence,
+            ConvergenceSettings {
+                max_downtime_ms: Some(2000),
+                auto_converge: true,
+                completion_per_gib: Some(800),
+                progress_timeout: None,
+                on_expiry: OnExpiry::Pause,
+            }
+        );
+    }
+
+    #[test]
     fn mapping_and_mode() {
         let s = settings(&[
             ("migration_mapping", "n1:n1-mig, n2 : 10.0.0.2 ,"),
@@ -210,6 +306,14 @@ mod tests {
             ("migration_mapping", "n1", "NODE:HOST"),
             ("migration_mapping", "n1:h/x", "NODE:HOST"),
             ("migration_mapping", "n1:h1,n1:h2", "twice"),
+            (
+                "migration_timeout_action",
+                "force",
+                "abort, pause or postcopy",
+            ),
+            ("migration_max_downtime", "2s", "decimal"),
+            ("migration_completion_timeout", "-1", "decimal"),
+            ("migration_progress_timeout", "", "decimal"),
         ];
         for (key, value, why) in table {
             let err = settings(&[(key, value)]).unwrap_err();
@@ -243,6 +347,19 @@ mod tests {
             pairs.push(extra);
             let err = settings(&pairs).unwrap_err();
             assert!(err.contains("tunnelled"), "{extra:?}: {err}");
+        }
+        for pairs in [
+            [
+                ("migration_timeout_action", "postcopy"),
+                ("migration_mode", "pause"),
+            ],
+            [
+                ("migration_timeout_action", "postcopy"),
+                ("migrate_options", "--p2p --tunnelled"),
+            ],
+        ] {
+            let err = settings(&pairs).unwrap_err();
+            assert!(err.contains("postcopy"), "{pairs:?}: {err}");
         }
         // the --migrateuri= token is the composition's, not an option
         let s = settings(&[(

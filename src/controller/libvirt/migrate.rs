@@ -4,17 +4,21 @@
 //! (peer-to-peer). The bandwidth goes in as a typed parameter (set before
 //! the job starts, as the anchor's `migrate-setspeed`). While the call
 //! blocks the connection thread, a second connection watches the job: it
-//! sets the maximum downtime once the job runs (as the anchor's
-//! `migrate-setmaxdowntime`, without its fixed 2 s sleep) and aborts a job
-//! still running at the watch's time (`virDomainAbortJob`), so the guest
-//! stays on the source and the agent answers in time.
+//! reads libvirt's job statistics, gives them to the watch's steering (the
+//! convergence policy) and carries out its decisions — the maximum downtime
+//! (as the anchor's `migrate-setmaxdowntime`, without its fixed 2 s sleep),
+//! a pause, a switch to post-copy, an abort (`virDomainAbortJob`, so the
+//! guest stays on the source and the agent answers in time) — and logs the
+//! progress every few seconds. The completed job's statistics are read on
+//! the target through the migration's own connection.
 
 use std::mem::ManuallyDrop;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
-use virt::domain::{Domain, MigrateParameters};
+use virt::domain::{Domain, JobStats, MigrateParameters};
 use virt::sys;
 
 use super::flags::flag_bits;
@@ -22,7 +26,11 @@ use super::worker::{self, DomHandle, Session};
 use super::LibvirtController;
 #[cfg(test)]
 use crate::controller::MigrationMode;
-use crate::controller::{DomainState, MigrateFlag, MigrationSpec, MigrationWatch, Outcome};
+use crate::controller::{
+    Decision, DomainState, JobAction, JobReport, JobSample, MigrateFlag, MigrationSpec,
+    MigrationWatch, Outcome,
+};
+use crate::timing::MIGRATION_PROGRESS_EVERY;
 
 /// How often the watcher looks at the job.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
@@ -61,6 +69,7 @@ pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
 fn migrate_call(
     dom: &Domain,
     spec: &MigrationSpec,
+    report: &Mutex<JobReport>,
 ) -> Result<Option<DomainState>, virt::error::Error> {
     let flags = flag_bits(spec);
     if spec.has(MigrateFlag::PeerToPeer) {
@@ -73,6 +82,13 @@ fn migrate_call(
         .migrate3(&dconn, parameters(spec), flags)
         .map(|arrived| {
             let arrived = DomHandle::new(arrived);
+            // libvirt's figures of the completed job (sent by the source)
+            if let (Ok(stats), Ok(mut report)) = (
+                arrived.job_stats(sys::VIR_DOMAIN_JOB_STATS_COMPLETED),
+                report.lock(),
+            ) {
+                report.completed = Some(sample_of(&stats));
+            }
             let (mut state, mut reason) = (0, 0);
             // SAFETY: a valid domain on the open target connection; both
             // out-pointers point to live c_ints.
@@ -116,10 +132,10 @@ impl LibvirtController {
         watch: &MigrationWatch,
         by: Instant,
     ) -> Outcome<Option<DomainState>> {
-        let _stop = self.watch_job(name, *watch);
-        let (name, spec) = (name.to_string(), spec.clone());
+        let _stop = self.watch_job(name, watch.clone());
+        let (name, spec, report) = (name.to_string(), spec.clone(), watch.report.clone());
         self.call(by, move |s| {
-            s.with_domain(&name, |dom| migrate_call(dom, &spec))
+            s.with_domain(&name, |dom| migrate_call(dom, &spec, &report))
         })
     }
 
@@ -157,32 +173,93 @@ impl LibvirtController {
     }
 }
 
-/// Sets the downtime once the job runs; aborts it at its time.
+/// Looks at the job every [`WATCH_EVERY`]: feeds the steering, carries out
+/// its decisions, records the last look, logs the progress now and then.
 fn watch_loop(dom: &Domain, name: &str, watch: &MigrationWatch, stop: &Receiver<()>) {
-    let mut downtime = watch.max_downtime_ms;
-    let mut aborted = false;
+    let mut next_log = Instant::now() + MIGRATION_PROGRESS_EVERY;
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(WATCH_EVERY) {
-        let running = dom
-            .job_info()
-            .is_ok_and(|job| job.r#type != sys::VIR_DOMAIN_JOB_NONE as i32);
-        if let (true, Some(ms)) = (running, downtime) {
-            match dom.migrate_set_max_downtime(ms, 0) {
-                Ok(()) => log::info!("{name}: Setting max migration downtime to {ms} ms."),
-                Err(e) => log::warn!("{name}: cannot set the migration downtime: {}", e.message()),
-            }
-            downtime = None;
+        let Some(job) = dom
+            .job_stats(0)
+            .ok()
+            .filter(|s| s.r#type != sys::VIR_DOMAIN_JOB_NONE as i32)
+        else {
+            continue;
+        };
+        let sample = sample_of(&job);
+        let now = Instant::now();
+        let (decisions, limit) = match watch.steering.lock() {
+            Ok(mut steering) => (steering.decide(now, &sample), steering.downtime_limit()),
+            Err(_) => (Vec::new(), None),
+        };
+        for decision in &decisions {
+            carry_out(dom, name, decision);
         }
-        if running && !aborted && Instant::now() >= watch.abort_at {
-            log::warn!("{name}: migration still running at its deadline: aborting it.");
-            // SAFETY: `dom` is a valid domain handle for the loop's duration.
-            if unsafe { sys::virDomainAbortJob(dom.as_ptr()) } < 0 {
-                log::warn!(
-                    "{name}: aborting the migration failed: {}",
-                    virt::error::Error::last_error().message()
-                );
-            }
-            aborted = true;
+        if let Ok(mut report) = watch.report.lock() {
+            report.last = Some(sample);
+            report.taken.extend(decisions);
         }
+        if now >= next_log {
+            log::info!("{name}: migration {}", sample.progress(limit));
+            next_log = now + MIGRATION_PROGRESS_EVERY;
+        }
+    }
+}
+
+/// libvirt's job statistics in the controller's terms.
+pub(super) fn sample_of(job: &JobStats) -> JobSample {
+    let page = job.mem_page_size.unwrap_or(4096);
+    JobSample {
+        elapsed_ms: job.time_elapsed.unwrap_or(0),
+        data_total: job.data_total.unwrap_or(0),
+        data_processed: job.data_processed.unwrap_or(0),
+        data_remaining: job.data_remaining.unwrap_or(0),
+        mem_total: job.mem_total.unwrap_or(0),
+        dirty_rate: job.mem_dirty_rate.unwrap_or(0).saturating_mul(page),
+        bandwidth: job.mem_bps.unwrap_or(0),
+        iteration: job.mem_iteration.unwrap_or(0),
+        throttle: job
+            .auto_converge_throttle
+            .map_or(0, |t| u64::try_from(t).unwrap_or(0)),
+        downtime_ms: job.downtime.unwrap_or(0),
+    }
+}
+
+/// One decision, on the job's domain.
+fn carry_out(dom: &Domain, name: &str, decision: &Decision) {
+    let why = &decision.why;
+    // SAFETY (each call below): `dom` is a valid domain handle for the
+    // watcher's whole loop.
+    let (call, rc) = match decision.action {
+        JobAction::SetMaxDowntime(ms) => {
+            log::info!("{name}: Setting max migration downtime to {ms} ms ({why}).");
+            ("set the downtime", unsafe {
+                sys::virDomainMigrateSetMaxDowntime(dom.as_ptr(), ms, 0)
+            })
+        }
+        JobAction::Pause => {
+            log::warn!("{name}: migration: {why}.");
+            ("pause the guest", unsafe {
+                sys::virDomainSuspend(dom.as_ptr())
+            })
+        }
+        JobAction::StartPostCopy => {
+            log::warn!("{name}: migration: {why}; a failure from now on loses the guest.");
+            ("switch to post-copy", unsafe {
+                sys::virDomainMigrateStartPostCopy(dom.as_ptr(), 0)
+            })
+        }
+        JobAction::Abort => {
+            log::warn!("{name}: migration: {why}.");
+            ("abort the migration", unsafe {
+                sys::virDomainAbortJob(dom.as_ptr())
+            })
+        }
+    };
+    if rc < 0 {
+        log::warn!(
+            "{name}: cannot {call}: {}",
+            virt::error::Error::last_error().message()
+        );
     }
 }
 
