@@ -25,6 +25,8 @@
 
 #[path = "migration/config_unreadable.rs"]
 mod config_unreadable;
+#[path = "migration/converging.rs"]
+mod converging;
 #[path = "migration/events.rs"]
 mod events;
 #[path = "migration/expected.rs"]
@@ -322,7 +324,7 @@ impl<'a> Pass<'a> {
         let only = std::env::var("VD_MIGRATION_ONLY").unwrap_or_default();
         let run = |s: &str| only.is_empty() || only.split(',').any(|o| o.trim() == s);
         let ours = self.agent == Agent::Ours;
-        let scenarios: [Scenario<'_>; 11] = [
+        let scenarios: [Scenario<'_>; 12] = [
             ("a", true, Self::round_trip),
             ("b", true, Self::p2p_tunnelled),
             ("d", true, Self::mapped),
@@ -334,6 +336,7 @@ impl<'a> Pass<'a> {
             ("j", true, Self::not_running),
             ("i", ours, Self::double_start),
             ("k", ours, Self::config_unreadable_on_target),
+            ("l", true, Self::converging),
         ];
         for (id, wanted, scenario) in scenarios {
             if wanted && run(id) {

@@ -12,6 +12,9 @@
 #              /sys/power/state); the XML enables S3 (<pm><suspend-to-mem enabled='yes'/>), so
 #              libvirt reports "pmsuspended"; `virsh dompmwakeup` resumes it ("guest: resumed").
 #              Boots the bzImage (WORKDIR/bzimage-KVER): S3 resume fails with the PVH vmlinux
+#   dirty:MIB  like obey, and right after "up" the guest rewrites MIB MiB of random data in a loop
+#              ("guest: dirtying MIB MiB"): memory dirtied faster than a throttled live migration
+#              copies it (the migration convergence tests)
 #
 # The guest prints "guest: up mode=... uptime=..." once ready (acpid, if any, already holds the
 # power-button input device: a shutdown request sent earlier is lost), then "guest: tick N" every
@@ -28,7 +31,7 @@
 #                         obey/ignore/slow keep the original one, their XML is unchanged)
 # qemu runs as libvirt-qemu: every directory down to WORKDIR must be world-searchable.
 set -euo pipefail
-usage() { echo "usage: $0 [--mem MIB] [--disk FILE] [--console PATH] [--tick-boot] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS]" >&2; exit 2; }
+usage() { echo "usage: $0 [--mem MIB] [--disk FILE] [--console PATH] [--tick-boot] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS|dirty:MIB]" >&2; exit 2; }
 
 MEM=128 DISK= CONSOLE= TICKBOOT=
 while [ $# -gt 0 ]; do
@@ -45,10 +48,10 @@ done
 NAME=$1 WORKDIR=$2 MODE=${3:-obey}
 [[ $NAME =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "make-guest: bad NAME '$NAME'" >&2; exit 2; }
 [[ $MEM =~ ^[0-9]+$ ]] || usage
-[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+)$ ]] || usage
+[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+|dirty:[0-9]+)$ ]] || usage
 [ -z "$CONSOLE" ] || [[ $CONSOLE == /* && $CONSOLE != *[\'\"\<\>\&]* ]] ||
     { echo "make-guest: --console needs an absolute path without quotes or <>&" >&2; exit 2; }
-EXT=; [[ $MODE == crash:* || $MODE == pm:* ]] && EXT=1
+EXT=; [[ $MODE == crash:* || $MODE == pm:* || $MODE == dirty:* ]] && EXT=1
 if [ -n "$DISK" ]; then
     [ -f "$DISK" ] || { echo "make-guest: no such disk file $DISK" >&2; exit 1; }
     DISK=$(realpath "$DISK")
@@ -119,7 +122,7 @@ while :; do
 done
 INIT_EOF
 )
-# crash:/pm: modes: a timer started right after "guest: up" (a separate initramfs, so the one of the
+# crash:/pm:/dirty: modes: a timer or a writer started right after "guest: up" (a separate initramfs, so the one of the
 # original modes, and with it their XML, stays byte-identical)
 if [ -n "$EXT" ]; then
     HOOK=$(cat <<'HOOK_EOF'
@@ -131,6 +134,16 @@ case $mode in
         ( sleep "${mode#pm:}"
           say "suspend now (mem_sleep: $(cat /sys/power/mem_sleep 2>&1))"
           if echo mem > /sys/power/state; then say "resumed uptime=$(uptime_s)"; else say "suspend failed"; fi ) &
+        ;;
+    dirty:*)
+        ( n=${mode#dirty:} k=0
+          dd if=/dev/urandom of=/dirty.src bs=1M count=$((n + 1)) 2>/dev/null
+          say "dirtying $n MiB"
+          # a different content every pass (from offset 0 or 1 MiB of the source)
+          while :; do
+              dd if=/dirty.src of=/dirty bs=1M count="$n" skip=$k conv=notrunc 2>/dev/null
+              k=$((1 - k))
+          done ) &
         ;;
 esac
 HOOK_EOF

@@ -75,4 +75,20 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         0,
         "ours only: stopped, not left running",
     ),
+    // l. a guest dirtying memory faster than the migration copies it
+    ("l start dirtying guest n1", Some(0), 0, ""),
+    (
+        "l migrate_to dirtying, defaults",
+        Some(124),
+        1,
+        "it never converges: the anchor waits for virsh and is killed at the \
+         timeout; ours aborts the job and answers 1 before it",
+    ),
+    (
+        "l migrate_to dirtying, policy",
+        None,
+        0,
+        "ours only: converges",
+    ),
+    ("l migrate_from dirtying, policy", None, 0, "ours only"),
 ];
