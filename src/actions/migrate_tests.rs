@@ -349,7 +349,7 @@ fn a_failure_reports_the_last_look_at_the_job() {
             assert!(reason.starts_with(&want), "{reason}");
             assert!(reason.contains(&cause[..cause.len().min(40)]), "{reason}");
             assert!(
-                reason.ends_with("; at 90%, 10.0 MiB left, dirty 30.0 MiB/s, iteration 7"),
+                reason.ends_with("; at 90%, 10 MiB left, dirty 30 MiB/s, pass 7"),
                 "{reason}"
             );
             assert!(reason.chars().count() <= 128, "{reason}");

@@ -161,10 +161,10 @@ impl JobSample {
     /// The last look in a few words, for an exit reason.
     pub fn brief(&self) -> String {
         format!(
-            "at {}%, {} left, dirty {}/s, iteration {}",
+            "at {}%, {} MiB left, dirty {} MiB/s, pass {}",
             self.percent(),
-            mib(self.data_remaining),
-            mib(self.dirty_rate),
+            self.data_remaining >> 20,
+            self.dirty_rate >> 20,
             self.iteration
         )
     }

@@ -86,7 +86,7 @@ impl Pass<'_> {
             );
             let reason = run.reason().unwrap_or_default();
             self.check(
-                reason.contains("migrate_to deadline") && reason.contains(", iteration "),
+                reason.contains("migrate_to deadline") && reason.contains(", pass "),
                 format!("g: the reason names neither the deadline nor the last look: {reason}"),
             );
         }
