@@ -87,7 +87,10 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
     let report = watch.report();
     let (failure, there) = match outcome {
         Ok(there) => (None, there),
-        Err(e) => (Some(cause(&report, &e.to_string())), None),
+        Err(e) => {
+            resume_if_paused_by_us(req, ctl, &report);
+            (Some(cause(&report, &e.to_string())), None)
+        }
     };
     let what = format!("{name}: {} migration to {target}", mode_word(spec.mode));
     let answer = verify(req, ctl, remote, &spec, &what, failure, there);
@@ -99,6 +102,27 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
         _ => {}
     }
     answer.map_err(|e| with_last_look(e, &report))
+}
+
+/// A migration the policy paused to complete that failed all the same
+/// leaves the guest paused on the source: it runs on there again.
+fn resume_if_paused_by_us(req: &Request, ctl: &dyn DomainController, report: &JobReport) {
+    if !report.taken.iter().any(|d| d.action == JobAction::Pause) {
+        return;
+    }
+    let until = req.ctx.budget().preliminary_end();
+    if ctl.state(&req.name, until) == Ok(DomainState::Paused) {
+        match ctl.resume(&req.name, until) {
+            Ok(()) => log::warn!(
+                "{}: the migration failed after the agent paused the guest: resumed here.",
+                req.name
+            ),
+            Err(e) => log::warn!(
+                "{}: cannot resume the guest paused for the migration: {e}",
+                req.name
+            ),
+        }
+    }
 }
 
 /// Why the migration failed: the agent's own decision first (it says what

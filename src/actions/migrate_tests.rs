@@ -356,3 +356,31 @@ fn a_failure_reports_the_last_look_at_the_job() {
         });
     }
 }
+
+/// The policy paused the guest to complete the migration, which failed
+/// all the same: the guest runs on the source again.
+#[test]
+fn a_guest_paused_by_the_policy_is_resumed_when_the_migration_fails() {
+    serial(None, || {
+        let fake = FakeController::with("vm1", DomainState::Paused);
+        fake.job_looks
+            .borrow_mut()
+            .push(crate::controller::JobSample {
+                elapsed_ms: 600_000,
+                mem_total: 128 << 20,
+                ..Default::default()
+            });
+        fake.fail_verb.borrow_mut().push((
+            "migrate",
+            ControllerError::Failed("migration failed".into()),
+        ));
+        let req = migrate_request(&[
+            ("OCF_RESKEY_migration_completion_timeout", "800"),
+            ("OCF_RESKEY_migration_timeout_action", "pause"),
+        ]);
+        let err = migrate_to(&req, &fake, &target_remote).unwrap_err();
+        assert!(err.reason.unwrap().contains("guest paused to complete"));
+        assert_eq!(fake.state("vm1", Instant::now()), Ok(DomainState::Running));
+        assert!(fake.calls.borrow().iter().any(|c| c == "resume vm1"));
+    });
+}
