@@ -126,7 +126,8 @@ fn resume_if_paused_by_us(req: &Request, ctl: &dyn DomainController, report: &Jo
 }
 
 /// Why the migration failed: the agent's own decision first (it says what
-/// fired), else libvirt's message.
+/// fired; libvirt's message after it, unless it only echoes the agent's
+/// abort), else libvirt's message.
 fn cause(report: &JobReport, libvirt: &str) -> String {
     let fired = report
         .taken
@@ -134,6 +135,7 @@ fn cause(report: &JobReport, libvirt: &str) -> String {
         .rev()
         .find(|d| !matches!(d.action, JobAction::SetMaxDowntime(_)));
     match fired {
+        Some(d) if d.action == JobAction::Abort => d.why.clone(),
         Some(d) => format!("{} ({libvirt})", d.why),
         None => libvirt.to_string(),
     }

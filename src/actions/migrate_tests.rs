@@ -334,7 +334,7 @@ fn a_failure_reports_the_last_look_at_the_job() {
         (vec![], long),
         (
             vec![("OCF_RESKEY_migration_completion_timeout", "800")],
-            "not complete after 100 s: aborted (operation failed",
+            "not complete after 100 s: aborted; at 90%",
         ),
     ] {
         serial(None, || {

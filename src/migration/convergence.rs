@@ -205,10 +205,7 @@ impl Steering for Convergence {
         }
         if now >= self.policy.abort_at {
             self.aborted = true;
-            out.push(act(
-                OnExpiry::Abort,
-                "still running at the migrate_to deadline".into(),
-            ));
+            out.push(act(OnExpiry::Abort, "at the migrate_to deadline".into()));
             return out;
         }
         if self.switched.is_some() {

@@ -68,7 +68,23 @@ impl Pass<'_> {
         if self.agent == Agent::Ours {
             let (boot, tick) = stayed.unwrap_or((boot, tick));
             params.push(("migration_max_downtime", LIMIT));
+            let mark = self.agent_log_mark(1);
             let to = self.step("l migrate_to dirtying, policy", 1, "migrate_to", T, &params);
+            let log = self.agent_log_since(1, mark);
+            let raised = log
+                .lines()
+                .filter(|l| l.contains("Setting max migration downtime"))
+                .count();
+            let done = log.lines().find(|l| l.contains(" MiB sent."));
+            self.info(format!(
+                "l: policy: {raised} downtime settings; completion: {}",
+                done.unwrap_or("(not logged)")
+            ));
+            self.check(raised >= 1, "l policy: the downtime was never raised");
+            self.check(
+                done.is_some(),
+                "l policy: no completion figures in the agent's log",
+            );
             if to.code == 0 {
                 self.step(
                     "l migrate_from dirtying, policy",

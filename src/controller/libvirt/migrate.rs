@@ -82,9 +82,12 @@ fn migrate_call(
         .migrate3(&dconn, parameters(spec), flags)
         .map(|arrived| {
             let arrived = DomHandle::new(arrived);
-            // libvirt's figures of the completed job (sent by the source)
+            // libvirt's figures of the completed job (sent by the source),
+            // kept there for others to read (virsh domjobinfo --completed)
             if let (Ok(stats), Ok(mut report)) = (
-                arrived.job_stats(sys::VIR_DOMAIN_JOB_STATS_COMPLETED),
+                arrived.job_stats(
+                    sys::VIR_DOMAIN_JOB_STATS_COMPLETED | sys::VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED,
+                ),
                 report.lock(),
             ) {
                 report.completed = Some(sample_of(&stats));
