@@ -84,6 +84,8 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         "it never converges: the anchor waits for virsh and is killed at the \
          timeout; ours aborts the job and answers 1 before it",
     ),
+    ("l migrate_to dirtying, --timeout 4", Some(0), 0, ""),
+    ("l migrate_from dirtying, --timeout 4", Some(0), 0, ""),
     (
         "l migrate_to dirtying, policy",
         None,
