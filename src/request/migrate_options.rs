@@ -299,11 +299,6 @@ fn check_combinations(out: &MigrateOptions) -> Result<(), String> {
     if compression_word && !has(MigrateFlag::Compressed) {
         return needs("a --comp-* option", "--compressed");
     }
-    if (t.auto_converge_initial.is_some() || t.auto_converge_increment.is_some())
-        && !has(MigrateFlag::AutoConverge)
-    {
-        return needs("--auto-converge-initial/-increment", "--auto-converge");
-    }
     let storage = has(MigrateFlag::CopyStorageAll) || has(MigrateFlag::CopyStorageInc);
     if (!t.migrate_disks.is_empty() || t.disks_port.is_some() || t.disks_uri.is_some()) && !storage
     {

@@ -160,7 +160,6 @@ fn refused_words_say_why() {
         ("--compressed --comp-methods lz4", "not one of"),
         ("--compressed --comp-methods mt,xbzrle", "one method"),
         ("--compressed --comp-mt-level 10", "0..9"),
-        ("--auto-converge-initial 20", "needs --auto-converge"),
         ("--migrate-disks vda", "needs --copy-storage"),
         ("--copy-storage-all --migrate-disks vda,a/b", "disk targets"),
         ("--graphicsuri=", "one word"),

@@ -77,6 +77,16 @@ fn convergence(params: &Params, options: &MigrateOptions) -> Result<ConvergenceS
                 .into(),
         );
     }
+    let t = &options.tuning;
+    if (t.auto_converge_initial.is_some() || t.auto_converge_increment.is_some())
+        && !options.flags.contains(&MigrateFlag::AutoConverge)
+        && !params.migration_auto_converge
+    {
+        return Err(
+            "migrate_options: --auto-converge-initial/-increment need --auto-converge or migration_auto_converge"
+                .into(),
+        );
+    }
     Ok(ConvergenceSettings {
         max_downtime_ms: number("migration_max_downtime", &params.migration_max_downtime)?,
         auto_converge: params.migration_auto_converge,
@@ -348,6 +358,11 @@ mod tests {
             let err = settings(&pairs).unwrap_err();
             assert!(err.contains("tunnelled"), "{extra:?}: {err}");
         }
+        let words = ("migrate_options", "--auto-converge-initial 20");
+        assert!(settings(&[words])
+            .unwrap_err()
+            .contains("need --auto-converge"));
+        assert!(settings(&[words, ("migration_auto_converge", "1")]).is_ok());
         for pairs in [
             [
                 ("migration_timeout_action", "postcopy"),
