@@ -94,12 +94,12 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
     };
     let what = format!("{name}: {} migration to {target}", mode_word(spec.mode));
     let answer = verify(req, ctl, remote, &spec, &what, failure, there);
-    match (&answer, report.completed.or(report.last)) {
-        (Ok(_), Some(done)) if report.completed.is_some() => {
-            log::info!("{what}: {}.", done.completion());
+    if answer.is_ok() {
+        match (report.completed, report.last) {
+            (Some(done), _) => log::info!("{what}: {}.", done.completion()),
+            (None, Some(last)) => log::info!("{what}: last seen {}.", last.progress(None)),
+            (None, None) => {}
         }
-        (Ok(_), Some(last)) => log::info!("{what}: last seen {}.", last.progress(None)),
-        _ => {}
     }
     answer.map_err(|e| with_last_look(e, &report))
 }
