@@ -362,3 +362,19 @@ fn start_checks_only_the_double_start_settings() {
 
 #[path = "setup_shutdown_tests.rs"]
 mod shutdown;
+
+/// A cluster switched from the anchor keeps its `migrate_options`: every
+/// word of the anchor's virsh that libvirt's API can do passes every
+/// action's checks (validate-all and migrate_* included).
+#[test]
+fn the_anchors_migrate_options_pass_every_action() {
+    let words = "--p2p --persistent --undefinesource --bandwidth 100 --timeout 30 \
+                 --timeout-postcopy --postcopy --postcopy-after-precopy --postcopy-bandwidth 50 \
+                 --compressed --comp-methods mt --comp-mt-level 3 --auto-converge \
+                 --auto-converge-initial 20 --parallel --parallel-connections 4 --verbose";
+    let p = params(&[("config", "/x.xml"), ("migrate_options", words)]);
+    for (name, action, probe) in ACTIONS {
+        let op = Operation { action, probe };
+        assert!(check(op, &p, &named(), HOST).is_ok(), "{name}");
+    }
+}
