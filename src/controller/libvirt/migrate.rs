@@ -293,4 +293,31 @@ mod tests {
         assert_eq!(p.parallel_connections, Some(4));
         assert_eq!(p.listen_address, None);
     }
+
+    #[test]
+    fn job_statistics_in_the_controllers_terms() {
+        let stats = JobStats {
+            r#type: sys::VIR_DOMAIN_JOB_UNBOUNDED as i32,
+            time_elapsed: Some(4200),
+            data_processed: Some(90 << 20),
+            data_remaining: Some(10 << 20),
+            mem_total: Some(128 << 20),
+            mem_dirty_rate: Some(2560),
+            mem_page_size: Some(4096),
+            mem_bps: Some(8 << 20),
+            mem_iteration: Some(3),
+            auto_converge_throttle: Some(20),
+            ..JobStats::default()
+        };
+        let s = sample_of(&stats);
+        assert_eq!(s.dirty_rate, 10 << 20, "pages/s times the page size");
+        assert_eq!((s.elapsed_ms, s.iteration, s.throttle), (4200, 3, 20));
+        assert_eq!(s.percent(), 90);
+        assert_eq!(
+            s.progress(Some(500)),
+            "90% done, 10.0 MiB left, dirty 10.0 MiB/s, sent 8.0 MiB/s, iteration 3, \
+             downtime limit 500 ms, vCPUs throttled 20%"
+        );
+        assert_eq!(sample_of(&JobStats::default()), JobSample::default());
+    }
 }
