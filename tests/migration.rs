@@ -215,6 +215,10 @@ impl<'a> Pass<'a> {
                     .join(" | ")
             ),
         );
+        self.check(
+            !reason.contains("panicked"),
+            format!("{step}: the agent panicked: {reason}"),
+        );
         run
     }
 

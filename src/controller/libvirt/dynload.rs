@@ -166,6 +166,7 @@ macro_rules! export_libvirt_shims {
             fn virStoragePoolLookupByName(conn: virConnectPtr, name: *const c_char)
                 -> virStoragePoolPtr;
             fn virStoragePoolRefresh(pool: virStoragePoolPtr, flags: c_uint) -> c_int;
+            fn virTypedParamsFree(params: virTypedParameterPtr, nparams: c_int) -> ();
         }
     };
     ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {

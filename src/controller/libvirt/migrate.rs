@@ -18,17 +18,18 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
-use virt::domain::{Domain, JobStats, MigrateParameters};
+use virt::domain::{Domain, MigrateParameters};
 use virt::sys;
 
 use super::flags::flag_bits;
+use super::job_stats::job_sample;
 use super::worker::{self, DomHandle, Session};
 use super::LibvirtController;
 #[cfg(test)]
 use crate::controller::MigrationMode;
 use crate::controller::{
-    Decision, DomainState, JobAction, JobReport, JobSample, MigrateFlag, MigrationSpec,
-    MigrationWatch, Outcome,
+    Decision, DomainState, JobAction, JobReport, MigrateFlag, MigrationSpec, MigrationWatch,
+    Outcome,
 };
 use crate::timing::MIGRATION_PROGRESS_EVERY;
 
@@ -84,13 +85,12 @@ fn migrate_call(
             let arrived = DomHandle::new(arrived);
             // libvirt's figures of the completed job (sent by the source),
             // kept there for others to read (virsh domjobinfo --completed)
-            if let (Ok(stats), Ok(mut report)) = (
-                arrived.job_stats(
-                    sys::VIR_DOMAIN_JOB_STATS_COMPLETED | sys::VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED,
-                ),
-                report.lock(),
-            ) {
-                report.completed = Some(sample_of(&stats));
+            let completed =
+                sys::VIR_DOMAIN_JOB_STATS_COMPLETED | sys::VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED;
+            if let (Some((_, stats)), Ok(mut report)) =
+                (job_sample(&arrived, completed), report.lock())
+            {
+                report.completed = Some(stats);
             }
             let (mut state, mut reason) = (0, 0);
             // SAFETY: a valid domain on the open target connection; both
@@ -181,14 +181,11 @@ impl LibvirtController {
 fn watch_loop(dom: &Domain, name: &str, watch: &MigrationWatch, stop: &Receiver<()>) {
     let mut next_log = Instant::now() + MIGRATION_PROGRESS_EVERY;
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(WATCH_EVERY) {
-        let Some(job) = dom
-            .job_stats(0)
-            .ok()
-            .filter(|s| s.r#type != sys::VIR_DOMAIN_JOB_NONE as i32)
+        let Some((_, sample)) =
+            job_sample(dom, 0).filter(|(kind, _)| *kind != sys::VIR_DOMAIN_JOB_NONE)
         else {
             continue;
         };
-        let sample = sample_of(&job);
         let now = Instant::now();
         let (decisions, limit) = match watch.steering.lock() {
             Ok(mut steering) => (steering.decide(now, &sample), steering.downtime_limit()),
@@ -205,25 +202,6 @@ fn watch_loop(dom: &Domain, name: &str, watch: &MigrationWatch, stop: &Receiver<
             log::info!("{name}: migration {}", sample.progress(limit));
             next_log = now + MIGRATION_PROGRESS_EVERY;
         }
-    }
-}
-
-/// libvirt's job statistics in the controller's terms.
-pub(super) fn sample_of(job: &JobStats) -> JobSample {
-    let page = job.mem_page_size.unwrap_or(4096);
-    JobSample {
-        elapsed_ms: job.time_elapsed.unwrap_or(0),
-        data_total: job.data_total.unwrap_or(0),
-        data_processed: job.data_processed.unwrap_or(0),
-        data_remaining: job.data_remaining.unwrap_or(0),
-        mem_total: job.mem_total.unwrap_or(0),
-        dirty_rate: job.mem_dirty_rate.unwrap_or(0).saturating_mul(page),
-        bandwidth: job.mem_bps.unwrap_or(0),
-        iteration: job.mem_iteration.unwrap_or(0),
-        throttle: job
-            .auto_converge_throttle
-            .map_or(0, |t| u64::try_from(t).unwrap_or(0)),
-        downtime_ms: job.downtime.unwrap_or(0),
     }
 }
 
@@ -292,32 +270,5 @@ mod tests {
         assert_eq!(p.uri.as_deref(), Some("tcp:n2-mig:49200"));
         assert_eq!(p.parallel_connections, Some(4));
         assert_eq!(p.listen_address, None);
-    }
-
-    #[test]
-    fn job_statistics_in_the_controllers_terms() {
-        let stats = JobStats {
-            r#type: sys::VIR_DOMAIN_JOB_UNBOUNDED as i32,
-            time_elapsed: Some(4200),
-            data_processed: Some(90 << 20),
-            data_remaining: Some(10 << 20),
-            mem_total: Some(128 << 20),
-            mem_dirty_rate: Some(2560),
-            mem_page_size: Some(4096),
-            mem_bps: Some(8 << 20),
-            mem_iteration: Some(3),
-            auto_converge_throttle: Some(20),
-            ..JobStats::default()
-        };
-        let s = sample_of(&stats);
-        assert_eq!(s.dirty_rate, 10 << 20, "pages/s times the page size");
-        assert_eq!((s.elapsed_ms, s.iteration, s.throttle), (4200, 3, 20));
-        assert_eq!(s.percent(), 90);
-        assert_eq!(
-            s.progress(Some(500)),
-            "90% done, 10.0 MiB left, dirty 10.0 MiB/s, sent 8.0 MiB/s, iteration 3, \
-             downtime limit 500 ms, vCPUs throttled 20%"
-        );
-        assert_eq!(sample_of(&JobStats::default()), JobSample::default());
     }
 }

@@ -25,6 +25,7 @@ pub mod dynload;
 mod errors;
 mod events;
 mod flags;
+mod job_stats;
 mod migrate;
 mod tag;
 mod worker;
