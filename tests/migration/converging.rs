@@ -5,7 +5,9 @@
 //! it and the guest stays), and virsh's own `--timeout 4` (the guest is
 //! paused after 4 s so the copy completes: honoured by both). For ours,
 //! also the convergence policy (`migration_max_downtime`: converges live,
-//! the downtime within the limit). One guest for all, moved back and forth.
+//! the downtime within the limit) and a completion timeout from the guest's
+//! memory that pauses it (`migration_completion_timeout=40`, 5 s for its
+//! 128 MiB). One guest for all, moved back and forth.
 
 use super::*;
 
@@ -141,7 +143,29 @@ impl Pass<'_> {
         let at = self.dirty_migration("dirtying, --timeout 4", (at.0, &boot, at.1), &timeout);
         if self.agent == Agent::Ours {
             let policy = [base[0], base[1], ("migration_max_downtime", LIMIT)];
-            self.dirty_migration("dirtying, policy", (at.0, &boot, at.1), &policy);
+            let at = self.dirty_migration("dirtying, policy", (at.0, &boot, at.1), &policy);
+            // 40 s per GiB of its 128 MiB: paused to complete after 5 s
+            let deadline = [
+                base[0],
+                base[1],
+                ("migration_completion_timeout", "40"),
+                ("migration_timeout_action", "pause"),
+            ];
+            let mark = self.agent_log_mark(at.0);
+            let src = at.0;
+            self.dirty_migration(
+                "dirtying, completion timeout",
+                (at.0, &boot, at.1),
+                &deadline,
+            );
+            let log = self.agent_log_since(src, mark);
+            let fired = log
+                .lines()
+                .find(|l| l.contains("not complete after 5 s: guest paused"));
+            self.check(
+                fired.is_some(),
+                "l completion timeout: no pause after 5 s (40 s per GiB of 128 MiB) in the log",
+            );
         }
         self.lab.destroy_everywhere(DIRTY);
     }

@@ -93,4 +93,16 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         "ours only: converges",
     ),
     ("l migrate_from dirtying, policy", None, 0, "ours only"),
+    (
+        "l migrate_to dirtying, completion timeout",
+        None,
+        0,
+        "ours only: paused to complete",
+    ),
+    (
+        "l migrate_from dirtying, completion timeout",
+        None,
+        0,
+        "ours only",
+    ),
 ];
