@@ -33,6 +33,8 @@ mod events;
 mod expected;
 #[path = "migration/failures.rs"]
 mod failures;
+#[path = "migration/midway.rs"]
+mod midway;
 #[path = "support/multihost.rs"]
 mod multihost;
 #[path = "migration/observed.rs"]
@@ -328,7 +330,7 @@ impl<'a> Pass<'a> {
         let only = std::env::var("VD_MIGRATION_ONLY").unwrap_or_default();
         let run = |s: &str| only.is_empty() || only.split(',').any(|o| o.trim() == s);
         let ours = self.agent == Agent::Ours;
-        let scenarios: [Scenario<'_>; 12] = [
+        let scenarios: [Scenario<'_>; 14] = [
             ("a", true, Self::round_trip),
             ("b", true, Self::p2p_tunnelled),
             ("d", true, Self::mapped),
@@ -341,6 +343,8 @@ impl<'a> Pass<'a> {
             ("i", ours, Self::double_start),
             ("k", ours, Self::config_unreadable_on_target),
             ("l", true, Self::converging),
+            ("m", true, Self::target_libvirtd_restarted),
+            ("n", true, Self::source_libvirtd_restarted),
         ];
         for (id, wanted, scenario) in scenarios {
             if wanted && run(id) {

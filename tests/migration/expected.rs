@@ -105,4 +105,7 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         0,
         "ours only",
     ),
+    // m, n. a libvirtd restarted during the job
+    ("m migrate_to, target's libvirtd restarted", Some(1), 1, ""),
+    ("n migrate_to, source's libvirtd restarted", Some(1), 1, ""),
 ];
