@@ -14,8 +14,8 @@
 
 use crate::controller::Remote;
 use crate::controller::{
-    DomainController, DomainState, JobAction, JobReport, MigrateFlag, MigrationMode, MigrationSpec,
-    MigrationWatch,
+    DomainController, DomainState, JobAction, JobReport, JobSample, MigrateFlag, MigrationMode,
+    MigrationSpec, MigrationWatch,
 };
 use crate::guest::observe::{observe, observe_patiently};
 use crate::guest::state::Observed;
@@ -141,10 +141,11 @@ fn cause(report: &JobReport, libvirt: &str) -> String {
     }
 }
 
-/// The failure's reason with the last look at the job, cut so that both
-/// fit the exit reason's 128 characters (the cause first).
+/// The failure's reason with the last look at the job (when it says
+/// anything: a job just started has no figures yet), cut so that both fit
+/// the exit reason's 128 characters (the cause first).
 fn with_last_look(e: OcfError, report: &JobReport) -> OcfError {
-    let (Some(last), Some(reason)) = (report.last, &e.reason) else {
+    let (Some(last), Some(reason)) = (report.last.filter(JobSample::has_data), &e.reason) else {
         return e;
     };
     let look = format!("; {}", last.brief());

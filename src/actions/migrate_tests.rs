@@ -384,3 +384,24 @@ fn a_guest_paused_by_the_policy_is_resumed_when_the_migration_fails() {
         assert!(fake.calls.borrow().iter().any(|c| c == "resume vm1"));
     });
 }
+
+/// A look taken before libvirt had figures says nothing: the reason keeps
+/// libvirt's whole message.
+#[test]
+fn an_empty_look_is_left_out_of_the_reason() {
+    serial(None, || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.job_looks
+            .borrow_mut()
+            .push(crate::controller::JobSample::default());
+        fake.fail_verb.borrow_mut().push((
+            "migrate",
+            ControllerError::Failed("End of file while reading data: Input/output error".into()),
+        ));
+        let err = migrate_to(&migrate_request(&[]), &fake, &target_remote).unwrap_err();
+        assert_eq!(
+            err.reason.unwrap(),
+            "vm1: live migration to n2 failed: End of file while reading data: Input/output error"
+        );
+    });
+}

@@ -132,6 +132,11 @@ fn mib(bytes: u64) -> String {
 }
 
 impl JobSample {
+    /// Whether libvirt gave any figures of the data yet.
+    pub fn has_data(&self) -> bool {
+        self.data_processed + self.data_remaining > 0
+    }
+
     /// The share of the data sent so far, of what is known to be sent.
     pub fn percent(&self) -> u64 {
         let known = self.data_processed + self.data_remaining;
