@@ -330,7 +330,7 @@ impl<'a> Pass<'a> {
         let only = std::env::var("VD_MIGRATION_ONLY").unwrap_or_default();
         let run = |s: &str| only.is_empty() || only.split(',').any(|o| o.trim() == s);
         let ours = self.agent == Agent::Ours;
-        let scenarios: [Scenario<'_>; 14] = [
+        let scenarios: [Scenario<'_>; 16] = [
             ("a", true, Self::round_trip),
             ("b", true, Self::p2p_tunnelled),
             ("d", true, Self::mapped),
@@ -345,6 +345,8 @@ impl<'a> Pass<'a> {
             ("l", true, Self::converging),
             ("m", true, Self::target_libvirtd_restarted),
             ("n", true, Self::source_libvirtd_restarted),
+            ("o", true, Self::source_libvirtd_frozen_and_thawed),
+            ("p", true, Self::source_libvirtd_frozen),
         ];
         for (id, wanted, scenario) in scenarios {
             if wanted && run(id) {

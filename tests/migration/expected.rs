@@ -108,4 +108,7 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
     // m, n. a libvirtd restarted during the job
     ("m migrate_to, target's libvirtd restarted", Some(1), 1, ""),
     ("n migrate_to, source's libvirtd restarted", Some(1), 1, ""),
+    // o, p. the source's libvirtd frozen during the job
+    ("o migrate_to, source's libvirtd frozen 5 s", Some(1), 1, ""),
+    ("p migrate_to, source's libvirtd frozen", Some(124), 1, ""),
 ];
