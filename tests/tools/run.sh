@@ -206,7 +206,7 @@ interchange_checks() {
     check "  every option pcs accepts for heartbeat is accepted for rust (except pcs's own heartbeat-only: ${only_hb:-none})" "$cmp" \
         '[ -s "$VD_WORK/opts-hb.txt" ] && [ ${#extra[@]} -eq 0 ]'
     check "  rust adds exactly its documented parameters" "$cmp" \
-        '[ "$only_rs" = "double_start_nodes double_start_protection migration_mapping migration_mode persistent shutdown_timeout" ]'
+        '[ "$only_rs" = "double_start_nodes double_start_protection migration_auto_converge migration_completion_timeout migration_mapping migration_max_downtime migration_mode migration_progress_timeout migration_timeout_action persistent shutdown_timeout" ]'
     # a CIB switched from heartbeat to rust by hand (not through pcs) may still carry trace_ra/trace_file
     td_domain vdtool-td1 "$VD_WORK/vdtool-td1.xml"
     expect_rc 0 "crm_resource --validate ocf:rust:VirtualDomain with trace_ra=1 trace_file=... (ignored, not an error)" \
