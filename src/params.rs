@@ -101,6 +101,17 @@ pub struct Params {
     pub io_error_policy: String,
     /// Added: `io_error_policy`'s delay and window, as written (`None`: unset).
     pub io_error_delay: Option<String>,
+    /// Added (convergence policy): the largest downtime (ms) the policy may
+    /// raise to while the copy stalls; 0: no raising.
+    pub migration_max_downtime: Decimal,
+    /// Added: `VIR_MIGRATE_AUTO_CONVERGE` (throttle the guest's vCPUs).
+    pub migration_auto_converge: bool,
+    /// Added: the completion deadline, seconds per GiB of guest memory; 0: none.
+    pub migration_completion_timeout: Decimal,
+    /// Added: the longest time (s) without progress; 0: none.
+    pub migration_progress_timeout: Decimal,
+    /// Added: `abort` (default), `pause` or `postcopy` when a timeout fires.
+    pub migration_timeout_action: String,
 }
 
 impl Params {
@@ -151,6 +162,14 @@ impl Params {
             persistent: flag("persistent", false),
             io_error_policy: string("io_error_policy", "report"),
             io_error_delay: env.reskey("io_error_delay"),
+            migration_max_downtime: Decimal::parse(&string("migration_max_downtime", "0")),
+            migration_auto_converge: flag("migration_auto_converge", false),
+            migration_completion_timeout: Decimal::parse(&string(
+                "migration_completion_timeout",
+                "0",
+            )),
+            migration_progress_timeout: Decimal::parse(&string("migration_progress_timeout", "0")),
+            migration_timeout_action: string("migration_timeout_action", "abort"),
         }
     }
 }

@@ -24,6 +24,33 @@ pub const QUERY_CAP: Duration = Duration::from_secs(5);
 /// mount whose server is gone never does, and must not hang the action.
 pub const OUTSIDE_READ_CAP: Duration = Duration::from_secs(5);
 
+/// How often the migration watcher logs the job's progress: often enough
+/// that a stalled job shows in the log within seconds, rarely enough that a
+/// migration of minutes stays tens of lines.
+pub const MIGRATION_PROGRESS_EVERY: Duration = Duration::from_secs(3);
+
+/// How long a migration may go, after its first pass, without a new low of
+/// the data left to copy before the convergence policy raises the allowed
+/// downtime one step: a pass over a lab guest's dirty memory takes well
+/// under a second, so two seconds without a new low means the copy no
+/// longer gains on the guest.
+pub const DOWNTIME_STALL: Duration = Duration::from_secs(2);
+
+/// The steps from `migration_downtime` to `migration_max_downtime` (Nova's
+/// default is 10 steps on a timer; fewer here, as each step also waits for
+/// a stall and may jump to the downtime the data left needs).
+pub const DOWNTIME_STEPS: u64 = 5;
+
+/// qemu's maximum downtime when libvirt sets none: 300 ms.
+pub const DEFAULT_DOWNTIME_MS: u64 = 300;
+
+/// The latest a pause or post-copy switch may come: a fifth of the time
+/// from the job's start to the agent's abort is left for the paused copy
+/// (or the post-copy) to finish before that abort.
+pub fn switch_deadline(started: Instant, abort_at: Instant) -> Instant {
+    abort_at - abort_at.saturating_duration_since(started) / 5
+}
+
 /// The most a local step that needs no libvirt may take (systemd's
 /// daemon-reload for the shutdown ordering): it must never eat the time a
 /// start or migrate_from needs to wait for the domain.

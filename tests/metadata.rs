@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use virtualdomain::metadata::{self, Meta};
 
 /// Parameters this project adds after the anchor's.
-const ALLOWED_EXTRAS: [&str; 8] = [
+const ALLOWED_EXTRAS: [&str; 13] = [
     "shutdown_timeout",
     "migration_mapping",
     "migration_mode",
@@ -21,6 +21,11 @@ const ALLOWED_EXTRAS: [&str; 8] = [
     "persistent",
     "io_error_policy",
     "io_error_delay",
+    "migration_max_downtime",
+    "migration_auto_converge",
+    "migration_completion_timeout",
+    "migration_progress_timeout",
+    "migration_timeout_action",
 ];
 
 fn metadata_file() -> String {
@@ -235,7 +240,7 @@ fn same_interface_as_the_anchor() {
 /// protected from a double start). Everything else decides what is
 /// started (config, hypervisor, snapshot, backingfile, stateless,
 /// copyindirs, start_resources, persistent) and restarts it.
-const RELOADABLE: [&str; 27] = [
+const RELOADABLE: [&str; 32] = [
     "force_stop",
     "shutdown_mode",
     "shutdown_timeout",
@@ -263,6 +268,11 @@ const RELOADABLE: [&str; 27] = [
     "double_start_nodes",
     "io_error_policy",
     "io_error_delay",
+    "migration_max_downtime",
+    "migration_auto_converge",
+    "migration_completion_timeout",
+    "migration_progress_timeout",
+    "migration_timeout_action",
 ];
 const RESTARTING: [&str; 8] = [
     "config",

@@ -25,14 +25,20 @@
 
 #[path = "migration/config_unreadable.rs"]
 mod config_unreadable;
+#[path = "migration/converging.rs"]
+mod converging;
 #[path = "migration/events.rs"]
 mod events;
 #[path = "migration/expected.rs"]
 mod expected;
 #[path = "migration/failures.rs"]
 mod failures;
+#[path = "migration/midway.rs"]
+mod midway;
 #[path = "support/multihost.rs"]
 mod multihost;
+#[path = "migration/observed.rs"]
+mod observed;
 #[path = "migration/successes.rs"]
 mod successes;
 mod support;
@@ -146,6 +152,9 @@ fn now_secs() -> f64 {
 }
 
 /// One agent's pass through the scenarios.
+/// A scenario: its letter, whether this agent runs it, the scenario.
+type Scenario<'l> = (&'static str, bool, fn(&mut Pass<'l>));
+
 struct Pass<'a> {
     lab: &'a MultiLab,
     agent: Agent,
@@ -216,6 +225,10 @@ impl<'a> Pass<'a> {
                     .collect::<Vec<_>>()
                     .join(" | ")
             ),
+        );
+        self.check(
+            !reason.contains("panicked"),
+            format!("{step}: the agent panicked: {reason}"),
         );
         run
     }
@@ -322,20 +335,32 @@ impl<'a> Pass<'a> {
     }
 
     fn all(&mut self) {
-        self.round_trip();
-        self.p2p_tunnelled();
-        self.mapped();
-        self.throttled();
-        if self.agent == Agent::Ours {
-            self.pause_mode();
-        }
-        self.target_unreachable();
-        self.deadline();
-        self.nothing_arrives();
-        self.not_running();
-        if self.agent == Agent::Ours {
-            self.double_start();
-            self.config_unreadable_on_target();
+        // VD_MIGRATION_ONLY=a,g,… runs only those scenarios (to iterate)
+        let only = std::env::var("VD_MIGRATION_ONLY").unwrap_or_default();
+        let run = |s: &str| only.is_empty() || only.split(',').any(|o| o.trim() == s);
+        let ours = self.agent == Agent::Ours;
+        let scenarios: [Scenario<'_>; 16] = [
+            ("a", true, Self::round_trip),
+            ("b", true, Self::p2p_tunnelled),
+            ("d", true, Self::mapped),
+            ("e", true, Self::throttled),
+            ("c", ours, Self::pause_mode),
+            ("f", true, Self::target_unreachable),
+            ("g", true, Self::deadline),
+            ("h", true, Self::nothing_arrives),
+            ("j", true, Self::not_running),
+            ("i", ours, Self::double_start),
+            ("k", ours, Self::config_unreadable_on_target),
+            ("l", true, Self::converging),
+            ("m", true, Self::target_libvirtd_restarted),
+            ("n", true, Self::source_libvirtd_restarted),
+            ("o", true, Self::source_libvirtd_frozen_and_thawed),
+            ("p", true, Self::source_libvirtd_frozen),
+        ];
+        for (id, wanted, scenario) in scenarios {
+            if wanted && run(id) {
+                scenario(self);
+            }
         }
     }
 }

@@ -331,11 +331,11 @@ fn reload_agent_checks_values_and_tolerates_the_config() {
             Some("migration_speed has to be a decimal value"),
         ),
         (
-            "unreadable config, migrate_options --bandwidth",
+            "unreadable config, migrate_options --dname",
             Some("nope.xml"),
-            &[("OCF_RESKEY_migrate_options", "--bandwidth 5")],
+            &[("OCF_RESKEY_migrate_options", "--dname x")],
             6,
-            Some("migrate_options: --bandwidth: set migration_speed instead"),
+            Some("migrate_options: --dname: the domain's name and definition on the target must stay the resource's"),
         ),
         (
             "shutdown_mode bogus",

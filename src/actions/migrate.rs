@@ -14,7 +14,8 @@
 
 use crate::controller::Remote;
 use crate::controller::{
-    DomainController, DomainState, MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch,
+    DomainController, DomainState, JobAction, JobReport, JobSample, MigrateFlag, MigrationMode,
+    MigrationSpec, MigrationWatch,
 };
 use crate::guest::observe::{observe, observe_patiently};
 use crate::guest::state::Observed;
@@ -22,10 +23,13 @@ use crate::guest::tag as domain_tag;
 use crate::guest_data::config_save;
 use crate::host::systemd;
 use crate::lifecycle::arrival::{start_resources, wait_until_running, Arrival};
+use crate::migration::convergence::{Convergence, Policy};
 use crate::migration::target::{hypervisor_uri, random_port, uri_params};
 use crate::migration::uri::{self as migration_uri, MigrationPlan};
+use crate::ocf::reason::MAX_REASON_BYTES;
 use crate::ocf::{OcfError, OcfRc, OcfResult};
 use crate::request::migrate_options::is_address;
+use crate::request::migration_settings::OnExpiry;
 use crate::request::Request;
 
 /// `migrate_to`.
@@ -62,8 +66,7 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
         let dest = remote(&spec.dest_uri, req.ctx.work_end());
         start_resources(req, dest.as_ref())?;
     }
-    let speed = req.settings.migration_speed;
-    if speed != 0 {
+    if let Some(speed) = spec.bandwidth_mib {
         log::info!("{name}: Setting live migration speed limit for {name} to {speed} MiB/s.");
     }
     for word in &req.settings.migration.options.without_effect {
@@ -75,18 +78,87 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
         describe(&spec)
     );
     let migrate_end = req.ctx.work_end() - req.ctx.budget().migration_reserve();
-    let watch = MigrationWatch {
-        max_downtime_ms: Some(req.settings.migration_downtime).filter(|ms| *ms != 0),
-        abort_at: migrate_end - req.ctx.budget().migration_reserve(),
-    };
+    let abort_at = migrate_end - req.ctx.budget().migration_reserve();
+    let initial_downtime = Some(req.settings.migration_downtime).filter(|ms| *ms != 0);
+    let policy = Policy::from_settings(&req.settings.migration, initial_downtime, abort_at);
+    let watch = MigrationWatch::new(Convergence::new(policy));
     let outcome = ctl.migrate(name, &spec, &watch, migrate_end);
     ctl.recover();
+    let report = watch.report();
     let (failure, there) = match outcome {
         Ok(there) => (None, there),
-        Err(e) => (Some(e.to_string()), None),
+        Err(e) => {
+            resume_if_paused_by_us(req, ctl, &report);
+            (Some(cause(&report, &e.to_string())), None)
+        }
     };
     let what = format!("{name}: {} migration to {target}", mode_word(spec.mode));
-    verify(req, ctl, remote, &spec, &what, failure, there)
+    let answer = verify(req, ctl, remote, &spec, &what, failure, there);
+    if answer.is_ok() {
+        match (report.completed, report.last) {
+            (Some(done), _) => log::info!("{what}: {}.", done.completion()),
+            (None, Some(last)) => log::info!("{what}: last seen {}.", last.progress(None)),
+            (None, None) => {}
+        }
+    }
+    answer.map_err(|e| with_last_look(e, &report))
+}
+
+/// A migration the policy paused to complete that failed all the same
+/// leaves the guest paused on the source: it runs on there again.
+fn resume_if_paused_by_us(req: &Request, ctl: &dyn DomainController, report: &JobReport) {
+    if !report.taken.iter().any(|d| d.action == JobAction::Pause) {
+        return;
+    }
+    let until = req.ctx.budget().preliminary_end();
+    if ctl.state(&req.name, until) == Ok(DomainState::Paused) {
+        match ctl.resume(&req.name, until) {
+            Ok(()) => log::warn!(
+                "{}: the migration failed after the agent paused the guest: resumed here.",
+                req.name
+            ),
+            Err(e) => log::warn!(
+                "{}: cannot resume the guest paused for the migration: {e}",
+                req.name
+            ),
+        }
+    }
+}
+
+/// Why the migration failed: the agent's own decision first (it says what
+/// fired; libvirt's message after it, unless it only echoes the agent's
+/// abort), else libvirt's message.
+fn cause(report: &JobReport, libvirt: &str) -> String {
+    let fired = report
+        .taken
+        .iter()
+        .rev()
+        .find(|d| !matches!(d.action, JobAction::SetMaxDowntime(_)));
+    match fired {
+        Some(d) if d.action == JobAction::Abort => d.why.clone(),
+        Some(d) => format!("{} ({libvirt})", d.why),
+        None => libvirt.to_string(),
+    }
+}
+
+/// The failure's reason with the last look at the job (when it says
+/// anything: a job just started has no figures yet), cut so that both fit
+/// the exit reason's 128 bytes (the cause first, cut at a character).
+fn with_last_look(e: OcfError, report: &JobReport) -> OcfError {
+    let (Some(last), Some(reason)) = (report.last.filter(JobSample::has_data), &e.reason) else {
+        return e;
+    };
+    let look = format!("; {}", last.brief());
+    if reason.len() + look.len() > MAX_REASON_BYTES {
+        log::warn!("{reason}{look}");
+    }
+    let mut keep = MAX_REASON_BYTES
+        .saturating_sub(look.len())
+        .min(reason.len());
+    while !reason.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    OcfError::new(e.rc, format!("{}{look}", &reason[..keep]))
 }
 
 /// The destination as the anchor composes it, for the mapped target.
@@ -123,6 +195,13 @@ fn spec(req: &Request, plan: MigrationPlan) -> MigrationSpec {
         other => other,
     };
     let mut flags = options.flags.clone();
+    let convergence = &migration.convergence;
+    if convergence.auto_converge {
+        flags.insert(MigrateFlag::AutoConverge);
+    }
+    if convergence.on_expiry == OnExpiry::PostCopy {
+        flags.insert(MigrateFlag::PostCopy);
+    }
     if req.params.persistent {
         // defined on the target, no definition left behind on the source
         flags.extend([MigrateFlag::PersistDest, MigrateFlag::UndefineSource]);
@@ -132,9 +211,13 @@ fn spec(req: &Request, plan: MigrationPlan) -> MigrationSpec {
         migrate_uri,
         mode: migration.mode,
         flags: flags.into_iter().collect(),
-        bandwidth_mib: Some(req.settings.migration_speed).filter(|s| *s != 0),
+        bandwidth_mib: options
+            .bandwidth_mib
+            .or(Some(req.settings.migration_speed))
+            .filter(|s| *s != 0),
         listen_address: options.listen_address.clone(),
         parallel_connections: options.parallel_connections,
+        tuning: options.tuning.clone(),
     }
 }
 

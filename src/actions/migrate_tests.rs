@@ -156,9 +156,24 @@ fn mapping_mode_options_speed_and_downtime_reach_the_spec() {
             ]
         );
         assert_eq!(spec.bandwidth_mib, Some(10));
-        let watch = fake.watched.get().unwrap();
-        assert_eq!(watch.max_downtime_ms, Some(500));
-        assert!(watch.abort_at < req.ctx.work_end());
+        let watch = fake.watched.borrow().clone().unwrap();
+        let mut steering = watch.steering.lock().unwrap();
+        let job = crate::controller::JobSample::default();
+        let now = Instant::now();
+        let first: Vec<_> = steering
+            .decide(now, &job)
+            .into_iter()
+            .map(|d| d.action)
+            .collect();
+        assert_eq!(first, [JobAction::SetMaxDowntime(500)]);
+        // aborted before the agent must answer, with time to verify
+        let end = req.ctx.work_end();
+        let late: Vec<_> = steering
+            .decide(end, &job)
+            .into_iter()
+            .map(|d| d.action)
+            .collect();
+        assert_eq!(late, [JobAction::Abort]);
     });
 }
 
@@ -253,4 +268,140 @@ fn a_reported_failure_with_the_target_unknown_is_a_failure() {
         migrate_to(&migrate_request(&[]), &fake, &unreachable_remote),
         Ok(OcfRc::Success)
     );
+}
+
+/// The anchor's valued words reach the migration: `--bandwidth` over
+/// `migration_speed` (virsh's parameter wins over `migrate-setspeed`),
+/// post-copy and compression as flags and typed parameters.
+#[test]
+fn the_anchors_words_reach_the_migration() {
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let mut req = migrate_request(&[(
+            "OCF_RESKEY_migrate_options",
+            "--bandwidth 40 --postcopy --postcopy-bandwidth 80 --compressed --comp-methods xbzrle",
+        )]);
+        req.settings.migration_speed = 10;
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        let spec = fake.migrated.borrow().clone().unwrap();
+        assert_eq!(spec.bandwidth_mib, Some(40));
+        assert!(spec.has(MigrateFlag::PostCopy) && spec.has(MigrateFlag::Compressed));
+        assert_eq!(spec.tuning.postcopy_bandwidth_mib, Some(80));
+        assert_eq!(spec.tuning.compression.as_deref(), Some("xbzrle"));
+    });
+}
+
+/// The policy's flags: auto-converge, and post-copy allowed when the
+/// timeout action may switch to it.
+#[test]
+fn the_policy_sets_its_flags() {
+    serial(Some(DomainState::Running), || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let req = migrate_request(&[
+            ("OCF_RESKEY_migration_auto_converge", "true"),
+            ("OCF_RESKEY_migration_timeout_action", "postcopy"),
+        ]);
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        let spec = fake.migrated.borrow().clone().unwrap();
+        assert!(spec.has(MigrateFlag::AutoConverge) && spec.has(MigrateFlag::PostCopy));
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.migrates.set(true);
+        let req = migrate_request(&[]);
+        assert_eq!(migrate_to(&req, &fake, &target_remote), Ok(OcfRc::Success));
+        let spec = fake.migrated.borrow().clone().unwrap();
+        assert!(!spec.has(MigrateFlag::AutoConverge) && !spec.has(MigrateFlag::PostCopy));
+    });
+}
+
+/// A failed migration's exit reason: the cause first, then the last look
+/// at the job, within Pacemaker's 128 characters; the decision that fired
+/// is the cause when the agent's policy ended the job.
+#[test]
+fn a_failure_reports_the_last_look_at_the_job() {
+    let look = crate::controller::JobSample {
+        data_processed: 90 << 20,
+        data_remaining: 10 << 20,
+        dirty_rate: 30 << 20,
+        iteration: 7,
+        mem_total: 128 << 20,
+        elapsed_ms: 600_000,
+        ..Default::default()
+    };
+    let long = "operation failed: migration out job: unexpectedly failed because of something said at great length by qemu";
+    for (extra, cause) in [
+        (vec![], long),
+        (
+            vec![("OCF_RESKEY_migration_completion_timeout", "800")],
+            "not complete after 100 s: aborted; at 90%",
+        ),
+    ] {
+        serial(None, || {
+            let fake = FakeController::with("vm1", DomainState::Running);
+            fake.job_looks.borrow_mut().push(look);
+            fake.fail_verb
+                .borrow_mut()
+                .push(("migrate", ControllerError::Failed(long.into())));
+            let err = migrate_to(&migrate_request(&extra), &fake, &target_remote).unwrap_err();
+            let reason = err.reason.unwrap();
+            let want = format!("vm1: live migration to n2 failed: {}", &cause[..20]);
+            assert!(reason.starts_with(&want), "{reason}");
+            assert!(reason.contains(&cause[..cause.len().min(40)]), "{reason}");
+            assert!(
+                reason.ends_with("; at 90%, 10 MiB left, dirty 30 MiB/s, pass 7"),
+                "{reason}"
+            );
+            assert!(reason.chars().count() <= 128, "{reason}");
+        });
+    }
+}
+
+/// The policy paused the guest to complete the migration, which failed
+/// all the same: the guest runs on the source again.
+#[test]
+fn a_guest_paused_by_the_policy_is_resumed_when_the_migration_fails() {
+    serial(None, || {
+        let fake = FakeController::with("vm1", DomainState::Paused);
+        fake.job_looks
+            .borrow_mut()
+            .push(crate::controller::JobSample {
+                elapsed_ms: 600_000,
+                mem_total: 128 << 20,
+                ..Default::default()
+            });
+        fake.fail_verb.borrow_mut().push((
+            "migrate",
+            ControllerError::Failed("migration failed".into()),
+        ));
+        let req = migrate_request(&[
+            ("OCF_RESKEY_migration_completion_timeout", "800"),
+            ("OCF_RESKEY_migration_timeout_action", "pause"),
+        ]);
+        let err = migrate_to(&req, &fake, &target_remote).unwrap_err();
+        assert!(err.reason.unwrap().contains("guest paused to complete"));
+        assert_eq!(fake.state("vm1", Instant::now()), Ok(DomainState::Running));
+        assert!(fake.calls.borrow().iter().any(|c| c == "resume vm1"));
+    });
+}
+
+/// A look taken before libvirt had figures says nothing: the reason keeps
+/// libvirt's whole message.
+#[test]
+fn an_empty_look_is_left_out_of_the_reason() {
+    serial(None, || {
+        let fake = FakeController::with("vm1", DomainState::Running);
+        fake.job_looks
+            .borrow_mut()
+            .push(crate::controller::JobSample::default());
+        fake.fail_verb.borrow_mut().push((
+            "migrate",
+            ControllerError::Failed("End of file while reading data: Input/output error".into()),
+        ));
+        let err = migrate_to(&migrate_request(&[]), &fake, &target_remote).unwrap_err();
+        assert_eq!(
+            err.reason.unwrap(),
+            "vm1: live migration to n2 failed: End of file while reading data: Input/output error"
+        );
+    });
 }

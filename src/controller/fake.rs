@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{
-    ControllerError, DiskError, DomainController, DomainInfo, DomainState, MigrationSpec,
-    MigrationWatch, Outcome, ResourceTag, ShutdownMode, StateDetail, TaggedDomain,
+    ControllerError, DiskError, DomainController, DomainInfo, DomainState, JobSample,
+    MigrationSpec, MigrationWatch, Outcome, ResourceTag, ShutdownMode, StateDetail, TaggedDomain,
 };
 
 /// A scripted hypervisor: domains by name, and a log of calls.
@@ -40,7 +40,10 @@ pub struct FakeController {
     pub migrates: Cell<bool>,
     /// The last migration asked for, and its watch.
     pub migrated: RefCell<Option<MigrationSpec>>,
-    pub watched: Cell<Option<MigrationWatch>>,
+    pub watched: RefCell<Option<MigrationWatch>>,
+    /// Looks at the job `migrate` shows its watch (as the libvirt
+    /// watcher would, each at the instant the call starts).
+    pub job_looks: RefCell<Vec<JobSample>>,
     pub calls: RefCell<Vec<String>>,
     /// libvirt's reasons for the domains' states (0 when not set).
     pub reasons: RefCell<HashMap<String, i32>>,
@@ -275,7 +278,13 @@ impl DomainController for FakeController {
         by: Instant,
     ) -> Outcome<Option<DomainState>> {
         *self.migrated.borrow_mut() = Some(spec.clone());
-        self.watched.set(Some(*watch));
+        *self.watched.borrow_mut() = Some(watch.clone());
+        for look in self.job_looks.borrow().iter() {
+            let taken = watch.steering.lock().unwrap().decide(Instant::now(), look);
+            let mut report = watch.report.lock().unwrap();
+            report.last = Some(*look);
+            report.taken.extend(taken);
+        }
         let moved = self.migrates.get();
         let out = self.call(format!("migrate {name}"), by);
         if moved {

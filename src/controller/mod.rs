@@ -16,7 +16,10 @@ pub mod tag;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub use migration::{MigrateFlag, MigrationMode, MigrationSpec, MigrationWatch};
+pub use migration::{
+    Decision, JobAction, JobReport, JobSample, MigrateFlag, MigrateTuning, MigrationMode,
+    MigrationSpec, MigrationWatch, Steering,
+};
 pub use tag::{ResourceTag, TaggedDomain};
 
 /// Controllers for other hosts' libvirt (the migration target, the other
@@ -228,8 +231,9 @@ pub trait DomainController {
     }
     /// Migrates the running domain `name` as `spec` says and returns when
     /// libvirt's migration call does (by `by` at the latest); meanwhile
-    /// `watch` is applied to the job (downtime set once it runs, aborted
-    /// when still running at its time). On success, the domain's state on
+    /// the job's statistics go to `watch`'s steering, whose decisions
+    /// (downtime, pause, post-copy, abort) are carried out, and its report
+    /// records the last look and the completed job's figures. On success, the domain's state on
     /// the target when the backend could read it through the migration's
     /// own connection (`None`: ask the target). The caller verifies where
     /// the domain runs.

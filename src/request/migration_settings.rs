@@ -23,6 +23,83 @@ pub struct MigrationSettings {
     /// `None`: double-start protection off. `Some(nodes)`: on, asking
     /// these nodes (empty: the cluster's members).
     pub double_start_nodes: Option<Vec<String>>,
+    pub convergence: ConvergenceSettings,
+}
+
+/// What a migration does when a completion or progress timeout fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnExpiry {
+    /// Cancel it: the guest stays on the source (the default).
+    #[default]
+    Abort,
+    /// Pause the guest so the copy completes; it resumes on the target.
+    Pause,
+    /// Switch to post-copy: the guest runs on the target at once; a
+    /// failure from then on loses it.
+    PostCopy,
+}
+
+/// The convergence policy's parameters (all off by default: today's
+/// behaviour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConvergenceSettings {
+    /// `migration_max_downtime` (ms): raise the downtime up to it.
+    pub max_downtime_ms: Option<u64>,
+    pub auto_converge: bool,
+    /// `migration_completion_timeout`: seconds per GiB of guest memory.
+    pub completion_per_gib: Option<u64>,
+    /// `migration_progress_timeout`: seconds without progress.
+    pub progress_timeout: Option<u64>,
+    pub on_expiry: OnExpiry,
+}
+
+/// Checks the convergence policy's parameters.
+fn convergence(params: &Params, options: &MigrateOptions) -> Result<ConvergenceSettings, String> {
+    let number = |name: &str, value: &crate::params::Decimal| {
+        value
+            .valid()
+            .map(|n| Some(n).filter(|n| *n != 0))
+            .ok_or_else(|| format!("{name} has to be a decimal value"))
+    };
+    let on_expiry = match params.migration_timeout_action.as_str() {
+        "abort" => OnExpiry::Abort,
+        "pause" => OnExpiry::Pause,
+        "postcopy" => OnExpiry::PostCopy,
+        other => {
+            return Err(format!(
+                "migration_timeout_action \"{other}\" is not abort, pause or postcopy"
+            ))
+        }
+    };
+    if on_expiry == OnExpiry::PostCopy && options.flags.contains(&MigrateFlag::Tunnelled) {
+        return Err(
+            "migration_timeout_action=postcopy: libvirt has no post-copy for a tunnelled migration"
+                .into(),
+        );
+    }
+    let t = &options.tuning;
+    if (t.auto_converge_initial.is_some() || t.auto_converge_increment.is_some())
+        && !options.flags.contains(&MigrateFlag::AutoConverge)
+        && !params.migration_auto_converge
+    {
+        return Err(
+            "migrate_options: --auto-converge-initial/-increment need --auto-converge or migration_auto_converge"
+                .into(),
+        );
+    }
+    Ok(ConvergenceSettings {
+        max_downtime_ms: number("migration_max_downtime", &params.migration_max_downtime)?,
+        auto_converge: params.migration_auto_converge,
+        completion_per_gib: number(
+            "migration_completion_timeout",
+            &params.migration_completion_timeout,
+        )?,
+        progress_timeout: number(
+            "migration_progress_timeout",
+            &params.migration_progress_timeout,
+        )?,
+        on_expiry,
+    })
 }
 
 impl MigrationSettings {
@@ -65,8 +142,27 @@ pub fn migration_settings(params: &Params) -> Result<MigrationSettings, String> 
     let (words, option_uri) =
         split_migrateuri_option(params.migrate_options.as_deref().unwrap_or(""));
     let options = migrate_options::parse(&words)?;
-    if mode == MigrationMode::Pause && options.live {
-        return Err("migrate_options --live contradicts migration_mode=pause".into());
+    if mode == MigrationMode::Pause {
+        if options.live {
+            return Err("migrate_options --live contradicts migration_mode=pause".into());
+        }
+        if options.flags.contains(&MigrateFlag::PostCopy) {
+            return Err(
+                "migrate_options --postcopy needs a live migration (migration_mode=live)".into(),
+            );
+        }
+        if params.migration_timeout_action == "postcopy" {
+            return Err(
+                "migration_timeout_action=postcopy needs a live migration (migration_mode=live)"
+                    .into(),
+            );
+        }
+        if options.timeout.is_some() {
+            return Err(
+                "migrate_options --timeout: with migration_mode=pause the guest is paused for the whole copy"
+                    .into(),
+            );
+        }
     }
     let explicit_uri = params.migrateuri.is_some() || option_uri.is_some();
     if options.flags.contains(&MigrateFlag::Tunnelled) && explicit_uri {
@@ -76,6 +172,7 @@ pub fn migration_settings(params: &Params) -> Result<MigrationSettings, String> 
         );
     }
     Ok(MigrationSettings {
+        convergence: convergence(params, &options)?,
         options,
         mode,
         mapping: parse_mapping(&params.migration_mapping)?,
@@ -159,6 +256,28 @@ mod tests {
     }
 
     #[test]
+    fn the_convergence_policy() {
+        let s = settings(&[
+            ("migration_max_downtime", "2000"),
+            ("migration_auto_converge", "yes"),
+            ("migration_completion_timeout", "800"),
+            ("migration_progress_timeout", "0"),
+            ("migration_timeout_action", "pause"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.convergence,
+            ConvergenceSettings {
+                max_downtime_ms: Some(2000),
+                auto_converge: true,
+                completion_per_gib: Some(800),
+                progress_timeout: None,
+                on_expiry: OnExpiry::Pause,
+            }
+        );
+    }
+
+    #[test]
     fn mapping_and_mode() {
         let s = settings(&[
             ("migration_mapping", "n1:n1-mig, n2 : 10.0.0.2 ,"),
@@ -197,6 +316,14 @@ mod tests {
             ("migration_mapping", "n1", "NODE:HOST"),
             ("migration_mapping", "n1:h/x", "NODE:HOST"),
             ("migration_mapping", "n1:h1,n1:h2", "twice"),
+            (
+                "migration_timeout_action",
+                "force",
+                "abort, pause or postcopy",
+            ),
+            ("migration_max_downtime", "2s", "decimal"),
+            ("migration_completion_timeout", "-1", "decimal"),
+            ("migration_progress_timeout", "", "decimal"),
         ];
         for (key, value, why) in table {
             let err = settings(&[(key, value)]).unwrap_err();
@@ -212,9 +339,15 @@ mod tests {
 
     #[test]
     fn combinations_that_cannot_work_are_refused() {
-        let err =
-            settings(&[("migration_mode", "pause"), ("migrate_options", "--live")]).unwrap_err();
-        assert!(err.contains("contradicts"), "{err}");
+        for (words, why) in [
+            ("--live", "contradicts"),
+            ("--postcopy", "needs a live migration"),
+            ("--timeout 30", "paused for the whole copy"),
+        ] {
+            let err =
+                settings(&[("migration_mode", "pause"), ("migrate_options", words)]).unwrap_err();
+            assert!(err.contains(why), "{words}: {err}");
+        }
         for extra in [
             ("migrateuri", "tcp://%n:49152"),
             ("migrate_options", "--p2p --tunnelled --migrateuri=tcp://x"),
@@ -224,6 +357,24 @@ mod tests {
             pairs.push(extra);
             let err = settings(&pairs).unwrap_err();
             assert!(err.contains("tunnelled"), "{extra:?}: {err}");
+        }
+        let words = ("migrate_options", "--auto-converge-initial 20");
+        assert!(settings(&[words])
+            .unwrap_err()
+            .contains("need --auto-converge"));
+        assert!(settings(&[words, ("migration_auto_converge", "1")]).is_ok());
+        for pairs in [
+            [
+                ("migration_timeout_action", "postcopy"),
+                ("migration_mode", "pause"),
+            ],
+            [
+                ("migration_timeout_action", "postcopy"),
+                ("migrate_options", "--p2p --tunnelled"),
+            ],
+        ] {
+            let err = settings(&pairs).unwrap_err();
+            assert!(err.contains("postcopy"), "{pairs:?}: {err}");
         }
         // the --migrateuri= token is the composition's, not an option
         let s = settings(&[(

@@ -249,7 +249,7 @@ fn reload_agent_with_an_unusable_config_warns_and_succeeds() {
         ),
         (&[("migration_speed", "fast")][..], OcfRc::ErrConfigured),
         (
-            &[("migrate_options", "--bandwidth 5")][..],
+            &[("migrate_options", "--dname other")][..],
             OcfRc::ErrConfigured,
         ),
         (&[("sync_config_on_stop", "1")][..], OcfRc::ErrInstalled),
@@ -304,7 +304,7 @@ fn first_failing_check_wins() {
 
 #[test]
 fn migration_settings_are_checked_only_where_they_are_used() {
-    let p = params(&[("config", "/x.xml"), ("migrate_options", "--bandwidth 5")]);
+    let p = params(&[("config", "/x.xml"), ("migrate_options", "--dname other")]);
     for (name, action, probe) in ACTIONS {
         let op = Operation { action, probe };
         let got = check(op, &p, &named(), HOST).map_err(|r| r.rc);
@@ -326,7 +326,7 @@ fn migration_settings_are_checked_only_where_they_are_used() {
     )
     .unwrap_err();
     assert!(refusal.messages.contains(&Message::Reason(
-        "migrate_options: --bandwidth: set migration_speed instead".into()
+        "migrate_options: --dname: the domain's name and definition on the target must stay the resource's".into()
     )));
 }
 
@@ -363,3 +363,19 @@ fn start_checks_only_the_double_start_settings() {
 
 #[path = "setup_shutdown_tests.rs"]
 mod shutdown;
+
+/// A cluster switched from the anchor keeps its `migrate_options`: every
+/// word of the anchor's virsh that libvirt's API can do passes every
+/// action's checks (validate-all and migrate_* included).
+#[test]
+fn the_anchors_migrate_options_pass_every_action() {
+    let words = "--p2p --persistent --undefinesource --bandwidth 100 --timeout 30 \
+                 --timeout-postcopy --postcopy --postcopy-after-precopy --postcopy-bandwidth 50 \
+                 --compressed --comp-methods mt --comp-mt-level 3 --auto-converge \
+                 --auto-converge-initial 20 --parallel --parallel-connections 4 --verbose";
+    let p = params(&[("config", "/x.xml"), ("migrate_options", words)]);
+    for (name, action, probe) in ACTIONS {
+        let op = Operation { action, probe };
+        assert!(check(op, &p, &named(), HOST).is_ok(), "{name}");
+    }
+}

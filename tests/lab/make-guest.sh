@@ -23,6 +23,9 @@
 #              (tests/lab/qga-fetch.sh; with its libraries in the initramfs) on a virtio-serial
 #              channel org.qemu.guest_agent.0 ("guest: agent started on /dev/vportNpM"); SECS seconds
 #              after "up" the guest kills it ("guest: agent stopped"); qga:0 keeps it running
+#   dirty:MIB  like obey, and right after "up" the guest rewrites MIB MiB of random data in a loop
+#              ("guest: dirtying MIB MiB"): memory dirtied faster than a throttled live migration
+#              copies it (the migration convergence tests)
 #
 # The guest prints "guest: up mode=... uptime=..." once ready (acpid, if any, already holds the
 # power-button input device: a shutdown request sent earlier is lost), then "guest: tick N" every
@@ -44,7 +47,7 @@
 #                         obey/ignore/slow keep the original one, their XML is unchanged)
 # qemu runs as libvirt-qemu: every directory down to WORKDIR must be world-searchable.
 set -euo pipefail
-usage() { echo "usage: $0 [--mem MIB] [--disk FILE] [--console PATH] [--tick-boot [--counter]] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS]" >&2; exit 2; }
+usage() { echo "usage: $0 [--mem MIB] [--disk FILE] [--console PATH] [--tick-boot [--counter]] NAME WORKDIR [obey|ignore|slow:SECS|crash:SECS|pm:SECS|fill|watchdog:SECS|qga:SECS|dirty:MIB]" >&2; exit 2; }
 
 MEM=128 DISK= CONSOLE= TICKBOOT= COUNTER=
 while [ $# -gt 0 ]; do
@@ -62,11 +65,11 @@ done
 NAME=$1 WORKDIR=$2 MODE=${3:-obey}
 [[ $NAME =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "make-guest: bad NAME '$NAME'" >&2; exit 2; }
 [[ $MEM =~ ^[0-9]+$ ]] || usage
-[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+|fill|watchdog:[0-9]+|qga:[0-9]+)$ ]] || usage
+[[ $MODE =~ ^(obey|ignore|slow:[0-9]+|crash:[0-9]+|pm:[0-9]+|fill|watchdog:[0-9]+|qga:[0-9]+|dirty:[0-9]+)$ ]] || usage
 [ -z "$CONSOLE" ] || [[ $CONSOLE == /* && $CONSOLE != *[\'\"\<\>\&]* ]] ||
     { echo "make-guest: --console needs an absolute path without quotes or <>&" >&2; exit 2; }
 [ -z "$COUNTER" ] || { [ -n "$DISK" ] && [ -n "$TICKBOOT" ]; } || usage
-EXT=; [[ $MODE == crash:* || $MODE == pm:* ]] && EXT=1
+EXT=; [[ $MODE == crash:* || $MODE == pm:* || $MODE == dirty:* ]] && EXT=1
 HEALTH=; [[ $MODE == fill || $MODE == watchdog:* || $MODE == qga:* ]] && HEALTH=1
 QGA=; [[ $MODE == qga:* ]] && QGA=$(bash "$(dirname "$0")/qga-fetch.sh")
 if [ -n "$DISK" ]; then
@@ -151,7 +154,7 @@ while :; do
 done
 INIT_EOF
 )
-# crash:/pm: modes: a timer started right after "guest: up" (a separate initramfs, so the one of the
+# crash:/pm:/dirty: modes: a timer or a writer started right after "guest: up" (a separate initramfs, so the one of the
 # original modes, and with it their XML, stays byte-identical)
 if [ -n "$EXT" ]; then
     HOOK=$(cat <<'HOOK_EOF'
@@ -163,6 +166,16 @@ case $mode in
         ( sleep "${mode#pm:}"
           say "suspend now (mem_sleep: $(cat /sys/power/mem_sleep 2>&1))"
           if echo mem > /sys/power/state; then say "resumed uptime=$(uptime_s)"; else say "suspend failed"; fi ) &
+        ;;
+    dirty:*)
+        ( n=${mode#dirty:} k=0
+          dd if=/dev/urandom of=/dirty.src bs=1M count=$((n + 1)) 2>/dev/null
+          say "dirtying $n MiB"
+          # a different content every pass (from offset 0 or 1 MiB of the source)
+          while :; do
+              dd if=/dirty.src of=/dirty bs=1M count="$n" skip=$k conv=notrunc 2>/dev/null
+              k=$((1 - k))
+          done ) &
         ;;
 esac
 HOOK_EOF

@@ -75,4 +75,52 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         0,
         "ours only: stopped, not left running",
     ),
+    // l. a guest dirtying memory faster than the migration copies it
+    ("l start dirtying guest n1", Some(0), 0, ""),
+    (
+        "l migrate_to dirtying, defaults",
+        Some(124),
+        1,
+        "it never converges: the anchor waits for virsh and is killed at the \
+         timeout; ours aborts the job and answers 1 before it",
+    ),
+    ("l migrate_to dirtying, --timeout 4", Some(0), 0, ""),
+    ("l migrate_from dirtying, --timeout 4", Some(0), 0, ""),
+    (
+        "l migrate_to dirtying, policy",
+        None,
+        0,
+        "ours only: converges",
+    ),
+    ("l migrate_from dirtying, policy", None, 0, "ours only"),
+    (
+        "l migrate_to dirtying, completion timeout",
+        None,
+        0,
+        "ours only: paused to complete",
+    ),
+    (
+        "l migrate_from dirtying, completion timeout",
+        None,
+        0,
+        "ours only",
+    ),
+    // m, n. a libvirtd restarted during the job
+    ("m migrate_to, target's libvirtd restarted", Some(1), 1, ""),
+    ("n migrate_to, source's libvirtd restarted", Some(1), 1, ""),
+    // o, p. the source's libvirtd frozen during the job
+    (
+        "o migrate_to, source's libvirtd frozen 5 s",
+        Some(124),
+        1,
+        "the job (1 MiB/s) goes on after the thaw: the anchor waits for virsh \
+         and is killed at the timeout; ours aborts it before",
+    ),
+    (
+        "p migrate_to, source's libvirtd frozen",
+        Some(124),
+        1,
+        "the anchor's virsh hangs on the frozen daemon and is killed; ours \
+         gives up on it before the timeout",
+    ),
 ];

@@ -54,11 +54,40 @@ impl Pass<'_> {
         let (s, d) = (format!("n{src}"), format!("n{dst}"));
         let mut params = Self::migrate_params(&s, &d);
         params.push(("migration_speed", "1"));
+        let api_log = self.api_log_on(src);
+        let mark = self.agent_log_mark(src);
         let run = self.step("g migrate_to speed 1, T=15s", src, "migrate_to", T, &params);
         if run.code != 124 {
             self.check(
                 in_time(&run, T) && says_migration_failed(&run, &d),
                 format!("g: answered late or without the reason: {run:?}"),
+            );
+        }
+        // libvirt also cancels the job when its client goes: only libvirtd's
+        // own log of the calls it received shows who aborted it
+        let aborts = self.api_log_off(src, "virDomainAbortJob");
+        self.info(format!(
+            "g: virDomainAbortJob calls received by n{src}'s libvirtd: {aborts}"
+        ));
+        if self.agent == Agent::Ours {
+            self.check(
+                api_log,
+                "g: cannot switch on libvirtd's API log (virt-admin)",
+            );
+            self.check(
+                aborts == 1,
+                format!("g: the agent called virDomainAbortJob {aborts} times, not once"),
+            );
+            let log = self.agent_log_since(src, mark);
+            let progress = log.lines().filter(|l| l.contains("% done, ")).count();
+            self.check(
+                progress >= 2,
+                format!("g: {progress} progress lines in the agent's log over ~12 s"),
+            );
+            let reason = run.reason().unwrap_or_default();
+            self.check(
+                reason.contains("migrate_to deadline") && reason.contains(", pass "),
+                format!("g: the reason names neither the deadline nor the last look: {reason}"),
             );
         }
         // what is left of the job right after the answer (or the kill)

@@ -7,7 +7,7 @@
 # once, then "guest: tick K uptime U boot=ID" every second: the same ID with a later K on the
 # destination shows that the guest kept running. Prints the XML path.
 set -euo pipefail
-[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: $0 WORKDIR NAME [obey|ignore|slow:SECS]" >&2; exit 2; }
+[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: $0 WORKDIR NAME [obey|ignore|slow:SECS|dirty:MIB]" >&2; exit 2; }
 W=$1; NAME=$2; MODE=${3:-obey}
 [ -d "$W" ] || { echo "$0: no directory $W" >&2; exit 1; }
 mkdir -p "$W/guest"; chmod 0755 "$W/guest"

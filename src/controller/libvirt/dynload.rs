@@ -126,6 +126,8 @@ macro_rules! export_libvirt_shims {
                 flags: c_uint) -> c_int;
             fn virDomainGetInfo(dom: virDomainPtr, info: virDomainInfoPtr) -> c_int;
             fn virDomainGetJobInfo(dom: virDomainPtr, info: virDomainJobInfoPtr) -> c_int;
+            fn virDomainGetJobStats(dom: virDomainPtr, type_: *mut c_int,
+                params: *mut virTypedParameterPtr, nparams: *mut c_int, flags: c_uint) -> c_int;
             fn virDomainGetMetadata(dom: virDomainPtr, kind: c_int, uri: *const c_char,
                 flags: c_uint) -> *mut c_char;
             fn virDomainGetName(dom: virDomainPtr) -> *const c_char;
@@ -140,6 +142,7 @@ macro_rules! export_libvirt_shims {
                 params: virTypedParameterPtr, nparams: c_uint, flags: c_uint) -> virDomainPtr;
             fn virDomainMigrateSetMaxDowntime(dom: virDomainPtr, downtime: c_ulonglong,
                 flags: c_uint) -> c_int;
+            fn virDomainMigrateStartPostCopy(dom: virDomainPtr, flags: c_uint) -> c_int;
             fn virDomainMigrateToURI3(dom: virDomainPtr, dconnuri: *const c_char,
                 params: virTypedParameterPtr, nparams: c_uint, flags: c_uint) -> c_int;
             fn virDomainPMWakeup(dom: virDomainPtr, flags: c_uint) -> c_int;
@@ -153,6 +156,7 @@ macro_rules! export_libvirt_shims {
                 key: *const c_char, uri: *const c_char, flags: c_uint) -> c_int;
             fn virDomainShutdown(dom: virDomainPtr) -> c_int;
             fn virDomainShutdownFlags(dom: virDomainPtr, flags: c_uint) -> c_int;
+            fn virDomainSuspend(dom: virDomainPtr) -> c_int;
             fn virDomainUndefine(dom: virDomainPtr) -> c_int;
             fn virDomainUndefineFlags(dom: virDomainPtr, flags: c_uint) -> c_int;
             fn virEventRegisterDefaultImpl() -> c_int;
@@ -167,6 +171,7 @@ macro_rules! export_libvirt_shims {
             fn virStoragePoolLookupByName(conn: virConnectPtr, name: *const c_char)
                 -> virStoragePoolPtr;
             fn virStoragePoolRefresh(pool: virStoragePoolPtr, flags: c_uint) -> c_int;
+            fn virTypedParamsFree(params: virTypedParameterPtr, nparams: c_int) -> ();
         }
     };
     ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {

@@ -48,6 +48,10 @@ pub(super) fn flag_bits(spec: &MigrationSpec) -> u32 {
             MigrateFlag::PausedOnTarget => sys::VIR_MIGRATE_PAUSED,
             MigrateFlag::CopyStorageAll => sys::VIR_MIGRATE_NON_SHARED_DISK,
             MigrateFlag::CopyStorageInc => sys::VIR_MIGRATE_NON_SHARED_INC,
+            MigrateFlag::PostCopy => sys::VIR_MIGRATE_POSTCOPY,
+            MigrateFlag::ChangeProtection => sys::VIR_MIGRATE_CHANGE_PROTECTION,
+            MigrateFlag::RdmaPinAll => sys::VIR_MIGRATE_RDMA_PIN_ALL,
+            MigrateFlag::ZeroCopy => sys::VIR_MIGRATE_ZEROCOPY,
         }
     })
 }

@@ -4,13 +4,17 @@
 //! (peer-to-peer). The bandwidth goes in as a typed parameter (set before
 //! the job starts, as the anchor's `migrate-setspeed`). While the call
 //! blocks the connection thread, a second connection watches the job: it
-//! sets the maximum downtime once the job runs (as the anchor's
-//! `migrate-setmaxdowntime`, without its fixed 2 s sleep) and aborts a job
-//! still running at the watch's time (`virDomainAbortJob`), so the guest
-//! stays on the source and the agent answers in time.
+//! reads libvirt's job statistics, gives them to the watch's steering (the
+//! convergence policy) and carries out its decisions — the maximum downtime
+//! (as the anchor's `migrate-setmaxdowntime`, without its fixed 2 s sleep),
+//! a pause, a switch to post-copy, an abort (`virDomainAbortJob`, so the
+//! guest stays on the source and the agent answers in time) — and logs the
+//! progress every few seconds. The completed job's statistics are read on
+//! the target through the migration's own connection.
 
 use std::mem::ManuallyDrop;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
@@ -18,17 +22,23 @@ use virt::domain::{Domain, MigrateParameters};
 use virt::sys;
 
 use super::flags::flag_bits;
+use super::job_stats::job_sample;
 use super::worker::{self, DomHandle, Session};
 use super::LibvirtController;
 #[cfg(test)]
 use crate::controller::MigrationMode;
-use crate::controller::{DomainState, MigrateFlag, MigrationSpec, MigrationWatch, Outcome};
+use crate::controller::{
+    Decision, DomainState, JobAction, JobReport, MigrateFlag, MigrationSpec, MigrationWatch,
+    Outcome,
+};
+use crate::timing::MIGRATION_PROGRESS_EVERY;
 
 /// How often the watcher looks at the job.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// The typed parameters for the spec.
 pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
+    let t = &spec.tuning;
     MigrateParameters {
         uri: spec.migrate_uri.clone(),
         bandwidth: spec.bandwidth_mib,
@@ -36,6 +46,21 @@ pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
         parallel_connections: spec
             .parallel_connections
             .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+        bandwidth_postcopy: t.postcopy_bandwidth_mib,
+        compression: t.compression.clone(),
+        compression_mt_level: t.compression_mt_level,
+        compression_mt_threads: t.compression_mt_threads,
+        compression_mt_dthreads: t.compression_mt_dthreads,
+        compression_xbzrle_cache: t.compression_xbzrle_cache,
+        compression_zlib_level: t.compression_zlib_level,
+        compression_zstd_level: t.compression_zstd_level,
+        auto_converge_initial: t.auto_converge_initial,
+        auto_converge_increment: t.auto_converge_increment,
+        migrate_disks: t.migrate_disks.clone(),
+        disks_port: t.disks_port,
+        disks_uri: t.disks_uri.clone(),
+        graphics_uri: t.graphics_uri.clone(),
+        tls_destination: t.tls_destination.clone(),
         ..MigrateParameters::default()
     }
 }
@@ -45,6 +70,7 @@ pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
 fn migrate_call(
     dom: &Domain,
     spec: &MigrationSpec,
+    report: &Mutex<JobReport>,
 ) -> Result<Option<DomainState>, virt::error::Error> {
     let flags = flag_bits(spec);
     if spec.has(MigrateFlag::PeerToPeer) {
@@ -57,6 +83,15 @@ fn migrate_call(
         .migrate3(&dconn, parameters(spec), flags)
         .map(|arrived| {
             let arrived = DomHandle::new(arrived);
+            // libvirt's figures of the completed job (sent by the source),
+            // kept there for others to read (virsh domjobinfo --completed)
+            let completed =
+                sys::VIR_DOMAIN_JOB_STATS_COMPLETED | sys::VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED;
+            if let (Some((_, stats)), Ok(mut report)) =
+                (job_sample(&arrived, completed), report.lock())
+            {
+                report.completed = Some(stats);
+            }
             let (mut state, mut reason) = (0, 0);
             // SAFETY: a valid domain on the open target connection; both
             // out-pointers point to live c_ints.
@@ -100,10 +135,10 @@ impl LibvirtController {
         watch: &MigrationWatch,
         by: Instant,
     ) -> Outcome<Option<DomainState>> {
-        let _stop = self.watch_job(name, *watch);
-        let (name, spec) = (name.to_string(), spec.clone());
+        let _stop = self.watch_job(name, watch.clone());
+        let (name, spec, report) = (name.to_string(), spec.clone(), watch.report.clone());
         self.call(by, move |s| {
-            s.with_domain(&name, |dom| migrate_call(dom, &spec))
+            s.with_domain(&name, |dom| migrate_call(dom, &spec, &report))
         })
     }
 
@@ -141,32 +176,71 @@ impl LibvirtController {
     }
 }
 
-/// Sets the downtime once the job runs; aborts it at its time.
+/// Looks at the job every [`WATCH_EVERY`]: feeds the steering, carries out
+/// its decisions, records the last look, logs the progress now and then.
 fn watch_loop(dom: &Domain, name: &str, watch: &MigrationWatch, stop: &Receiver<()>) {
-    let mut downtime = watch.max_downtime_ms;
-    let mut aborted = false;
+    let mut next_log = Instant::now() + MIGRATION_PROGRESS_EVERY;
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(WATCH_EVERY) {
-        let running = dom
-            .job_info()
-            .is_ok_and(|job| job.r#type != sys::VIR_DOMAIN_JOB_NONE as i32);
-        if let (true, Some(ms)) = (running, downtime) {
-            match dom.migrate_set_max_downtime(ms, 0) {
-                Ok(()) => log::info!("{name}: Setting max migration downtime to {ms} ms."),
-                Err(e) => log::warn!("{name}: cannot set the migration downtime: {}", e.message()),
-            }
-            downtime = None;
+        let Some((_, sample)) =
+            job_sample(dom, 0).filter(|(kind, _)| *kind != sys::VIR_DOMAIN_JOB_NONE)
+        else {
+            continue;
+        };
+        let now = Instant::now();
+        let (decisions, limit) = match watch.steering.lock() {
+            Ok(mut steering) => (steering.decide(now, &sample), steering.downtime_limit()),
+            Err(_) => (Vec::new(), None),
+        };
+        for decision in &decisions {
+            carry_out(dom, name, decision);
         }
-        if running && !aborted && Instant::now() >= watch.abort_at {
-            log::warn!("{name}: migration still running at its deadline: aborting it.");
-            // SAFETY: `dom` is a valid domain handle for the loop's duration.
-            if unsafe { sys::virDomainAbortJob(dom.as_ptr()) } < 0 {
-                log::warn!(
-                    "{name}: aborting the migration failed: {}",
-                    virt::error::Error::last_error().message()
-                );
-            }
-            aborted = true;
+        if let Ok(mut report) = watch.report.lock() {
+            report.last = Some(sample);
+            report.taken.extend(decisions);
         }
+        if now >= next_log {
+            log::info!("{name}: migration {}", sample.progress(limit));
+            next_log = now + MIGRATION_PROGRESS_EVERY;
+        }
+    }
+}
+
+/// One decision, on the job's domain.
+fn carry_out(dom: &Domain, name: &str, decision: &Decision) {
+    let why = &decision.why;
+    // SAFETY (each call below): `dom` is a valid domain handle for the
+    // watcher's whole loop.
+    let (call, rc) = match decision.action {
+        JobAction::SetMaxDowntime(ms) => {
+            log::info!("{name}: Setting max migration downtime to {ms} ms ({why}).");
+            ("set the downtime", unsafe {
+                sys::virDomainMigrateSetMaxDowntime(dom.as_ptr(), ms, 0)
+            })
+        }
+        JobAction::Pause => {
+            log::warn!("{name}: migration: {why}.");
+            ("pause the guest", unsafe {
+                sys::virDomainSuspend(dom.as_ptr())
+            })
+        }
+        JobAction::StartPostCopy => {
+            log::warn!("{name}: migration: {why}; a failure from now on loses the guest.");
+            ("switch to post-copy", unsafe {
+                sys::virDomainMigrateStartPostCopy(dom.as_ptr(), 0)
+            })
+        }
+        JobAction::Abort => {
+            log::warn!("{name}: migration: {why}.");
+            ("abort the migration", unsafe {
+                sys::virDomainAbortJob(dom.as_ptr())
+            })
+        }
+    };
+    if rc < 0 {
+        log::warn!(
+            "{name}: cannot {call}: {}",
+            virt::error::Error::last_error().message()
+        );
     }
 }
 

@@ -26,6 +26,7 @@ pub mod dynload;
 mod errors;
 mod events;
 mod flags;
+mod job_stats;
 mod migrate;
 mod tag;
 mod worker;
