@@ -59,6 +59,9 @@ pub struct LibvirtController {
     /// Set when a call did not answer in time: the message every later call
     /// returns until [`DomainController::recover`].
     hung: Mutex<Option<String>>,
+    /// The last time a call did not answer (kept across `recover`): why a
+    /// later call found no time left.
+    last_hang: Mutex<Option<String>>,
     hub: Arc<events::Hub>,
     /// Events numbered above this are news for `wait_event`: the newest
     /// event number when the latest call was sent (or `wait_event` returned).
@@ -75,6 +78,7 @@ impl LibvirtController {
             call_cap: None,
             worker: Mutex::new(None),
             hung: Mutex::new(None),
+            last_hang: Mutex::new(None),
             hub: Arc::new(events::Hub::default()),
             cursor: AtomicU64::new(0),
         }
@@ -134,9 +138,11 @@ impl LibvirtController {
         }
         let wait = self.budget(by);
         if wait.is_zero() {
-            return Err(ControllerError::Unreachable(
-                "no time left before the operation deadline".into(),
-            ));
+            let earlier = lock(&self.last_hang).clone();
+            return Err(ControllerError::Unreachable(match earlier {
+                Some(why) => format!("{why}; no time left before the operation deadline"),
+                None => "no time left before the operation deadline".into(),
+            }));
         }
         let (tx, rx) = std::sync::mpsc::channel();
         let job: Job = Box::new(move |session| {
@@ -161,6 +167,7 @@ impl LibvirtController {
                 let msg = format!("libvirt did not answer within {:.1} s", wait.as_secs_f64());
                 log::debug!("{msg}; giving up on this connection");
                 *lock(&self.hung) = Some(msg.clone());
+                *lock(&self.last_hang) = Some(msg.clone());
                 Err(ControllerError::Unreachable(msg))
             }
             Err(RecvTimeoutError::Disconnected) => {

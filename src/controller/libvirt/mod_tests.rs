@@ -62,3 +62,21 @@ fn recover_clears_a_hang() {
     c.recover();
     assert!(!c.is_hung());
 }
+
+/// After a call that did not answer, a later call with no time left says
+/// why the time ran out (the hang first: exit reasons are cut at 128 bytes).
+#[test]
+fn no_time_left_names_the_earlier_hang() {
+    let far = Instant::now() + Duration::from_secs(3600);
+    let c = LibvirtController::new(Some("test:///default".into()), far);
+    *lock(&c.hung) = Some("libvirt did not answer within 4.8 s".into());
+    *lock(&c.last_hang) = Some("libvirt did not answer within 4.8 s".into());
+    c.recover();
+    match c.state("x", Instant::now()) {
+        Err(ControllerError::Unreachable(why)) => assert!(
+            why.starts_with("libvirt did not answer within 4.8 s; no time left"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
