@@ -28,6 +28,7 @@ mod events;
 mod flags;
 mod job_stats;
 mod migrate;
+mod resources;
 mod tag;
 mod worker;
 
@@ -363,34 +364,17 @@ impl DomainController for LibvirtController {
         self.list_tagged(by)
     }
 
-    /// Pool and network objects are leaked on purpose: virt's Drop panics
-    /// when the free fails, and the process is short-lived.
     fn ensure_pool_active(&self, pool: &str, by: Instant) -> Outcome<()> {
         let pool = pool.to_string();
         self.call(by, move |s| {
-            s.with_conn(|conn| {
-                let p = std::mem::ManuallyDrop::new(conn.lookup_storage_pool_by_name(&pool)?);
-                if p.is_active()? {
-                    let _ = p.refresh(0);
-                    Ok(())
-                } else {
-                    p.create(0)
-                }
-            })
+            s.with_conn(|conn| resources::pool_active(conn, &pool))
         })
     }
 
     fn ensure_network_active(&self, network: &str, by: Instant) -> Outcome<()> {
         let network = network.to_string();
         self.call(by, move |s| {
-            s.with_conn(|conn| {
-                let n = std::mem::ManuallyDrop::new(conn.lookup_network_by_name(&network)?);
-                if n.is_active()? {
-                    Ok(())
-                } else {
-                    n.create()
-                }
-            })
+            s.with_conn(|conn| resources::network_active(conn, &network))
         })
     }
 
