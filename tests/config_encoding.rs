@@ -2,7 +2,8 @@
 //! byte-order mark): the agent decodes it and starts the domain with its
 //! text intact (libvirt 9.0 itself, given the file by `virsh create` as
 //! the anchor does, refuses it: "Input is not proper UTF-8"); an encoding
-//! the agent cannot decode is refused with a reason (6), never started
+//! the agent cannot decode is refused with a reason (6) by validate-all and
+//! start, never started
 //! garbled. On libvirtd's daemon-hosted test driver; domains `enc-<pid>-…`.
 
 mod support;
@@ -81,5 +82,20 @@ fn latin1_and_utf16_configs_start_with_their_text_intact() {
     assert_eq!(start.code, 6, "{start:?}");
     let reason = start.reason().unwrap_or_default();
     assert!(reason.contains("KOI8-R"), "{reason}");
+    // validate-all says so before any start; a probe and a stop answer from
+    // the domain's state (none here), as for any config
+    let ocf = Ocf::new(
+        &koi8_name,
+        &dir.path().join(format!("{koi8_name}.xml")),
+        TEST_URI,
+    );
+    let validate = ocf.ours("validate-all");
+    assert_eq!(validate.code, 6, "{validate:?}");
+    assert!(
+        validate.reason().unwrap_or_default().contains("KOI8-R"),
+        "{validate:?}"
+    );
+    assert_eq!(ocf.ours("monitor").code, 7);
+    assert_eq!(ocf.ours("stop").code, 0);
     drop(keeper);
 }

@@ -199,7 +199,9 @@ fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn 
 fn dispatch(req: &Request) -> OcfResult {
     let ctl = controller_for(&req.ctx, &req.params, req.action);
     match req.action {
-        Action::ValidateAll => agent::validate(req),
+        // the document start would hand libvirt must decode (an encoding the
+        // agent cannot read is refused here, not first at the next start)
+        Action::ValidateAll => req.config_xml().and_then(|_| agent::validate(req)),
         Action::GetConfig => Ok(OcfRc::Success),
         Action::MetaData => {
             print!("{META_DATA}");
