@@ -31,6 +31,16 @@ fn wipe_rsctmp(ocf: &Ocf) {
     }
 }
 
+/// `action` run by an agent that remembers nothing (a migration target, a
+/// rebooted node); "recurring monitor" is the monitor with an interval.
+fn forgetful(ocf: &Ocf, action: &str) -> Run {
+    wipe_rsctmp(ocf);
+    match action {
+        "recurring monitor" => ocf.recurring().ours("monitor"),
+        _ => ocf.ours(action),
+    }
+}
+
 /// The config moved away for the life of the value, put back on drop.
 struct Hidden<'a>(&'a Path);
 
@@ -71,14 +81,10 @@ fn the_tag_finds_a_guest_whose_config_cannot_be_read() {
     wait_guest_up(NAME);
 
     let hidden = Hidden::new(&config);
-    wipe_rsctmp(&ocf);
-    let probe = ocf.ours("monitor");
-    wipe_rsctmp(&ocf);
-    let monitor = ocf.recurring().ours("monitor");
-    wipe_rsctmp(&ocf);
-    let status = ocf.ours("status");
-    wipe_rsctmp(&ocf);
-    let stop = ocf.ours("stop");
+    let probe = forgetful(&ocf, "monitor");
+    let monitor = forgetful(&ocf, "recurring monitor");
+    let status = forgetful(&ocf, "status");
+    let stop = forgetful(&ocf, "stop");
     let after_stop = domstate(QEMU, NAME);
     let probe_after = ocf.ours("monitor");
     let stop_again = ocf.ours("stop");
@@ -128,10 +134,8 @@ fn a_guest_whose_config_was_emptied_is_found_and_stopped() {
     wait_guest_up(name);
     let emptied = Emptied::new(&config);
     let monitor = ocf.recurring().ours("monitor");
-    wipe_rsctmp(&ocf);
-    let probe = ocf.ours("monitor");
-    wipe_rsctmp(&ocf);
-    let stop = ocf.ours("stop");
+    let probe = forgetful(&ocf, "monitor");
+    let stop = forgetful(&ocf, "stop");
     let after_stop = domstate(QEMU, name);
     drop(emptied);
     assert_eq!(monitor.code, 0, "the guest runs here: {monitor:?}");
@@ -152,8 +156,7 @@ fn an_untagged_guest_with_nothing_remembered_gets_the_anchors_answers() {
     let (ok, out) = virsh(QEMU, &["create", config.to_str().unwrap()]);
     assert!(ok, "virsh create: {out}");
     let hidden = Hidden::new(&config);
-    wipe_rsctmp(&ocf);
-    let probe = ocf.ours("monitor");
+    let probe = forgetful(&ocf, "monitor");
     let stop = ocf.ours("stop");
     let state = domstate(QEMU, "vdt-tag-none");
     drop(hidden);
@@ -250,8 +253,7 @@ fn copies_of_a_tagged_definition_are_never_taken_for_the_resource() {
     // nothing remembered: the tag finds the guest, not its copy
     assert_eq!(ocf.ours("start").code, 0);
     let hidden = Hidden::new(&config);
-    wipe_rsctmp(&ocf);
-    let probe = ocf.ours("monitor");
+    let probe = forgetful(&ocf, "monitor");
     drop(hidden);
     assert_eq!(probe.code, 0, "{probe:?}");
 
@@ -260,8 +262,7 @@ fn copies_of_a_tagged_definition_are_never_taken_for_the_resource() {
     let (ok, out) = virsh(TEST_URI, &["start", &copy]);
     assert!(ok, "{out}");
     let hidden = Hidden::new(&config);
-    wipe_rsctmp(&ocf);
-    let probe = ocf.ours("monitor");
+    let probe = forgetful(&ocf, "monitor");
     let monitor = ocf.recurring().ours("monitor");
     let stop = ocf.ours("stop");
     let copy_state = domstate(TEST_URI, &copy);
@@ -308,15 +309,11 @@ fn a_persistent_definition_left_behind_by_a_changed_config_is_not_the_resource()
     assert!(listed.contains(&old) && listed.contains(&new), "{listed}");
 
     let hidden = Hidden::new(&config);
-    wipe_rsctmp(&ocf);
-    let probe = ocf.ours("monitor");
-    wipe_rsctmp(&ocf);
-    let monitor = ocf.recurring().ours("monitor");
-    wipe_rsctmp(&ocf);
-    let stop = ocf.ours("stop");
+    let probe = forgetful(&ocf, "monitor");
+    let monitor = forgetful(&ocf, "recurring monitor");
+    let stop = forgetful(&ocf, "stop");
     let state = domstate(TEST_URI, &new);
-    wipe_rsctmp(&ocf);
-    let monitor_after = ocf.recurring().ours("monitor");
+    let monitor_after = forgetful(&ocf, "recurring monitor");
     drop(hidden);
     assert_eq!(probe.code, 0, "{probe:?}");
     assert_eq!(monitor.code, 0, "{monitor:?}");

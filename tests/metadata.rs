@@ -11,23 +11,6 @@ use std::process::{Command as StdCommand, Stdio};
 use assert_cmd::Command;
 use virtualdomain::metadata::{self, Meta};
 
-/// Parameters this project adds after the anchor's.
-const ALLOWED_EXTRAS: [&str; 13] = [
-    "shutdown_timeout",
-    "migration_mapping",
-    "migration_mode",
-    "double_start_protection",
-    "double_start_nodes",
-    "persistent",
-    "io_error_policy",
-    "io_error_delay",
-    "migration_max_downtime",
-    "migration_auto_converge",
-    "migration_completion_timeout",
-    "migration_progress_timeout",
-    "migration_timeout_action",
-];
-
 fn metadata_file() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/metadata/VirtualDomain.xml");
     std::fs::read_to_string(path).expect("metadata/VirtualDomain.xml")
@@ -205,7 +188,11 @@ fn same_interface_as_the_anchor() {
     let our_names = names(&ours);
     let (common_names, extras) = our_names.split_at(theirs.params.len().min(our_names.len()));
     assert_eq!(common_names, names(&theirs), "parameter names and order");
-    assert_eq!(extras, ALLOWED_EXTRAS, "parameters after the anchor's");
+    assert_eq!(
+        extras,
+        common::ADDED_PARAMETERS,
+        "parameters after the anchor's"
+    );
 
     for (o, t) in ours.params.iter().zip(&theirs.params) {
         assert_eq!(o.content_type, t.content_type, "{}: content type", o.name);

@@ -33,14 +33,7 @@ fn params() -> &'static [String] {
 #[test]
 fn the_parameter_list_is_the_anchors_and_ours() {
     let ours = params();
-    for added in [
-        "shutdown_timeout",
-        "migration_mapping",
-        "migration_mode",
-        "double_start_protection",
-        "double_start_nodes",
-        "persistent",
-    ] {
+    for added in common::ADDED_PARAMETERS {
         assert!(ours.iter().any(|p| p == added), "{added} missing: {ours:?}");
     }
     let Some(anchor) = common::anchor("the anchor's parameters") else {

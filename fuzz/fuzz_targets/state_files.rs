@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use virtualdomain::guest::process::emulator_kind;
 use virtualdomain::cluster::utilization::decode;
+use virtualdomain::guest::process::emulator_kind;
 use virtualdomain::host::state_files;
 
 fn rsctmp() -> &'static PathBuf {

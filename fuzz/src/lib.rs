@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use virtualdomain::controller::rpc::session::{CallResult, Session};
 use virtualdomain::controller::rpc::wire::{self, DomainRef, Encoder, Procedure};
+use virtualdomain::ocf::Env;
+use virtualdomain::params::Params;
 
 /// The domain every conversation asks about.
 pub const DOMAIN: &str = "vm1";
@@ -127,14 +129,14 @@ mod tests {
     #[test]
     fn healthy_seeds_are_answers() {
         let state = after_lookup(&seed("rpc_state", "paused"), |s, d| s.state(d));
-        assert!(matches!(state, Some(Ok(3))), "{state:?}");
+        assert!(matches!(state, Some(Ok((3, _)))), "{state:?}");
         let info = after_lookup(&seed("rpc_info", "running"), |s, d| s.info(d)).unwrap();
         assert_eq!(info.unwrap().max_mem_kib, 262_144);
         let xml = after_lookup(&seed("rpc_xml_desc", "live"), |s, d| s.xml_desc(d));
         let xml = xml.unwrap().unwrap();
         assert_eq!(DomainConfig::parse(&xml).name.as_deref(), Some("test"));
         let stray = after_lookup(&seed("rpc_state", "stray-first"), |s, d| s.state(d));
-        assert!(matches!(stray, Some(Ok(1))), "{stray:?}");
+        assert!(matches!(stray, Some(Ok((1, _)))), "{stray:?}");
         let whole = with_daemon_bytes(&[], &seed("rpc_session", "healthy"), |s| {
             s.open("qemu:///system")?;
             let dom = s.lookup(DOMAIN)?;
@@ -155,4 +157,16 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// The parameters an agent gets when `OCF_RESKEY_<name>` holds the
+/// fuzzer's bytes, or `None` for bytes no environment variable can hold
+/// (not UTF-8 as the agent reads it, or a NUL).
+pub fn params_with(name: &str, data: &[u8]) -> Option<(Params, String)> {
+    let text = std::str::from_utf8(data).ok()?;
+    if text.contains('\0') {
+        return None;
+    }
+    let env = Env::from_pairs([(format!("OCF_RESKEY_{name}"), text.to_string())]);
+    Some((Params::from_env(&env), text.to_string()))
 }

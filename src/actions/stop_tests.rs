@@ -69,7 +69,12 @@ fn paused_and_crashed_domains_are_destroyed_without_waiting() {
         assert_eq!(fake.count("destroy"), 1, "{state:?}");
         // no wait: one look before, one after the destroy (a graceful
         // window would poll the state again and again), no wall clock read
-        assert_eq!(fake.count("state"), 2, "{state:?}: {:?}", fake.calls.borrow());
+        assert_eq!(
+            fake.count("state"),
+            2,
+            "{state:?}: {:?}",
+            fake.calls.borrow()
+        );
     }
 }
 

@@ -12,6 +12,22 @@ pub const ANCHOR: &str = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
 /// The operation timeout of a run whose environment sets none: the
 /// agents' default (spec: 90000 ms, as Pacemaker's default op timeout).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
+/// The parameters this project adds after the anchor's, in meta-data order.
+pub const ADDED_PARAMETERS: [&str; 13] = [
+    "shutdown_timeout",
+    "migration_mapping",
+    "migration_mode",
+    "double_start_protection",
+    "double_start_nodes",
+    "persistent",
+    "io_error_policy",
+    "io_error_delay",
+    "migration_max_downtime",
+    "migration_auto_converge",
+    "migration_completion_timeout",
+    "migration_progress_timeout",
+    "migration_timeout_action",
+];
 /// The exit-reason prefix Pacemaker reads on stderr.
 pub const REASON_PREFIX: &str = "ocf-exit-reason:";
 
