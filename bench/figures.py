@@ -10,6 +10,7 @@ import os
 import re
 import resource
 import shlex
+import shutil
 import statistics
 import time
 
@@ -70,28 +71,89 @@ _CLONE = re.compile(r"^(clone3?|v?fork)\(")
 _RET = re.compile(r"=\s*(\d+)\s*$")
 
 
+STRACE = ["strace", "-ff", "-qq", "-e", "trace=process"]
+
+
+def _tasks(d):
+    """(processes, threads) created, from the strace -ff files t.* in d:
+    clone/fork calls that returned a task id (one file per task, so no
+    interleaved lines); the traced command itself is not counted."""
+    procs = threads = 0
+    for path in glob.glob(f"{d}/t.*"):
+        with open(path) as f:
+            for line in f:
+                m = _RET.search(line)
+                if _CLONE.match(line) and m and int(m.group(1)) > 0:
+                    if "CLONE_THREAD" in line:
+                        threads += 1
+                    else:
+                        procs += 1
+    return procs, threads
+
+
+def _traced(ctx, label, cmd, env):
+    """(rc, output, processes, threads) of cmd run under strace -ff."""
+    d = os.path.join(ctx.tmp, "strace-" + re.sub(r"\W+", "-", label))
+    os.makedirs(d)
+    rc, out = run([*STRACE, "-o", f"{d}/t", *cmd], env=env, check=False, timeout=180)
+    return (rc, out, *_tasks(d))
+
+
 def process_counts(ctx, variants):
-    """Figure 3: processes (and threads) created by one steady-state run,
-    from strace -ff: one file per task, so no interleaved lines."""
+    """Figure 3: processes (and threads) created by one steady-state run."""
     res = {}
     for name, (cmd, env) in variants.items():
-        d = os.path.join(ctx.tmp, "strace-" + re.sub(r"\W+", "-", name))
-        os.makedirs(d)
-        rc, out = run(["strace", "-ff", "-qq", "-e", "trace=process", "-o", f"{d}/t", *cmd],
-                      env=env, check=False, timeout=120)
+        rc, out, procs, threads = _traced(ctx, name, cmd, env)
         if rc != 0:
             raise BenchError(f"monitor ({name}) under strace rc {rc}: {out.strip()[-500:]}")
-        procs = threads = 0
-        for path in glob.glob(f"{d}/t.*"):
-            with open(path) as f:
-                for line in f:
-                    m = _RET.search(line)
-                    if _CLONE.match(line) and m and int(m.group(1)) > 0:
-                        if "CLONE_THREAD" in line:
-                            threads += 1
-                        else:
-                            procs += 1
         res[name] = {"processes": procs, "threads": threads}
+    return res
+
+
+# figure 3b: the actions of one life of the resource on a node, in order, with
+# the rc each must give (None: the action is not the agent's)
+LIFE = [("probe (nothing remembered)", "monitor", 0, 7), ("start", "start", 0, 0),
+        ("monitor", "monitor", 10000, 0), ("status", "status", 0, 0),
+        ("reload-agent", "reload-agent", 0, "ours only"), ("stop", "stop", 0, 0)]
+
+
+def action_processes(ctx):
+    """Figure 3b: processes each action of a resource's life creates, utilization
+    on (the offline CIB), a fresh HA_RSCTMP so the probe is the one of a node
+    that never ran the guest. The guest is down at the start and at the end."""
+    g, d = ctx.guest, ctx.tmp
+    g.destroy()
+    res = {}
+    for agent in AGENTS:
+        binary = ctx.agent if agent == "ours" else ctx.anchor
+        instance = "bench-o5" if agent == "ours" else "bench-a5"
+        rsctmp = f"{d}/rsc-life-{agent}"
+        res[agent] = {}
+        for label, action, interval, want in LIFE:
+            if want == "ours only" and agent != "ours":
+                continue
+            env = agent_env(instance, rsctmp, g.xml, interval=interval, cib=ctx.cib)
+            rc, out, procs, threads = _traced(ctx, f"life-{agent}-{label}", [binary, action], env)
+            if rc != (0 if want == "ours only" else want):
+                raise BenchError(f"{label} ({agent}) under strace rc {rc}: {out.strip()[-500:]}")
+            res[agent][label] = {"processes": procs, "threads": threads}
+            if action == "start":
+                g.wait_up()  # so that the stop below is a graceful one
+    # what such a probe costs (untraced), beside figure 1's steady monitor
+    probes = {a: [] for a in AGENTS}
+    for i in range(ctx.p["probe_reps"]):
+        for agent in AGENTS if i % 2 == 0 else AGENTS[::-1]:
+            rsctmp = f"{d}/rsc-probe-{agent}"
+            shutil.rmtree(rsctmp, ignore_errors=True)
+            binary = ctx.agent if agent == "ours" else ctx.anchor
+            instance = "bench-o4" if agent == "ours" else "bench-a4"
+            env = agent_env(instance, rsctmp, g.xml, interval=0, cib=ctx.cib)
+            rc, out, t0, t1 = timed([binary, "monitor"], env)
+            if rc != 7:
+                raise BenchError(f"probe ({agent}) rc {rc}, expected 7: {out.strip()[-300:]}")
+            probes[agent].append(t1 - t0)
+    for agent in AGENTS:
+        res[agent]["probe_wall"] = statistics.median(probes[agent])
     return res
 
 
@@ -211,6 +273,7 @@ def migration(ctx):
     keys = ("to_wall", "from_wall", "whole", "exit_after_running", "libvirt_tail", "to_tail",
             "agent_share", "outside_job", "gap", "job", "downtime", "event_downtime")
     res = {a: {k: [] for k in keys} | {"foreign_pauses": []} for a in AGENTS}
+    traced = {}
     watchers = []
     try:
         t_up = time.time()
@@ -284,6 +347,26 @@ def migration(ctx):
                     f"migrate_from {1000 * (t3 - t2):.0f} ms, exit {1000 * (t3 - running):.0f} ms "
                     f"after RESUMED, downtime {1000 * down:.0f} ms")
                 src = dst
+        # figure 3b's migrate_to / migrate_from: one more migration per agent,
+        # under strace inside the hosts (not timed: tracing slows it)
+        for agent in AGENTS:
+            dst = 3 - src
+            binary, provider = binaries[agent]
+            params = {"config": xml, "hypervisor": QEMU, "migration_transport": "tcp",
+                      "CRM_meta_migrate_source": f"n{src}", "CRM_meta_migrate_target": f"n{dst}"}
+            for attr in ("cpu", "host_memory", "hv_memory"):
+                params[f"autoset_utilization_{attr}"] = "false"
+            for action, host, ms in (("migrate_to", src, MIG_TO_MS), ("migrate_from", dst, MIG_FROM_MS)):
+                d = os.path.join(lab.w, f"strace-{agent}-{action}")
+                shutil.rmtree(d, ignore_errors=True)
+                os.makedirs(d)
+                rc, out = run(lab.agent(host, binary, provider, action, f"vdb-{agent}", params, ms,
+                                        wrap=[*STRACE, "-o", f"{d}/t"]), check=False, timeout=200)
+                if rc != 0:
+                    raise BenchError(f"{action} ({agent}) under strace rc {rc}: {out[-500:]}")
+                procs, threads = _tasks(d)
+                traced.setdefault(agent, {})[action] = {"processes": procs, "threads": threads}
+            src = dst
         # the guest kept running through all of it: same boot, later tick
         lab._script("guest-tick.sh", "--wait", "15", "--boot", boot, "--after", str(tick),
                     lab.w, str(src), MIG_NAME, timeout=30)
@@ -295,7 +378,7 @@ def migration(ctx):
                 if k != "foreign_pauses"}
             | {"n": len(r["whole"]), "foreign_pauses": r["foreign_pauses"],
                "downtimes": r["downtime"], "wholes": r["whole"],
-               "wrapper": statistics.median(wrapper)}
+               "wrapper": statistics.median(wrapper), "processes": traced.get(a, {})}
             for a, r in res.items()}
 
 

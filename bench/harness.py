@@ -20,9 +20,9 @@ from lab import BenchError, Guest, base_env, log, make_cib
 
 PARAMS = {
     "full": {"rounds": 3, "runs": 15, "warmup": 3, "rss_reps": 5, "cycles": 5, "domains": 200,
-             "mig_cycles": 10},
+             "mig_cycles": 10, "probe_reps": 15},
     "smoke": {"rounds": 1, "runs": 3, "warmup": 1, "rss_reps": 1, "cycles": 1, "domains": 10,
-              "mig_cycles": 1},
+              "mig_cycles": 1, "probe_reps": 2},
 }
 
 
@@ -81,8 +81,8 @@ def main():
         log(f"{a.mode} run; agent {a.agent}; scratch {tmp}")
         ctx.guest.prepare()
         ctx.guest.ensure_up()
-        make_cib(ctx.cib, "bench-o1", "bench-o2", "bench-o3", "bench-a1", "bench-a2",
-                 "bench-a3")
+        make_cib(ctx.cib, "bench-o1", "bench-o2", "bench-o3", "bench-o4", "bench-o5", "bench-a1",
+                 "bench-a2", "bench-a3", "bench-a4", "bench-a5")
         variants = figures.monitor_variants(ctx)
         figures.check_monitors(variants)
         log("1/2: monitor timing")
@@ -93,6 +93,8 @@ def main():
         r["size"] = figures.size_and_rss(ctx, variants)
         log("4/8: start and stop cycles")
         r["cycles"] = figures.start_stop_cycles(ctx)
+        log("3b: processes per action, probe cost")
+        r["life"] = figures.action_processes(ctx)
         log("5: live migration between two lab hosts")
         r["migrate"] = figures.migration(ctx)
         log("6: test-driver domains")

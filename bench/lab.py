@@ -309,9 +309,10 @@ class MultiLab:
         boot, tick = out.split()[-2:]
         return boot, int(tick)
 
-    def agent(self, i, binary, provider, action, rsc, params, timeout_ms):
+    def agent(self, i, binary, provider, action, rsc, params, timeout_ms, wrap=()):
         """argv of one agent action on nI with pacemaker-execd's environment,
-        as agent-run.sh gives it (params: OCF_RESKEY_ names without prefix)."""
+        as agent-run.sh gives it (params: OCF_RESKEY_ names without prefix);
+        wrap: a command the agent runs under (strace)."""
         log_file = os.path.join(self.w, f"n{i}", "log", "agent.log")
         env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RA_VERSION_MAJOR": "1",
                "OCF_RA_VERSION_MINOR": "1", "OCF_RESOURCE_INSTANCE": rsc,
@@ -329,4 +330,4 @@ class MultiLab:
         env |= {f"OCF_RESKEY_{k}": v for k, v in params.items()}
         secs = str((timeout_ms + 999) // 1000)
         return [*self.inside(i), "env", "-i", *(f"{k}={v}" for k, v in env.items()),
-                "timeout", "-s", "KILL", secs, binary, action]
+                "timeout", "-s", "KILL", secs, *wrap, binary, action]
