@@ -7,6 +7,7 @@
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 WORKDIR I stop|start|restart|freeze|thaw|status" >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
+drop_inherited_fds
 need_root
 load_env "$1"; i=$2; what=$3
 stop() {

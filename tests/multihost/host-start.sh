@@ -16,6 +16,7 @@
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 WORKDIR I" >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
+drop_inherited_fds
 need_root
 load_env "$1"; i=$2
 [[ $i =~ ^[0-9]+$ ]] && [ "$i" -ge 1 ] && [ "$i" -le "$N" ] || die "I must be 1..$N"

@@ -15,6 +15,7 @@
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 N WORKDIR   (env PREFIX=vdm NET=10.213.7 MIGNET=10.213.107)" >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
+drop_inherited_fds
 need_root
 N=$1; W=$2
 [[ $N =~ ^[1-9]$ ]] || die "N must be 1..9"

@@ -7,6 +7,17 @@ T0=$(date +%s%N)
 # seconds since the script started, e.g. 1.23
 el() { local d=$(( ($(date +%s%N) - T0) / 1000000 )); printf '%d.%02d' $((d / 1000)) $((d % 1000 / 10)); }
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+# Closes what this script inherited beyond stdin/out/err: `flock LOCK cmd`
+# passes its locked descriptor on, and a daemon started here would hold the
+# lock for as long as the lab runs (a lab's libvirtd kept
+# /tmp/vd-multihost.lock for 40 min, and its own next `flock` waited on it).
+# Bash's own script descriptor (255 and up) stays.
+drop_inherited_fds() {
+    local fd
+    for fd in $(ls /proc/$$/fd); do
+        if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
 need_root() { [ "$(id -u)" = 0 ] || die "must run as root"; }
 # load_env WORKDIR: sets W (absolute), N, PREFIX, NET, MIGNET from WORKDIR/lab.env
 load_env() {

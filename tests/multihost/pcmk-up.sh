@@ -17,6 +17,7 @@
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 WORKDIR [I...]   (env MEMBERS, TOKEN)" >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
+drop_inherited_fds
 need_root
 load_env "$1"; shift
 MEMBERS=${MEMBERS:-$(seq 1 "$N" | tr '\n' ' ')}
