@@ -224,6 +224,9 @@ pub struct JobReport {
     pub completed: Option<JobSample>,
     /// The decisions carried out, in order.
     pub taken: Vec<Decision>,
+    /// The migration call failed with its connection to the target's
+    /// libvirt closed (the target host or its libvirtd gone mid-job).
+    pub target_lost: bool,
 }
 
 /// What happens while the migration job runs: the steering decides, the

@@ -17,7 +17,7 @@ const T: u64 = 40_000;
 const LIMIT: &str = "4000";
 
 /// A field of `virsh domjobinfo --completed` (its number).
-fn job_field(job: &str, name: &str) -> Option<f64> {
+pub(super) fn job_field(job: &str, name: &str) -> Option<f64> {
     job.lines()
         .find(|l| l.starts_with(name))
         .and_then(|l| l.split_whitespace().rev().nth(1))

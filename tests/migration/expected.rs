@@ -123,4 +123,14 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         "the anchor's virsh hangs on the frozen daemon and is killed; ours \
          gives up on it before the timeout",
     ),
+    // r. the migration network cut during the job
+    (
+        "r migrate_to, migration network cut",
+        Some(124),
+        1,
+        "the job stalls without an error: the anchor waits for virsh and is \
+         killed at the timeout; ours aborts it before",
+    ),
+    // q. the target host powered off during the job
+    ("q migrate_to, target powered off", Some(1), 1, ""),
 ];

@@ -99,6 +99,11 @@ fn migrate_call(
                 unsafe { sys::virDomainGetState(arrived.as_ptr(), &mut state, &mut reason, 0) };
             (read == 0).then(|| DomainState::from_raw(u32::try_from(state).unwrap_or(u32::MAX)))
         });
+    if out.is_err() && dconn.is_alive() == Ok(false) {
+        if let Ok(mut report) = report.lock() {
+            report.target_lost = true;
+        }
+    }
     // SAFETY: `dconn` is an open connection owned here and not used after
     // (virt's Drop of Connect panics on a failed close: never dropped).
     unsafe {
