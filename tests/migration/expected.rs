@@ -17,6 +17,8 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
     // b. libvirtd-to-libvirtd, data through libvirt's connection
     ("b migrate_to --p2p --tunnelled", Some(0), 0, ""),
     ("b migrate_from", Some(0), 0, ""),
+    ("b migrate_to --comp-methods mt,xbzrle", Some(0), 0, ""),
+    ("b migrate_from --comp-methods", Some(0), 0, ""),
     // c. pause mode
     ("c migrate_to migration_mode=pause", None, 0, "ours only"),
     ("c migrate_from", None, 0, "ours only"),
