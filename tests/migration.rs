@@ -41,6 +41,8 @@ mod midway;
 mod multihost;
 #[path = "migration/observed.rs"]
 mod observed;
+#[path = "migration/postcopy.rs"]
+mod postcopy;
 #[path = "migration/successes.rs"]
 mod successes;
 mod support;

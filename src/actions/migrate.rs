@@ -128,7 +128,8 @@ fn resume_if_paused_by_us(req: &Request, ctl: &dyn DomainController, report: &Jo
 /// Why the migration failed: the agent's own decision first (it says what
 /// fired; libvirt's message after it, unless it only echoes the agent's
 /// abort), else libvirt's message, which names the target when the
-/// migration's connection to it is what broke.
+/// migration's connection to it is what broke; a failure after the switch
+/// to post-copy says so first.
 fn cause(report: &JobReport, error: &ControllerError) -> String {
     let libvirt = match error {
         ControllerError::Unreachable(msg) if report.target_lost => {
@@ -143,6 +144,10 @@ fn cause(report: &JobReport, error: &ControllerError) -> String {
         .find(|d| !matches!(d.action, JobAction::SetMaxDowntime(_)));
     match fired {
         Some(d) if d.action == JobAction::Abort => d.why.clone(),
+        // what broke first: the guest ran on the target, its memory split
+        Some(d) if d.action == JobAction::StartPostCopy => {
+            format!("in post-copy: {libvirt} ({})", d.why)
+        }
         Some(d) => format!("{} ({libvirt})", d.why),
         None => libvirt.to_string(),
     }

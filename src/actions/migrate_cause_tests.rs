@@ -12,7 +12,20 @@ fn cause_names_what_broke() {
         target_lost: true,
         ..JobReport::default()
     };
-    let cases: [(&JobReport, &ControllerError, &str); 4] = [
+    let cases: [(&JobReport, &ControllerError, &str); 5] = [
+        (
+            &JobReport {
+                taken: vec![Decision {
+                    action: JobAction::StartPostCopy,
+                    why: "first pass done: switched to post-copy".into(),
+                }],
+                target_lost: true,
+                ..JobReport::default()
+            },
+            &eof,
+            "in post-copy: connection to the target lost: End of file while reading data \
+             (first pass done: switched to post-copy)",
+        ),
         (
             &lost,
             &eof,

@@ -107,6 +107,44 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         0,
         "ours only",
     ),
+    // l, post-copy (vm.unprivileged_userfaultfd=1 for these runs)
+    (
+        "l migrate_to dirtying, --postcopy-after-precopy",
+        Some(0),
+        0,
+        "",
+    ),
+    (
+        "l migrate_from dirtying, --postcopy-after-precopy",
+        Some(0),
+        0,
+        "",
+    ),
+    (
+        "l migrate_to dirtying, completion timeout, postcopy",
+        None,
+        0,
+        "ours only: switched to post-copy",
+    ),
+    (
+        "l migrate_from dirtying, completion timeout, postcopy",
+        None,
+        0,
+        "ours only",
+    ),
+    (
+        "l migrate_to, target powered off in post-copy",
+        None,
+        1,
+        "ours only: the guest is lost with the target (the meta-data says so)",
+    ),
+    ("l stop after the failed post-copy", None, 0, "ours only"),
+    (
+        "l start afresh after the failed post-copy",
+        None,
+        0,
+        "ours only",
+    ),
     // m, n. a libvirtd restarted during the job
     ("m migrate_to, target's libvirtd restarted", Some(1), 1, ""),
     ("n migrate_to, source's libvirtd restarted", Some(1), 1, ""),
