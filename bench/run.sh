@@ -12,12 +12,17 @@
 #   bash bench/run.sh --smoke   a few iterations of everything -> a temp file
 #                               (or OUT=path); fails only if a benchmark
 #                               cannot run, never on a timing goal (CI)
+#   bash bench/run.sh migration-dirty
+#                               only figure 9 (bench/dirty.py: a guest dirtying
+#                               memory faster than the link copies it, ≈ 6 min):
+#                               its section of BENCHMARKS.md (or OUT) is replaced,
+#                               the rest kept; a full run keeps that section
 set -euo pipefail
-usage() { echo "usage: [AGENT=binary] [OUT=report.md] $0 [--smoke]" >&2; exit 2; }
+usage() { echo "usage: [AGENT=binary] [OUT=report.md] $0 [--smoke|migration-dirty]" >&2; exit 2; }
 MODE=full
 case $# in
     0) ;;
-    1) [ "$1" = --smoke ] && MODE=smoke || usage ;;
+    1) case $1 in --smoke) MODE=smoke ;; migration-dirty) MODE=dirty ;; *) usage ;; esac ;;
     *) usage ;;
 esac
 cd "$(dirname "$0")/.."
@@ -45,6 +50,13 @@ if [ -z "${AGENT:-}" ]; then
 fi
 AGENT=$(realpath "$AGENT")
 [ -x "$AGENT" ] || { echo "bench/run.sh: AGENT=$AGENT is not executable" >&2; exit 1; }
+
+if [ $MODE = dirty ]; then
+    OUT=$(realpath -m "${OUT:-$REPO/BENCHMARKS.md}")
+    echo "== migration-dirty benchmark run of $AGENT -> $OUT"
+    python3 -B bench/dirty.py --agent "$AGENT" --anchor "$ANCHOR" --out "$OUT"
+    exit
+fi
 
 gcc -O2 -Wall -o "$BIN/floor" bench/floor.c -lvirt
 gcc -O2 -Wall -o "$BIN/events" bench/events.c -lvirt

@@ -33,12 +33,16 @@ mod events;
 mod expected;
 #[path = "migration/failures.rs"]
 mod failures;
+#[path = "migration/host_faults.rs"]
+mod host_faults;
 #[path = "migration/midway.rs"]
 mod midway;
 #[path = "support/multihost.rs"]
 mod multihost;
 #[path = "migration/observed.rs"]
 mod observed;
+#[path = "migration/postcopy.rs"]
+mod postcopy;
 #[path = "migration/successes.rs"]
 mod successes;
 mod support;
@@ -339,7 +343,7 @@ impl<'a> Pass<'a> {
         let only = std::env::var("VD_MIGRATION_ONLY").unwrap_or_default();
         let run = |s: &str| only.is_empty() || only.split(',').any(|o| o.trim() == s);
         let ours = self.agent == Agent::Ours;
-        let scenarios: [Scenario<'_>; 16] = [
+        let scenarios: [Scenario<'_>; 18] = [
             ("a", true, Self::round_trip),
             ("b", true, Self::p2p_tunnelled),
             ("d", true, Self::mapped),
@@ -356,6 +360,8 @@ impl<'a> Pass<'a> {
             ("n", true, Self::source_libvirtd_restarted),
             ("o", true, Self::source_libvirtd_frozen_and_thawed),
             ("p", true, Self::source_libvirtd_frozen),
+            ("r", true, Self::migration_network_cut),
+            ("q", true, Self::target_powered_off),
         ];
         for (id, wanted, scenario) in scenarios {
             if wanted && run(id) {

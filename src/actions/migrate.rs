@@ -12,7 +12,7 @@
 //! migrate_from waits for the domain by libvirt's events and answers as
 //! soon as it runs, or with an error within its timeout.
 
-use crate::controller::Remote;
+use crate::controller::{ControllerError, Remote};
 use crate::controller::{
     DomainController, DomainState, JobAction, JobReport, JobSample, MigrateFlag, MigrationMode,
     MigrationSpec, MigrationWatch,
@@ -89,7 +89,7 @@ pub fn migrate_to(req: &Request, ctl: &dyn DomainController, remote: Remote) -> 
         Ok(there) => (None, there),
         Err(e) => {
             resume_if_paused_by_us(req, ctl, &report);
-            (Some(cause(&report, &e.to_string())), None)
+            (Some(cause(&report, &e)), None)
         }
     };
     let what = format!("{name}: {} migration to {target}", mode_word(spec.mode));
@@ -127,8 +127,16 @@ fn resume_if_paused_by_us(req: &Request, ctl: &dyn DomainController, report: &Jo
 
 /// Why the migration failed: the agent's own decision first (it says what
 /// fired; libvirt's message after it, unless it only echoes the agent's
-/// abort), else libvirt's message.
-fn cause(report: &JobReport, libvirt: &str) -> String {
+/// abort), else libvirt's message, which names the target when the
+/// migration's connection to it is what broke; a failure after the switch
+/// to post-copy says so first.
+fn cause(report: &JobReport, error: &ControllerError) -> String {
+    let libvirt = match error {
+        ControllerError::Unreachable(msg) if report.target_lost => {
+            format!("connection to the target lost: {msg}")
+        }
+        other => other.to_string(),
+    };
     let fired = report
         .taken
         .iter()
@@ -136,6 +144,10 @@ fn cause(report: &JobReport, libvirt: &str) -> String {
         .find(|d| !matches!(d.action, JobAction::SetMaxDowntime(_)));
     match fired {
         Some(d) if d.action == JobAction::Abort => d.why.clone(),
+        // what broke first: the guest ran on the target, its memory split
+        Some(d) if d.action == JobAction::StartPostCopy => {
+            format!("in post-copy: {libvirt} ({})", d.why)
+        }
         Some(d) => format!("{} ({libvirt})", d.why),
         None => libvirt.to_string(),
     }
@@ -324,3 +336,7 @@ pub fn arrival(req: &Request, ctl: &dyn DomainController) -> OcfResult {
 #[cfg(test)]
 #[path = "migrate_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "migrate_cause_tests.rs"]
+mod cause_tests;

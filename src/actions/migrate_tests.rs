@@ -288,7 +288,7 @@ fn the_anchors_words_reach_the_migration() {
         assert_eq!(spec.bandwidth_mib, Some(40));
         assert!(spec.has(MigrateFlag::PostCopy) && spec.has(MigrateFlag::Compressed));
         assert_eq!(spec.tuning.postcopy_bandwidth_mib, Some(80));
-        assert_eq!(spec.tuning.compression.as_deref(), Some("xbzrle"));
+        assert_eq!(spec.tuning.compression, ["xbzrle"]);
     });
 }
 

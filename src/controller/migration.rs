@@ -78,8 +78,9 @@ pub struct MigrationSpec {
 pub struct MigrateTuning {
     /// Bandwidth limit once in post-copy, MiB/s (`--postcopy-bandwidth`).
     pub postcopy_bandwidth_mib: Option<u64>,
-    /// The compression method (`--comp-methods`).
-    pub compression: Option<String>,
+    /// The compression methods (`--comp-methods`, in its order; each
+    /// one `compression` typed parameter).
+    pub compression: Vec<String>,
     pub compression_mt_level: Option<i32>,
     pub compression_mt_threads: Option<i32>,
     pub compression_mt_dthreads: Option<i32>,
@@ -224,6 +225,9 @@ pub struct JobReport {
     pub completed: Option<JobSample>,
     /// The decisions carried out, in order.
     pub taken: Vec<Decision>,
+    /// The migration call failed with its connection to the target's
+    /// libvirt closed (the target host or its libvirtd gone mid-job).
+    pub target_lost: bool,
 }
 
 /// What happens while the migration job runs: the steering decides, the

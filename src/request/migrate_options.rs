@@ -4,6 +4,7 @@
 //! — never passed on blindly, never silently ignored. (`--migrateuri=` is
 //! taken out before, by the URI composition, as the anchor does.)
 
+use super::compression;
 use std::collections::BTreeSet;
 
 use crate::controller::{MigrateFlag, MigrateTuning};
@@ -205,9 +206,6 @@ fn text(option: &str, value: &str) -> Result<Option<String>, String> {
     Ok(Some(value.to_string()))
 }
 
-/// The compression methods libvirt knows.
-const COMPRESSION_METHODS: &[&str] = &["mt", "xbzrle", "zlib", "zstd"];
-
 fn set_value(out: &mut MigrateOptions, option: &str, value: &str) -> Result<(), String> {
     let t = &mut out.tuning;
     match option {
@@ -230,20 +228,7 @@ fn set_value(out: &mut MigrateOptions, option: &str, value: &str) -> Result<(), 
             let secs = number(option, value, 1..=u64::from(u32::MAX))?;
             out.timeout = Some((secs, OnTimeout::Suspend));
         }
-        "--comp-methods" => {
-            let methods: Vec<&str> = value.split(',').collect();
-            if let Some(bad) = methods.iter().find(|m| !COMPRESSION_METHODS.contains(m)) {
-                return Err(format!(
-                    "migrate_options: --comp-methods: \"{bad}\" is not one of mt, xbzrle, zlib, zstd"
-                ));
-            }
-            if methods.len() > 1 {
-                return Err(
-                    "migrate_options: --comp-methods: one method at a time with this agent".into(),
-                );
-            }
-            t.compression = Some(value.to_string());
-        }
+        "--comp-methods" => t.compression = compression::methods(value)?,
         "--comp-mt-level" => t.compression_mt_level = int(option, value, 0..=9)?,
         "--comp-mt-threads" => t.compression_mt_threads = int(option, value, 1..=255)?,
         "--comp-mt-dthreads" => t.compression_mt_dthreads = int(option, value, 1..=255)?,
@@ -289,7 +274,7 @@ fn check_combinations(out: &MigrateOptions) -> Result<(), String> {
     if postcopy_word && !has(MigrateFlag::PostCopy) {
         return needs("a post-copy option", "--postcopy");
     }
-    let compression_word = t.compression.is_some()
+    let compression_word = !t.compression.is_empty()
         || t.compression_mt_level.is_some()
         || t.compression_mt_threads.is_some()
         || t.compression_mt_dthreads.is_some()
@@ -299,6 +284,7 @@ fn check_combinations(out: &MigrateOptions) -> Result<(), String> {
     if compression_word && !has(MigrateFlag::Compressed) {
         return needs("a --comp-* option", "--compressed");
     }
+    compression::check(t, has(MigrateFlag::Parallel))?;
     let storage = has(MigrateFlag::CopyStorageAll) || has(MigrateFlag::CopyStorageInc);
     if (!t.migrate_disks.is_empty() || t.disks_port.is_some() || t.disks_uri.is_some()) && !storage
     {

@@ -86,10 +86,10 @@ fn the_anchors_valued_words_are_honoured() {
             o.tuning.postcopy_bandwidth_mib == Some(50)
         }),
         ("--compressed --comp-methods xbzrle", |o| {
-            o.tuning.compression.as_deref() == Some("xbzrle")
+            o.tuning.compression == ["xbzrle"]
         }),
         ("--compressed --comp-methods=mt --comp-mt-level 9 --comp-mt-threads 2 --comp-mt-dthreads 3", |o| {
-            o.tuning.compression.as_deref() == Some("mt")
+            o.tuning.compression == ["mt"]
                 && o.tuning.compression_mt_level == Some(9)
                 && o.tuning.compression_mt_threads == Some(2)
                 && o.tuning.compression_mt_dthreads == Some(3)
@@ -97,8 +97,22 @@ fn the_anchors_valued_words_are_honoured() {
         ("--compressed --comp-xbzrle-cache 67108864", |o| {
             o.tuning.compression_xbzrle_cache == Some(64 << 20)
         }),
-        ("--compressed --comp-zlib-level 1 --comp-zstd-level 20", |o| {
-            o.tuning.compression_zlib_level == Some(1) && o.tuning.compression_zstd_level == Some(20)
+        ("--compressed --parallel --comp-methods zlib --comp-zlib-level 1", |o| {
+            o.tuning.compression == ["zlib"] && o.tuning.compression_zlib_level == Some(1)
+        }),
+        ("--compressed --comp-methods zstd --comp-zstd-level 20 --parallel", |o| {
+            o.tuning.compression == ["zstd"] && o.tuning.compression_zstd_level == Some(20)
+        }),
+        ("--compressed --comp-methods xbzrle --comp-xbzrle-cache 1048576", |o| {
+            o.tuning.compression_xbzrle_cache == Some(1 << 20)
+        }),
+        // several methods, as virsh passes them (one typed parameter each)
+        ("--compressed --comp-methods mt,xbzrle --comp-mt-level 1", |o| {
+            o.tuning.compression == ["mt", "xbzrle"] && o.tuning.compression_mt_level == Some(1)
+        }),
+        // works with libvirt 9.0 (9.4 and later refuse it themselves)
+        ("--compressed --parallel --comp-methods xbzrle", |o| {
+            o.tuning.compression == ["xbzrle"]
         }),
         ("--auto-converge --auto-converge-initial 20 --auto-converge-increment 10", |o| {
             o.tuning.auto_converge_initial == Some(20) && o.tuning.auto_converge_increment == Some(10)
@@ -158,7 +172,41 @@ fn refused_words_say_why() {
         ("--postcopy-bandwidth 10", "needs --postcopy"),
         ("--comp-methods mt", "needs --compressed"),
         ("--compressed --comp-methods lz4", "not one of"),
-        ("--compressed --comp-methods mt,xbzrle", "one method"),
+        (
+            "--compressed --comp-methods xbzrle,mt,xbzrle",
+            "xbzrle is given twice",
+        ),
+        (
+            "--compressed --parallel --comp-methods zlib,xbzrle",
+            "zlib comes alone",
+        ),
+        ("--compressed --comp-methods=,", "\"\" is not one of"),
+        ("--compressed --comp-methods zstd", "zstd needs --parallel"),
+        ("--compressed --comp-methods zlib", "zlib needs --parallel"),
+        (
+            "--compressed --parallel --comp-methods mt",
+            "mt cannot be combined",
+        ),
+        (
+            "--compressed --comp-mt-level 3",
+            "--comp-mt-* needs --comp-methods mt",
+        ),
+        (
+            "--compressed --comp-methods xbzrle --comp-mt-threads 2",
+            "needs --comp-methods mt",
+        ),
+        (
+            "--compressed --comp-methods mt --comp-xbzrle-cache 1024",
+            "--comp-xbzrle-cache needs --comp-methods xbzrle",
+        ),
+        (
+            "--compressed --parallel --comp-methods zstd --comp-zlib-level 3",
+            "--comp-zlib-level needs --comp-methods zlib",
+        ),
+        (
+            "--compressed --parallel --comp-methods zlib --comp-zstd-level 3",
+            "--comp-zstd-level needs --comp-methods zstd",
+        ),
         ("--compressed --comp-mt-level 10", "0..9"),
         ("--migrate-disks vda", "needs --copy-storage"),
         ("--copy-storage-all --migrate-disks vda,a/b", "disk targets"),

@@ -5,6 +5,7 @@
 //! reads. It sits below every capability: it knows nothing of the actions
 //! nor of what is asked of libvirt.
 
+pub mod compression;
 pub mod config_file;
 pub mod migrate_options;
 pub mod migration_settings;

@@ -371,7 +371,7 @@ mod shutdown;
 fn the_anchors_migrate_options_pass_every_action() {
     let words = "--p2p --persistent --undefinesource --bandwidth 100 --timeout 30 \
                  --timeout-postcopy --postcopy --postcopy-after-precopy --postcopy-bandwidth 50 \
-                 --compressed --comp-methods mt --comp-mt-level 3 --auto-converge \
+                 --compressed --comp-methods xbzrle --comp-xbzrle-cache 67108864 --auto-converge \
                  --auto-converge-initial 20 --parallel --parallel-connections 4 --verbose";
     let p = params(&[("config", "/x.xml"), ("migrate_options", words)]);
     for (name, action, probe) in ACTIONS {

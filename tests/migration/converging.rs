@@ -11,13 +11,13 @@
 
 use super::*;
 
-const DIRTY: &str = "vdm-d1";
+pub(super) const DIRTY: &str = "vdm-d1";
 const T: u64 = 40_000;
 /// The downtime the policy may raise to (ms): 16 MiB at 8 MiB/s need 2 s.
 const LIMIT: &str = "4000";
 
 /// A field of `virsh domjobinfo --completed` (its number).
-fn job_field(job: &str, name: &str) -> Option<f64> {
+pub(super) fn job_field(job: &str, name: &str) -> Option<f64> {
     job.lines()
         .find(|l| l.starts_with(name))
         .and_then(|l| l.split_whitespace().rev().nth(1))
@@ -26,7 +26,7 @@ fn job_field(job: &str, name: &str) -> Option<f64> {
 
 impl Pass<'_> {
     /// Waits until no job runs on nI for DIRTY (else aborts it).
-    fn job_gone(&mut self, host: usize) {
+    pub(super) fn job_gone(&mut self, host: usize) {
         let gone = support::eventually(Duration::from_secs(10), || {
             self.lab
                 .virsh(host, &["domjobinfo", DIRTY])
@@ -44,7 +44,7 @@ impl Pass<'_> {
     /// One migration of the dirtying guest from `src` (running `boot`,
     /// last seen at `tick`) with `extra`; where it runs afterwards and a
     /// tick seen there.
-    fn dirty_migration(
+    pub(super) fn dirty_migration(
         &mut self,
         what: &str,
         (src, boot, tick): (usize, &str, u64),
@@ -141,7 +141,7 @@ impl Pass<'_> {
         let at = self.dirty_migration("dirtying, defaults", (1, &boot, tick), &base);
         let timeout = [base[0], base[1], ("migrate_options", "--timeout 4")];
         let at = self.dirty_migration("dirtying, --timeout 4", (at.0, &boot, at.1), &timeout);
-        if self.agent == Agent::Ours {
+        let at = if self.agent == Agent::Ours {
             let policy = [base[0], base[1], ("migration_max_downtime", LIMIT)];
             let at = self.dirty_migration("dirtying, policy", (at.0, &boot, at.1), &policy);
             // 40 s per GiB of its 128 MiB: paused to complete after 5 s
@@ -153,7 +153,7 @@ impl Pass<'_> {
             ];
             let mark = self.agent_log_mark(at.0);
             let src = at.0;
-            self.dirty_migration(
+            let at = self.dirty_migration(
                 "dirtying, completion timeout",
                 (at.0, &boot, at.1),
                 &deadline,
@@ -166,7 +166,11 @@ impl Pass<'_> {
                 fired.is_some(),
                 "l completion timeout: no pause after 5 s (40 s per GiB of 128 MiB) in the log",
             );
-        }
+            at
+        } else {
+            at
+        };
+        self.postcopy(&xml, &boot, at);
         self.lab.destroy_everywhere(DIRTY);
     }
 }

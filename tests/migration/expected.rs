@@ -17,6 +17,8 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
     // b. libvirtd-to-libvirtd, data through libvirt's connection
     ("b migrate_to --p2p --tunnelled", Some(0), 0, ""),
     ("b migrate_from", Some(0), 0, ""),
+    ("b migrate_to --comp-methods mt,xbzrle", Some(0), 0, ""),
+    ("b migrate_from --comp-methods", Some(0), 0, ""),
     // c. pause mode
     ("c migrate_to migration_mode=pause", None, 0, "ours only"),
     ("c migrate_from", None, 0, "ours only"),
@@ -112,6 +114,44 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         0,
         "ours only",
     ),
+    // l, post-copy (vm.unprivileged_userfaultfd=1 for these runs)
+    (
+        "l migrate_to dirtying, --postcopy-after-precopy",
+        Some(0),
+        0,
+        "",
+    ),
+    (
+        "l migrate_from dirtying, --postcopy-after-precopy",
+        Some(0),
+        0,
+        "",
+    ),
+    (
+        "l migrate_to dirtying, completion timeout, postcopy",
+        None,
+        0,
+        "ours only: switched to post-copy",
+    ),
+    (
+        "l migrate_from dirtying, completion timeout, postcopy",
+        None,
+        0,
+        "ours only",
+    ),
+    (
+        "l migrate_to, target powered off in post-copy",
+        None,
+        1,
+        "ours only: the guest is lost with the target (the meta-data says so)",
+    ),
+    ("l stop after the failed post-copy", None, 0, "ours only"),
+    (
+        "l start afresh after the failed post-copy",
+        None,
+        0,
+        "ours only",
+    ),
     // m, n. a libvirtd restarted during the job
     ("m migrate_to, target's libvirtd restarted", Some(1), 1, ""),
     ("n migrate_to, source's libvirtd restarted", Some(1), 1, ""),
@@ -130,4 +170,14 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
         "the anchor's virsh hangs on the frozen daemon and is killed; ours \
          gives up on it before the timeout",
     ),
+    // r. the migration network cut during the job
+    (
+        "r migrate_to, migration network cut",
+        Some(124),
+        1,
+        "the job stalls without an error: the anchor waits for virsh and is \
+         killed at the timeout; ours aborts it before",
+    ),
+    // q. the target host powered off during the job
+    ("q migrate_to, target powered off", Some(1), 1, ""),
 ];

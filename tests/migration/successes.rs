@@ -63,6 +63,24 @@ impl Pass<'_> {
             (src, &boot, tick),
             &[("migrate_options", "--p2p --tunnelled")],
         );
+        // two compression methods, as virsh takes them (one typed
+        // parameter each): libvirt reports xbzrle's cache in the job
+        let (src, boot, tick) = self.ensure_running();
+        let (_, _, moved) = self.migrate(
+            "b migrate_to --comp-methods mt,xbzrle",
+            "b migrate_from --comp-methods",
+            (src, &boot, tick),
+            &[("migrate_options", "--compressed --comp-methods mt,xbzrle")],
+        );
+        if moved {
+            let (_, job) = self
+                .lab
+                .virsh(other(src), &["domjobinfo", "--completed", NAME]);
+            self.check(
+                job.contains("Compression cache"),
+                format!("b: no xbzrle figures in the completed job: {job}"),
+            );
+        }
     }
 
     // ---------------------------------------------------------------- c

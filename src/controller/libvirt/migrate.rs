@@ -12,7 +12,9 @@
 //! progress every few seconds. The completed job's statistics are read on
 //! the target through the migration's own connection.
 
+use std::ffi::CString;
 use std::mem::ManuallyDrop;
+use std::os::raw::c_uint;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -47,7 +49,8 @@ pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
             .parallel_connections
             .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
         bandwidth_postcopy: t.postcopy_bandwidth_mib,
-        compression: t.compression.clone(),
+        // the first method; typed_parameters adds the others
+        compression: t.compression.first().cloned(),
         compression_mt_level: t.compression_mt_level,
         compression_mt_threads: t.compression_mt_threads,
         compression_mt_dthreads: t.compression_mt_dthreads,
@@ -65,6 +68,24 @@ pub(super) fn parameters(spec: &MigrationSpec) -> MigrateParameters {
     }
 }
 
+/// The typed parameters of the call: the crate's, plus one `compression`
+/// entry for each method after the first (libvirt takes the parameter
+/// several times, as from `virsh migrate --comp-methods mt,xbzrle`; the
+/// crate's struct holds one).
+fn typed_parameters(spec: &MigrationSpec) -> Vec<sys::virTypedParameter> {
+    let mut params = parameters(spec).to_vec();
+    for method in spec.tuning.compression.iter().skip(1) {
+        params.extend(
+            MigrateParameters {
+                compression: Some(method.clone()),
+                ..MigrateParameters::default()
+            }
+            .to_vec(),
+        );
+    }
+    params
+}
+
 /// One migration call, on the connection thread; the domain's state on
 /// the target when the call had a connection to it.
 fn migrate_call(
@@ -73,32 +94,68 @@ fn migrate_call(
     report: &Mutex<JobReport>,
 ) -> Result<Option<DomainState>, virt::error::Error> {
     let flags = flag_bits(spec);
+    let mut params = typed_parameters(spec);
+    let nparams = c_uint::try_from(params.len()).unwrap_or(c_uint::MAX);
     if spec.has(MigrateFlag::PeerToPeer) {
-        return dom
-            .migrate_to_uri3(Some(&spec.dest_uri), parameters(spec), flags)
-            .map(|()| None);
+        // (composed from checked names: no NUL; an empty one is refused by libvirt)
+        let uri = CString::new(spec.dest_uri.as_str()).unwrap_or_default();
+        // SAFETY: a valid domain, a NUL-terminated URI and `nparams`
+        // initialised typed parameters, all alive for the call.
+        let rc = unsafe {
+            sys::virDomainMigrateToURI3(
+                dom.as_ptr(),
+                uri.as_ptr(),
+                params.as_mut_ptr(),
+                nparams,
+                flags,
+            )
+        };
+        return if rc < 0 {
+            Err(virt::error::Error::last_error())
+        } else {
+            Ok(None)
+        };
     }
     let dconn = ManuallyDrop::new(Connect::open(Some(&spec.dest_uri))?);
-    let out = dom
-        .migrate3(&dconn, parameters(spec), flags)
-        .map(|arrived| {
-            let arrived = DomHandle::new(arrived);
-            // libvirt's figures of the completed job (sent by the source),
-            // kept there for others to read (virsh domjobinfo --completed)
-            let completed =
-                sys::VIR_DOMAIN_JOB_STATS_COMPLETED | sys::VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED;
-            if let (Some((_, stats)), Ok(mut report)) =
-                (job_sample(&arrived, completed), report.lock())
-            {
-                report.completed = Some(stats);
-            }
-            let (mut state, mut reason) = (0, 0);
-            // SAFETY: a valid domain on the open target connection; both
-            // out-pointers point to live c_ints.
-            let read =
-                unsafe { sys::virDomainGetState(arrived.as_ptr(), &mut state, &mut reason, 0) };
-            (read == 0).then(|| DomainState::from_raw(u32::try_from(state).unwrap_or(u32::MAX)))
-        });
+    // SAFETY: a valid domain and open target connection, `nparams`
+    // initialised typed parameters alive for the call; a non-null result
+    // is a new domain reference, owned by the `Domain` made from it.
+    let arrived = unsafe {
+        sys::virDomainMigrate3(
+            dom.as_ptr(),
+            dconn.as_ptr(),
+            params.as_mut_ptr(),
+            nparams,
+            flags,
+        )
+    };
+    let out = if arrived.is_null() {
+        Err(virt::error::Error::last_error())
+    } else {
+        // SAFETY: see above.
+        Ok(unsafe { Domain::from_ptr(arrived) })
+    };
+    let out = out.map(|arrived| {
+        let arrived = DomHandle::new(arrived);
+        // libvirt's figures of the completed job (sent by the source),
+        // kept there for others to read (virsh domjobinfo --completed)
+        let completed =
+            sys::VIR_DOMAIN_JOB_STATS_COMPLETED | sys::VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED;
+        if let (Some((_, stats)), Ok(mut report)) = (job_sample(&arrived, completed), report.lock())
+        {
+            report.completed = Some(stats);
+        }
+        let (mut state, mut reason) = (0, 0);
+        // SAFETY: a valid domain on the open target connection; both
+        // out-pointers point to live c_ints.
+        let read = unsafe { sys::virDomainGetState(arrived.as_ptr(), &mut state, &mut reason, 0) };
+        (read == 0).then(|| DomainState::from_raw(u32::try_from(state).unwrap_or(u32::MAX)))
+    });
+    if out.is_err() && dconn.is_alive() == Ok(false) {
+        if let Ok(mut report) = report.lock() {
+            report.target_lost = true;
+        }
+    }
     // SAFETY: `dconn` is an open connection owned here and not used after
     // (virt's Drop of Connect panics on a failed close: never dropped).
     unsafe {
@@ -270,5 +327,34 @@ mod tests {
         assert_eq!(p.uri.as_deref(), Some("tcp:n2-mig:49200"));
         assert_eq!(p.parallel_connections, Some(4));
         assert_eq!(p.listen_address, None);
+    }
+
+    /// `--comp-methods mt,xbzrle`: one `compression` entry per method, in
+    /// their order, as virsh passes them.
+    #[test]
+    fn every_compression_method_is_a_typed_parameter() {
+        let mut spec = MigrationSpec::default();
+        spec.tuning.compression = vec!["mt".into(), "xbzrle".into()];
+        spec.tuning.compression_mt_level = Some(1);
+        let params = typed_parameters(&spec);
+        let field = |p: &sys::virTypedParameter| {
+            // SAFETY: `field` is a NUL-terminated array the crate filled
+            unsafe { std::ffi::CStr::from_ptr(p.field.as_ptr()) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        let methods: Vec<String> = params
+            .iter()
+            .filter(|p| field(p) == "compression")
+            .map(|p| {
+                assert_eq!(p.type_, sys::VIR_TYPED_PARAM_STRING as i32);
+                // SAFETY: a string parameter's value is a C string
+                unsafe { std::ffi::CStr::from_ptr(p.value.s) }
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(methods, ["mt", "xbzrle"]);
+        assert!(params.iter().any(|p| field(p) == "compression.mt.level"));
     }
 }
