@@ -110,6 +110,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
                     &ctx,
                     &params,
                     ctl.as_ref(),
+                    &libvirt_remote,
                     &mut refusal.messages,
                 ) {
                     return finish(verdict);

@@ -4,7 +4,7 @@
 //! cannot be read, for the domain it remembers). Every expected value is
 //! the spec's; where this agent differs on purpose, the README row is named.
 
-use crate::actions::test_support::request;
+use crate::actions::test_support::{empty_host, request};
 use crate::actions::{monitor, without_config as config_guard};
 use crate::cli::Action;
 use crate::controller::fake::FakeController;
@@ -138,7 +138,14 @@ fn guarded(action: Action, interval: &str, answer: Answer) -> Option<OcfResult> 
     let memory = state_files::remembered_domain(&req.ctx.rsctmp, &req.ctx.instance);
     std::fs::create_dir_all(&req.ctx.rsctmp).unwrap();
     std::fs::write(&memory, "vm1\n").unwrap();
-    config_guard::without_config(action, &req.ctx, &req.params, &hypervisor(answer), &mut [])
+    config_guard::without_config(
+        action,
+        &req.ctx,
+        &req.params,
+        &hypervisor(answer),
+        &empty_host,
+        &mut [],
+    )
 }
 
 #[test]

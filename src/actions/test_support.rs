@@ -60,3 +60,11 @@ pub fn no_remote(
         ..Default::default()
     })
 }
+
+/// A remote host where no domain runs (the target of a migration).
+pub fn empty_host(
+    _uri: &str,
+    _until: std::time::Instant,
+) -> Box<dyn crate::controller::DomainController> {
+    Box::new(crate::controller::fake::FakeController::default())
+}

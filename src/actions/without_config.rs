@@ -6,15 +6,16 @@
 //! (remembered under `HA_RSCTMP`), and by the resource tag libvirt carries
 //! in the domain's definition to every node it runs on ([`domain_tag`]).
 //! A probe, monitor or status then answers from the domain's real state,
-//! a stop stops it for real before it answers, and a migrate_from waits
-//! for it. Only when nothing identifies a domain do the anchor's answers
+//! a stop stops it for real before it answers, a migrate_to migrates it
+//! (a 5 there made Pacemaker stop it and ban the node instead: the chaos
+//! campaign's config_empty fault) and a migrate_from waits for it. Only when nothing identifies a domain do the anchor's answers
 //! stand.
 
 use crate::actions::migrate;
 use crate::actions::monitor;
 use crate::actions::stop;
 use crate::cli::Action;
-use crate::controller::DomainController;
+use crate::controller::{DomainController, Remote};
 use crate::domain_xml::DomainConfig;
 use crate::guest::observe;
 use crate::guest::process::{self as guest_process, GuestProcess};
@@ -30,7 +31,7 @@ use crate::request::Request;
 pub fn applies(action: Action) -> bool {
     matches!(
         action,
-        Action::Monitor | Action::Status | Action::Stop | Action::MigrateFrom
+        Action::Monitor | Action::Status | Action::Stop | Action::MigrateTo | Action::MigrateFrom
     )
 }
 
@@ -44,6 +45,7 @@ pub fn without_config(
     ctx: &OcfContext,
     params: &Params,
     ctl: &dyn DomainController,
+    remote: Remote,
     messages: &mut [Message],
 ) -> Option<OcfResult> {
     if !applies(action) {
@@ -78,6 +80,7 @@ pub fn without_config(
         Action::Monitor => Some(monitor::monitor(&req, ctl)),
         Action::Status => Some(monitor::status(&req, ctl)),
         Action::Stop => stop_remembered(&req, ctl),
+        Action::MigrateTo => Some(migrate::migrate_to(&req, ctl, remote)),
         _ => Some(migrate::arrival(&req, ctl)),
     }
 }

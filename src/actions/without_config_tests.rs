@@ -2,7 +2,7 @@
 //! domain found by its tag (no name remembered) answers from its state.
 
 use super::*;
-use crate::actions::test_support::request;
+use crate::actions::test_support::{empty_host, request};
 use crate::controller::fake::FakeController;
 use crate::controller::{DomainState, ResourceTag};
 use crate::host::state_files;
@@ -23,13 +23,17 @@ fn tagged(name: &str, state: DomainState) -> FakeController {
 }
 
 fn run(action: Action, interval: &str, fake: &FakeController) -> Option<OcfResult> {
-    let req = request(&[("OCF_RESKEY_CRM_meta_interval", interval)]);
+    run_with(action, &[("OCF_RESKEY_CRM_meta_interval", interval)], fake)
+}
+
+fn run_with(action: Action, pairs: &[(&str, &str)], fake: &FakeController) -> Option<OcfResult> {
+    let req = request(pairs);
     // no memory (a monitor here learns the name: forgotten for the next)
     let _ = std::fs::remove_file(state_files::remembered_domain(
         &req.ctx.rsctmp,
         &req.ctx.instance,
     ));
-    without_config(action, &req.ctx, &req.params, fake, &mut [])
+    without_config(action, &req.ctx, &req.params, fake, &empty_host, &mut [])
 }
 
 #[test]
@@ -124,7 +128,14 @@ fn a_copy_of_the_tag_alone_leaves_the_anchors_answers_and_says_what_was_found() 
         &req.ctx.instance,
     ));
     let mut messages = vec![Message::Reason("Configuration file X not readable.".into())];
-    let verdict = without_config(Action::Monitor, &req.ctx, &req.params, &fake, &mut messages);
+    let verdict = without_config(
+        Action::Monitor,
+        &req.ctx,
+        &req.params,
+        &fake,
+        &empty_host,
+        &mut messages,
+    );
     assert_eq!(verdict, None);
     assert_eq!(
         messages,
@@ -136,4 +147,40 @@ fn a_copy_of_the_tag_alone_leaves_the_anchors_answers_and_says_what_was_found() 
     );
     assert_eq!(run(Action::Stop, "0", &fake), None);
     assert_eq!(fake.count("shutdown"), 0);
+}
+
+#[test]
+fn migrate_to_migrates_the_tagged_domain_instead_of_answering_5() {
+    // the chaos campaign's config_empty fault: a 5 here made Pacemaker stop
+    // the guest and start it again (and ban the node) instead of moving it
+    let fake = tagged("vm1", DomainState::Running);
+    fake.migrates.set(true);
+    let answer = run_with(
+        Action::MigrateTo,
+        &[
+            ("OCF_RESKEY_hypervisor", "qemu:///system"),
+            ("OCF_RESKEY_migration_transport", "tcp"),
+            ("OCF_RESKEY_CRM_meta_migrate_target", "n2"),
+            ("OCF_RESKEY_CRM_meta_timeout", "20000"),
+        ],
+        &fake,
+    );
+    // the empty target never shows the domain: the answer is the
+    // verification's 1, but the migration itself was made, to n2
+    assert!(
+        answer.is_some(),
+        "migrate_to must not fall back to the anchor's 5"
+    );
+    let spec = fake
+        .migrated
+        .borrow()
+        .clone()
+        .expect("a migration was started");
+    assert_eq!(spec.dest_uri, "qemu+tcp://n2/system");
+}
+
+#[test]
+fn migrate_to_of_an_unknown_domain_keeps_the_anchors_answer() {
+    let fake = FakeController::default();
+    assert_eq!(run(Action::MigrateTo, "0", &fake), None);
 }

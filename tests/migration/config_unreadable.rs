@@ -4,7 +4,10 @@
 //! resource tag the start on n1 wrote; on n2 the agent runs with a config
 //! path that does not exist there (the hosts share /srv, so hiding the real
 //! file would hide it on n1 too): migrate_from, probe and monitor find the
-//! guest by its tag and answer 0, stop stops it and answers 0.
+//! guest by its tag and answer 0, migrate_to moves it back to n1 (the chaos
+//! campaign's config_empty fault: it answered 5, so Pacemaker stopped the
+//! guest and banned the node instead), and a stop on n1, its config hidden
+//! there too, stops it and answers 0.
 
 use super::*;
 
@@ -23,11 +26,13 @@ impl Pass<'_> {
     }
 
     pub(super) fn config_unreadable_on_target(&mut self) {
-        const LATER: [&str; 4] = [
+        const LATER: [&str; 6] = [
             "k migrate_from n2, config unreadable",
             "k probe n2, config unreadable",
             "k monitor n2, config unreadable",
-            "k stop n2, config unreadable",
+            "k migrate_to n2->n1, config unreadable",
+            "k migrate_from n1",
+            "k stop n1, config unreadable",
         ];
         self.lab.destroy_everywhere(NAME);
         self.wipe_rsctmp(2);
@@ -74,11 +79,34 @@ impl Pass<'_> {
         self.wipe_rsctmp(2);
         self.step(LATER[2], 2, "monitor", T_MONITOR, &recurring);
         self.wipe_rsctmp(2);
-        self.step(LATER[3], 2, "stop", T_STOP, &hidden);
-        let state = self.lab.state(2, NAME);
+        let mut back = Self::migrate_params("n2", "n1");
+        back.push(("config", &missing));
+        let to = self.step(LATER[3], 2, "migrate_to", T_MIGRATE_TO, &back);
+        if to.code != 0 {
+            LATER[4..]
+                .iter()
+                .for_each(|s| self.not_run(s, "migrate_to back failed"));
+            self.lab.destroy_everywhere(NAME);
+            return;
+        }
+        self.step(
+            LATER[4],
+            1,
+            "migrate_from",
+            T_MIGRATE_FROM,
+            &Self::migrate_params("n2", "n1"),
+        );
+        let back_on_n1 = self.lab.tick_after(1, NAME, &boot, tick, 15).is_some();
+        self.check(
+            back_on_n1,
+            format!("k: no tick of boot {boot} on n1 after the way back"),
+        );
+        self.wipe_rsctmp(1);
+        self.step(LATER[5], 1, "stop", T_STOP, &hidden);
+        let state = self.lab.state(1, NAME);
         self.check(
             state.is_empty() || state == "shut off",
-            format!("k: the stop left the guest {state:?} on n2"),
+            format!("k: the stop left the guest {state:?} on n1"),
         );
         self.lab.destroy_everywhere(NAME);
     }

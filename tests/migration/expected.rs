@@ -70,7 +70,14 @@ pub(super) const EXPECTED: &[(&str, Option<i32>, i32, &str)] = &[
     ),
     ("k monitor n2, config unreadable", None, 0, "ours only"),
     (
-        "k stop n2, config unreadable",
+        "k migrate_to n2->n1, config unreadable",
+        None,
+        0,
+        "ours only: migrated by its tag, not 5",
+    ),
+    ("k migrate_from n1", None, 0, "ours only"),
+    (
+        "k stop n1, config unreadable",
         None,
         0,
         "ours only: stopped, not left running",
