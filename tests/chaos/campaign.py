@@ -24,7 +24,7 @@ import report  # noqa: E402
 # "back in time": a failed monitor is seen within interval + timeout, then a stop, maybe a fence,
 # a start, and a fenced node boots and rejoins (30 s); a fault's own duration comes on top
 BACK_BOUND = MONITOR_INTERVAL + TIMEOUTS["monitor"] + TIMEOUTS["stop"] + STONITH_TIMEOUT + TIMEOUTS["start"] + 30
-FATAL = ("two copies", "lost")
+FATAL = ("two copies", "lost", "stale restore")
 
 
 class Events:
@@ -101,7 +101,8 @@ def fatal(chk):
 
 def run_agent(args, agent, steps, out):
     ev = Events(os.path.join(out, "events-%s.log" % agent))
-    lab = Lab(args.workdir, args.prefix, args.net, 3, args.guests, agent, ev)
+    lab = Lab(args.workdir, args.prefix, args.net, 3, args.guests, agent, ev,
+              snapshot=any(s["kind"] == "snapshot_full" for s in steps))
     res = {"agent": agent, "seed": args.seed, "minutes": args.minutes, "guests": args.guests,
            "bound": BACK_BOUND, "steps": [], "stopped": None}
     chk = None
@@ -216,7 +217,8 @@ def main():
     ap.add_argument("--minutes", type=float, required=True)
     ap.add_argument("--agent", choices=["rust", "heartbeat", "both"], default="both")
     ap.add_argument("--guests", type=int, default=2)
-    ap.add_argument("--kinds", help="comma-separated fault kinds (default: all but the opt-in job_lock_stop)")
+    ap.add_argument("--kinds", help="comma-separated fault kinds (default: all but the opt-in job_lock_stop and "
+                    "snapshot_full; with snapshot_full every guest gets snapshot=WORKDIR/snap)")
     ap.add_argument("--workdir", default="/srv/vdx-chaos")
     ap.add_argument("--out", help="report directory (default /srv/vdx-chaos-out/seed-N-TIME)")
     ap.add_argument("--prefix", default="vdx")

@@ -4,7 +4,9 @@ network namespaces), the guests' heartbeats (tick lines with boot id and counter
 console file) and their persisted counters (the shared disk), and follows the cluster's operation
 results (pacemaker.log) and fences (the power switch's log). Invariants: never two copies of a
 guest (two boots interleaving, one boot ticking on two hosts, two qemu processes both ticking),
-nothing lost (the persisted counter never goes back). The first violation stops the campaign."""
+nothing lost (the persisted counter never goes back), no stale restore (a boot never ticks a number
+below one it reached a second before: RAM state older than the guest's last run restored from a
+snapshot state file). The first violation stops the campaign."""
 import os
 import re
 import threading
@@ -52,6 +54,8 @@ class Checker(threading.Thread):
         self.boots = {g: [] for g in lab.guests}           # boot ids in order of first tick seen
         self.boot_first_poll = {}                           # (guest, boot) -> poll
         self.ticks_seen = {}                                # (guest, boot) -> {tick: (host, poll)}
+        self.max_tick = {}                                  # (guest, boot) -> (tick, poll)
+        self.qemus = {}                                     # guest -> qemu processes at the last scan
         self.disk_count = {}                                # guest -> (count, boot)
         self.overlap = {g: 0 for g in lab.guests}
         self.op_results = []                                # (time, op, rsc, node, result)
@@ -113,6 +117,7 @@ class Checker(threading.Thread):
         now, p = time.time(), self.polls
         self.polls += 1
         procs = self.scan_qemu()
+        self.qemus = {g: len(v) for g, v in procs.items()}
         for (g, i), tail in self.consoles.items():
             for line in tail.lines():
                 m = TICK.search(line)
@@ -158,18 +163,32 @@ class Checker(threading.Thread):
         else:
             newer = self.boots[g][self.boots[g].index(boot) + 1:]
             if newer and any(p - self.boot_first_poll[(g, b)] >= GRACE_POLLS for b in newer):
-                self.violation("two copies", "%s: boot %s ticks (%d on n%d) after the newer boot %s started"
-                               % (g, boot[:8], tick, host, newer[-1][:8]))
+                self.violation(self.copy_or_stale(g), "%s: boot %s ticks (%d on n%d) after the newer boot %s "
+                               "started" % (g, boot[:8], tick, host, newer[-1][:8]))
         # one boot, one tick number, two hosts: a copy of a migrated guest still runs
         seen = self.ticks_seen.setdefault(key, {})
         first = seen.get(tick)
         if first and first[0] != host and p - first[1] >= GRACE_POLLS:
-            self.violation("two copies", "%s: boot %s ticks %d on n%d, as it did on n%d already"
+            self.violation(self.copy_or_stale(g), "%s: boot %s ticks %d on n%d, as it did on n%d already"
                            % (g, boot[:8], tick, host, first[0]))
+        # one boot ticks a number below one it reached before: its RAM state went back (a
+        # snapshot state file older than its last run restored), on any host
+        top = self.max_tick.get(key)
+        if top and tick < top[0] and p - top[1] >= GRACE_POLLS and not (first and first[0] != host):
+            self.violation(self.copy_or_stale(g), "%s: boot %s ticks %d on n%d after it reached %d"
+                           % (g, boot[:8], tick, host, top[0]))
+        if not top or tick > top[0]:
+            self.max_tick[key] = (tick, p)
         if not first:
             seen[tick] = (host, p)
             if len(seen) > 400:
                 del seen[min(seen)]
+
+    def copy_or_stale(self, g):
+        """An old boot or an old tick seen again: with one qemu of the guest running (or none),
+        a restore of an old state file; with two, a second copy (unknown: a second copy)."""
+        n = self.qemus.get(g)
+        return "stale restore" if n is not None and n <= 1 else "two copies"
 
     def run(self):
         while not self.stop_flag.is_set():

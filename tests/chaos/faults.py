@@ -12,7 +12,7 @@ KINDS = ["qemu_kill", "libvirtd_freeze_short", "libvirtd_freeze_long", "libvirtd
          "standby"]
 # opt-in (--kinds): not in the default list, so that the schedules of the default kinds (the
 # README's seed 1, the smoke's seed 29) stay what they were
-EXTRA_KINDS = ["job_lock_stop"]
+EXTRA_KINDS = ["job_lock_stop", "snapshot_full"]
 CONCURRENT = ["pcs_move", "standby"]
 FREEZE_SHORT, FREEZE_LONG = 3, 25      # s; the long one outlasts the monitor timeout (20 s)
 
@@ -122,9 +122,28 @@ class Injector:
                                      "120", timeout=150)
             rc, out = job("start")
             self.ev("fault job_lock_stop: %s on n%d: dump job holding its lock: rc=%d %s" % (g, h, rc, out[-200:]))
-            rc, out = lab.pcs("pcs", "resource", "restart", "vm-" + g, timeout=200)
-            self.ev("fault job_lock_stop: pcs resource restart vm-%s: rc=%d %s" % (g, rc, out[-300:]))
+            self.restart(g, h, "job_lock_stop")
             undo.append((0, lambda: job("fail")))
+        elif k == "snapshot_full":
+            # the guest's node finds the snapshot directory full (a 1 MiB tmpfs over it, filled, in
+            # that host's mount namespace only), then the cluster restarts the guest: its stop's
+            # save meets ENOSPC, the start (on the same node, the tmpfs still there) must not
+            # restore what the failed save left; umounted once the restart is over
+            h = self.host_of(g)
+            if not h or not lab.snapdir:
+                self.ev("fault snapshot_full: %s has no qemu or no snapshot directory, skipped" % g)
+                return None
+            d = lab.snapdir
+            rc, out = lab.x(h, "sh", "-c", "mount -t tmpfs -o size=1m,mode=0755 vdx-snapfull %s && "
+                            "{ dd if=/dev/zero of=%s/zz-fill bs=64k 2>/dev/null; df -k %s | tail -1; }" % (d, d, d))
+            self.ev("fault snapshot_full: %s's snapshot directory full on n%d: rc=%d %s" % (g, h, rc, out[-200:]))
+            if rc != 0:
+                lab.x(h, "umount", d)
+                return None
+            self.restart(g, h, "snapshot_full")
+            rc, out = lab.x(h, "ls", "-la", d)
+            self.ev("fault snapshot_full: n%d's %s before the umount: %s" % (h, d, " | ".join(out.splitlines()[1:])))
+            undo.append((0, lambda: lab.x(h, "umount", d)))
         elif k == "pcs_move":
             t = s["target"]
             rc, out = lab.pcs("pcs", "resource", "move", "vm-" + g, "n%d" % t)
@@ -135,6 +154,17 @@ class Injector:
             self.ev("fault standby: n%d: rc=%d %s" % (i, rc, out[-200:]))
             undo.append((None, lambda: lab.pcs("pcs", "node", "unstandby", "n%d" % i)))
         return undo
+
+    def restart(self, g, h, kind):
+        """`pcs resource restart vm-G`, issued on a node other than the guest's node h: a stop that
+        times out gets h fenced, and a pcs killed with it would leave the resource disabled (its
+        restart is a disable, then an enable); a restart that failed is followed by an enable."""
+        others = [i for i in self.lab.up_hosts() if i != h] or [None]
+        rc, out = self.lab.pcs("pcs", "resource", "restart", "vm-" + g, timeout=200, node=others[0])
+        self.ev("fault %s: pcs resource restart vm-%s (on n%s): rc=%d %s" % (kind, g, others[0], rc, out[-300:]))
+        if rc != 0:
+            rc, out = self.lab.pcs("pcs", "resource", "enable", "vm-" + g)
+            self.ev("fault %s: pcs resource enable vm-%s: rc=%d %s" % (kind, g, rc, out[-200:]))
 
     def heal(self, i):
         """The partition ends: link up again (a fenced host already came back with it up)."""

@@ -3,6 +3,7 @@ namespaces, corosync + Pacemaker, stonith-enabled=true with fence_vdlab on the l
 and its guests (tiny TCG guests with a counter on a shared raw disk), set up and torn down here so
 that campaign.py only injects faults and checks."""
 import os
+import shutil
 import subprocess
 import time
 
@@ -25,8 +26,11 @@ def now():
 
 
 class Lab:
-    def __init__(self, workdir, prefix, net, hosts, guests, agent, log):
+    def __init__(self, workdir, prefix, net, hosts, guests, agent, log, snapshot=False):
         self.w, self.prefix, self.net, self.n = workdir, prefix, net, hosts
+        # snapshot: every guest gets snapshot=<WORKDIR/snap> (a directory every host sees): its
+        # stop saves the RAM state there, its start restores it (the snapshot_full fault)
+        self.snapdir = os.path.join(workdir, "snap") if snapshot else None
         self.guests = ["g%d" % k for k in range(1, guests + 1)]
         self.agent, self.log = agent, log
         self.sock = os.path.join(workdir, "power.sock")
@@ -124,6 +128,11 @@ class Lab:
             self.sh("bash", os.path.join(LABD, "make-guest.sh"), "--disk", disk, "--console",
                     "/var/log/libvirt/qemu/%s.console" % g, "--tick-boot", "--counter", g, gdir,
                     timeout=300, check=True)
+        snap = []
+        if self.snapdir:
+            shutil.rmtree(self.snapdir, ignore_errors=True)
+            os.makedirs(self.snapdir)
+            snap = ["snapshot=" + self.snapdir]
         with open(os.path.join(self.w, "members"), "w") as f:
             f.write(" ".join(str(i) for i in range(1, self.n + 1)))
         self.mh("pcmk-up.sh", timeout=180)
@@ -144,7 +153,8 @@ class Lab:
         for g in self.guests:
             rc, out = self.pcs("pcs", "resource", "create", "vm-" + g, AGENTS[self.agent],
                                "config=%s/%s.xml" % (gdir, g), "hypervisor=qemu:///system",
-                               "migration_transport=tcp", "migrate_options=--unsafe", "meta", "allow-migrate=true", *ops, "--force")
+                               "migration_transport=tcp", "migrate_options=--unsafe", *snap, "meta",
+                               "allow-migrate=true", *ops, "--force")
             if rc != 0:
                 raise RuntimeError("pcs resource create vm-%s: %s" % (g, out))
         self.log("lab: fencing on, %d guests created with %s (%.0f s)" % (len(self.guests), AGENTS[self.agent],

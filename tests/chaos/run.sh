@@ -5,7 +5,8 @@
 #   bash tests/chaos/run.sh --seed N --minutes M --agent rust|heartbeat|both [--guests G]
 #        [--kinds k1,k2] [--out DIR]
 # Report: DIR/report.md (default /srv/vdx-chaos-out/seed-N-TIME/), events-AGENT.log,
-# results-AGENT.json. Runs under flock /tmp/vd-multihost.lock; the lab (PREFIX vdx, /srv/vdx-chaos,
+# results-AGENT.json. Runs under flock /tmp/vd-multihost.lock (or $VD_CHAOS_LOCK: another lock lets
+# the campaign run beside the default multihost lab, PREFIX vdm, whose names it does not share); the lab (PREFIX vdx, /srv/vdx-chaos,
 # 10.213.11/111) is torn down at the end, also when killed. Pacemaker runs the installed
 # /usr/lib/ocf/resource.d/rust/VirtualDomain. Exit 1 if our agent broke an invariant or the
 # campaign could not run.
@@ -28,8 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' TERM INT HUP
-exec 9>/tmp/vd-multihost.lock
-flock -w 1800 9 || { echo "run.sh: /tmp/vd-multihost.lock busy for 30 min" >&2; exit 3; }
+LOCK=${VD_CHAOS_LOCK:-/tmp/vd-multihost.lock}
+exec 9>"$LOCK"
+flock -w 1800 9 || { echo "run.sh: $LOCK busy for 30 min" >&2; exit 3; }
 python3 "$HERE/campaign.py" --workdir "$W" "$@" &
 child=$!
 rc=0; wait "$child" || rc=$?

@@ -19,10 +19,13 @@ class FakeLab:
         return None
 
 
-def feed(seq):
-    """seq: per poll, a list of (host, tick, boot, count); returns the violations' kinds."""
+def feed(seq, qemus=None):
+    """seq: per poll, a list of (host, tick, boot, count); returns the violations' kinds. qemus:
+    the number of qemu processes of g1 the last scan saw (None: not scanned)."""
     with tempfile.TemporaryDirectory() as w:
         chk = Checker(FakeLab(w), lambda m: None)
+        if qemus is not None:
+            chk.qemus = {"g1": qemus}
         for p, beats in enumerate(seq):
             for host, tick, boot, count in beats:
                 chk.heartbeat(0, p, "g1", host, tick, boot, count)
@@ -45,6 +48,13 @@ def main():
            feed(run + [[(2, 1, "B", 5)], [(1, 5, "A", 5)], [(2, 2, "B", 6)], [(1, 6, "A", 6)]]), ["two copies"])
     expect("one boot on two hosts",
            feed(run + [[(2, 5, "A", 5)], [(2, 6, "A", 6)], [(1, 5, "A", 5)]]), ["two copies"])
+    # a snapshot restore: the same boot goes on where it was saved (n1 -> n2); a state file older
+    # than the guest's last run brings an old tick back, or an old boot after a newer one
+    expect("restore of the last save", feed(run + [[], []] + [[(2, k, "A", k)] for k in range(5, 9)], 1), [])
+    expect("stale restore, same boot, same host",
+           feed(run + [[(1, k, "A", k)] for k in range(5, 9)] + [[], [(1, 3, "A", 9)]], 1), ["stale restore"])
+    expect("stale restore of an older boot",
+           feed(run + [[(2, 1, "B", 5)], [(2, 2, "B", 6)], [], [(1, 5, "A", 7)]], 1), ["stale restore"])
     # the persisted counter, read from a fake disk
     with tempfile.TemporaryDirectory() as w:
         os.makedirs(os.path.join(w, "guest"))
@@ -62,7 +72,7 @@ def main():
     expect("fence_vdlab without a switch", (r.returncode, "power switch" in r.stderr), (1, True))
     for f in fails:
         print("selftest: FAIL %s" % f)
-    print("selftest: %d checks, %d failed" % (8, len(fails)))
+    print("selftest: %d checks, %d failed" % (11, len(fails)))
     return 1 if fails else 0
 
 
