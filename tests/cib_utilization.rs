@@ -97,7 +97,10 @@ fn the_library_writes_what_crm_resource_writes_in_one_change() {
     assert_eq!(probe.code, 7, "{probe:?}");
     let written = cib_file::configuration(&by_agent);
     assert_eq!(written, cib_file::configuration(&by_tool));
-    assert!(written.contains("name=\"hv_memory\" value=\"1430\""), "{written}");
+    assert!(
+        written.contains("name=\"hv_memory\" value=\"1430\""),
+        "{written}"
+    );
     assert_eq!(cib_file::epoch(&by_agent), before + 1, "one change");
 
     // the domain runs with 4 vCPUs and 512 MiB: cpu changes in place, next
@@ -147,7 +150,10 @@ fn the_library_writes_what_crm_resource_writes_in_one_change() {
     assert_eq!(env.ours("monitor").code, 0);
     let written = cib_file::configuration(&by_agent);
     assert_eq!(written, cib_file::configuration(&by_tool));
-    assert!(written.contains("id=\"admin-cpu\" name=\"cpu\" value=\"4\""), "{written}");
+    assert!(
+        written.contains("id=\"admin-cpu\" name=\"cpu\" value=\"4\""),
+        "{written}"
+    );
 }
 
 #[test]
