@@ -10,7 +10,6 @@ mod support;
 #[path = "support/cib_file.rs"]
 mod cib_file;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
