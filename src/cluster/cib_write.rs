@@ -18,8 +18,8 @@
 
 use std::time::Instant;
 
+use super::attribute::{in_cib, Wanted};
 use super::libcib::{self, Node, Session, Xml};
-use super::utilization::Wanted;
 use crate::host::bounded::run_until;
 
 /// The client name the CIB manager logs for our connection.
@@ -49,13 +49,18 @@ pub enum Step {
 /// The step for `want` when the CIB holds `found`; `fill_only`: figures
 /// from the config, which only fill in an attribute the CIB lacks.
 pub fn step(want: &Wanted, found: &Found, fill_only: bool) -> Step {
-    match (want, found) {
-        (_, Found::Ambiguous) => Step::Fail,
-        (Wanted::Set(_), Found::Value(_)) if fill_only => Step::Keep,
-        (Wanted::Set(n), Found::Value(v)) if v.trim().parse::<u64>().ok() == Some(*n) => Step::Keep,
-        (Wanted::Delete, Found::Absent) => Step::Keep,
-        (Wanted::Set(n), _) => Step::Write(*n),
-        (Wanted::Delete, Found::Value(_)) => Step::Remove,
+    let now = match found {
+        Found::Ambiguous => return Step::Fail,
+        Found::Absent => None,
+        Found::Value(v) => Some(v.as_str()),
+    };
+    let fills = fill_only && matches!(want, Wanted::Set(_));
+    if (fills && now.is_some()) || in_cib(want, now) {
+        return Step::Keep;
+    }
+    match want {
+        Wanted::Set(n) => Step::Write(*n),
+        Wanted::Delete => Step::Remove,
     }
 }
 

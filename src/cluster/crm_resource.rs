@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use super::utilization::{in_cib, Wanted};
+use super::attribute::{in_cib, Wanted};
 use crate::host::command::run_bounded;
 use crate::request::Request;
 use crate::timing::CIB_CALL_CAP;

@@ -3,6 +3,7 @@
 //! a figure changed, through Pacemaker's libcib ([`libcib`], [`cib_write`])
 //! or, without it, `crm_resource` ([`crm_resource`]).
 
+pub mod attribute;
 pub mod cib_write;
 pub mod crm_resource;
 pub mod libcib;

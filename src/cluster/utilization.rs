@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
+pub use super::attribute::Wanted;
 use super::cib_write::{self, Failure};
 use super::crm_resource;
 use crate::cli::Action;
@@ -34,13 +35,6 @@ use crate::timing::{CIB_CALL_CAP, CIB_RECHECK_AFTER};
 /// How long what this node wrote is trusted before the CIB is read again
 /// (see [`CIB_RECHECK_AFTER`]).
 pub const RECHECK_AFTER: Duration = CIB_RECHECK_AFTER;
-
-/// What should happen to one attribute.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Wanted {
-    Set(u64),
-    Delete,
-}
 
 /// The figures the attributes are set from (`None`: not known).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -224,15 +218,6 @@ fn write(req: &Request, changed: &[(&str, Wanted)], fill_only: bool, recheck: bo
             );
             vec![false; changed.len()]
         }
-    }
-}
-
-/// Whether the CIB's value `now` is what is wanted.
-pub(super) fn in_cib(want: &Wanted, now: Option<&str>) -> bool {
-    match (want, now) {
-        (Wanted::Set(n), Some(text)) => text.trim().parse::<u64>().ok() == Some(*n),
-        (Wanted::Delete, None) => true,
-        _ => false,
     }
 }
 
