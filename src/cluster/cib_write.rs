@@ -69,6 +69,8 @@ pub fn step(want: &Wanted, found: &Found, fill_only: bool) -> Step {
 pub enum Failure {
     /// libcib cannot be loaded: `crm_resource` is the way.
     NoLibrary(String),
+    /// No CIB manager to sign on to (no cluster running here).
+    NotConnected,
     /// The CIB could not be asked or changed.
     Cib(String),
 }
@@ -98,7 +100,7 @@ pub fn apply(
     let timeout_s = i32::try_from(secs.ceil() as i64).unwrap_or(i32::MAX);
     let run = move || {
         libcib::load().map_err(Failure::NoLibrary)?;
-        session(&id, &owned, fill_only, timeout_s).map_err(Failure::Cib)
+        session(&id, &owned, fill_only, timeout_s)
     };
     run_until(by, run).unwrap_or_else(|| {
         Err(Failure::Cib(format!(
@@ -116,8 +118,25 @@ fn session(
     changes: &[(String, Wanted)],
     fill_only: bool,
     timeout_s: i32,
+) -> Result<Vec<bool>, Failure> {
+    let cib = Session::connect(CLIENT, timeout_s).map_err(|rc| match rc {
+        rc if rc == -nix::libc::ENOTCONN => Failure::NotConnected,
+        rc => Failure::Cib(rc_text("CIB sign-on", rc)),
+    })?;
+    let done = edit_and_send(&cib, id, changes, fill_only).map_err(Failure::Cib)?;
+    // an offline CIB file is written back here
+    cib.close()
+        .map_err(|rc| Failure::Cib(rc_text("CIB sign-off", rc)))?;
+    Ok(done)
+}
+
+/// The query, the edits and the one change, on a signed-on session.
+fn edit_and_send(
+    cib: &Session,
+    id: &str,
+    changes: &[(String, Wanted)],
+    fill_only: bool,
 ) -> Result<Vec<bool>, String> {
-    let cib = Session::connect(CLIENT, timeout_s).map_err(|rc| rc_text("CIB sign-on", rc))?;
     let xpath = format!("/cib/configuration/resources//*[@id=\"{id}\"]");
     let found = cib.query(&xpath).map_err(|rc| rc_text("CIB query", rc))?;
     let Some(tree) = found else {
@@ -131,13 +150,9 @@ fn session(
         .iter()
         .map(|(attr, want)| edit.one(&tree, id, attr, want, fill_only))
         .collect();
-    if edit.touched.is_empty() {
-        cib.close().map_err(|rc| rc_text("CIB sign-off", rc))?;
-        return Ok(done);
+    if !edit.touched.is_empty() {
+        edit.send(cib, &tree)?;
     }
-    let sent = edit.send(&cib, &tree);
-    let closed = cib.close().map_err(|rc| rc_text("CIB sign-off", rc));
-    sent.and(closed)?;
     Ok(done)
 }
 

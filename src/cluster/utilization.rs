@@ -211,6 +211,10 @@ fn write(req: &Request, changed: &[(&str, Wanted)], fill_only: bool, recheck: bo
             log::debug!("Utilization through crm_resource: {why}");
             crm_resource::write(req, changed, fill_only, recheck)
         }
+        Err(Failure::NotConnected) => {
+            log::debug!("Unable to set utilization attribute, cib is not available");
+            vec![false; changed.len()]
+        }
         Err(Failure::Cib(why)) => {
             log::warn!(
                 "Unable to update utilization of {}: {why}",
