@@ -104,7 +104,7 @@ pub fn apply(
     };
     run_until(by, run).unwrap_or_else(|| {
         Err(Failure::Cib(format!(
-            "the CIB did not answer within {secs:.1} s (the action's time)"
+            "the CIB did not answer within {secs:.1} s"
         )))
     })
 }
