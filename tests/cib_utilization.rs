@@ -229,3 +229,33 @@ fn a_cib_that_never_answers_costs_no_more_than_the_operation_time() {
         probe.stderr
     );
 }
+
+#[test]
+fn a_clone_instance_keeps_crm_resource_and_its_clone_rules() {
+    if !lab_available("a cloned resource's utilization") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rsc = format!("cibu-{}-clone", std::process::id());
+    let config = dir.path().join("vm.xml");
+    std::fs::write(&config, domain_xml(&rsc, 1, 128)).unwrap();
+    let log = fake_crm_resource(dir.path());
+    let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", dir.path().display());
+    // libcib loadable: only the instance name sends this one to crm_resource
+    let env = ocf(
+        dir.path(),
+        &format!("{rsc}:0"),
+        &config,
+        &dir.path().join("cib.xml"),
+    )
+    .without("CIB_file")
+    .with("PATH", &path);
+    assert_eq!(env.ours("monitor").code, 7);
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        calls.contains(&format!(
+            "--resource={rsc}:0 --utilization --set-parameter=cpu"
+        )),
+        "{calls}"
+    );
+}
