@@ -1,4 +1,8 @@
-//! Build script: the git revision the agent is built from, for `--version`.
+//! Build script: the git revision the agent is built from, for `--version`,
+//! and the C shim to Pacemaker's libcib (csrc/libcib_shim.c), compiled
+//! against Pacemaker's headers (`pacemaker-dev`) so that every libcib call
+//! is checked by the C compiler; the library itself is not linked (the shim
+//! opens it with dlopen on first use).
 //!
 //! `VD_GIT_REV` is `git rev-parse --short HEAD` when this crate's own
 //! directory is the top of a git work tree, and `unknown` otherwise (a crate
@@ -38,8 +42,44 @@ fn revision() -> Option<(String, Vec<PathBuf>)> {
     Some((rev, paths))
 }
 
+/// Compiles csrc/libcib_shim.c with the include paths of `pacemaker-cib`
+/// (pkg-config); without Pacemaker's headers the build stops here.
+fn libcib_shim() {
+    println!("cargo:rerun-if-changed=csrc/libcib_shim.c");
+    let out = Command::new("pkg-config")
+        .args(["--cflags", "pacemaker-cib"])
+        .output();
+    let flags = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        _ => panic!(
+            "pkg-config --cflags pacemaker-cib failed: Pacemaker's headers are needed \
+             (Debian: apt-get install pacemaker-dev; RHEL: pacemaker-libs-devel)"
+        ),
+    };
+    let mut build = cc::Build::new();
+    build
+        .file("csrc/libcib_shim.c")
+        .warnings(true)
+        .extra_warnings(true)
+        .warnings_into_errors(true)
+        .flag("-Wno-unused-parameter")
+        .flag("-Werror=incompatible-pointer-types");
+    for flag in flags.split_whitespace() {
+        if let Some(dir) = flag.strip_prefix("-I") {
+            build.include(dir);
+        } else if let Some(def) = flag.strip_prefix("-D") {
+            let (k, v) = def
+                .split_once('=')
+                .map_or((def, None), |(k, v)| (k, Some(v)));
+            build.define(k, v);
+        }
+    }
+    build.compile("vd_libcib_shim");
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    libcib_shim();
     let rev = match revision() {
         Some((rev, paths)) => {
             for p in paths.iter().filter(|p| p.exists()) {

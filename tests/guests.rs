@@ -319,12 +319,8 @@ fn utilization_is_written_once_with_the_anchors_values() {
     };
     let bin = lab_dir().join("fakebin-util");
     std::fs::create_dir_all(&bin).unwrap();
-    let log = fake_crm_resource(&bin);
+    let (ocf, log) = ocf.with_fake_crm_resource(&bin);
     let ocf = ocf
-        .with(
-            "PATH",
-            &format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin.display()),
-        )
         .without("OCF_RESKEY_autoset_utilization_cpu")
         .without("OCF_RESKEY_autoset_utilization_hv_memory")
         .without("OCF_RESKEY_autoset_utilization_host_memory")

@@ -1,13 +1,21 @@
 //! What a steady-state monitor of a real running guest costs the host, as
 //! properties rather than times (machines are shared and noisy): the
-//! executable does not link libvirt.so, and a monitor loads no libvirt.so,
-//! starts no process, and still gives the right answer.
+//! executable does not link libvirt.so or libcib.so, and a monitor loads
+//! neither, starts no process, and still gives the right answer. And no
+//! action starts a process with utilization on (libcib, not crm_resource,
+//! against an offline CIB and libvirtd's test driver).
 
 mod support;
 
+#[path = "support/cib_file.rs"]
+mod cib_file;
+
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use support::*;
+use virtualdomain::controller::libvirt::LibvirtController;
+use virtualdomain::controller::DomainController;
 
 const BIN: &str = env!("CARGO_BIN_EXE_VirtualDomain");
 
@@ -20,10 +28,12 @@ fn the_executable_does_not_link_libvirt() {
     assert!(out.status.success(), "{out:?}");
     let dynamic = String::from_utf8_lossy(&out.stdout);
     assert!(dynamic.contains("(NEEDED)"), "{dynamic}");
-    assert!(
-        !dynamic.contains("libvirt"),
-        "libvirt is a link-time dependency:\n{dynamic}"
-    );
+    for lib in ["libvirt", "libcib", "libcrmcommon"] {
+        assert!(
+            !dynamic.contains(lib),
+            "{lib} is a link-time dependency:\n{dynamic}"
+        );
+    }
 }
 
 #[test]
@@ -42,10 +52,9 @@ fn a_steady_state_monitor_loads_no_libvirt_and_starts_no_process() {
 
     let (code, trace) = ocf.ours_traced("monitor", &log);
     assert_eq!(code, 0, "running guest: {trace}");
-    assert!(
-        !trace.contains("libvirt.so"),
-        "libvirt.so was loaded:\n{trace}"
-    );
+    for lib in ["libvirt.so", "libcib.so"] {
+        assert!(!trace.contains(lib), "{lib} was loaded:\n{trace}");
+    }
     assert!(
         trace.contains("libvirt-sock") || trace.contains("virtqemud-sock"),
         "{trace}"
@@ -75,6 +84,149 @@ fn a_steady_state_monitor_loads_no_libvirt_and_starts_no_process() {
     assert!(!trace.contains("libvirt.so"), "{trace}");
     // a stop (library path) still works after the direct monitors
     assert_eq!(ocf.ours("stop").code, 0);
+}
+
+/// The processes a traced run started besides the agent itself: execve
+/// after the first, fork, vfork, and clone/clone3 without CLONE_THREAD.
+fn processes_started(trace: &str) -> Vec<&str> {
+    let mut execs = 0;
+    trace
+        .lines()
+        .filter(|l| {
+            if l.contains("execve(") {
+                execs += 1;
+                return execs > 1;
+            }
+            let forks = ["fork(", "vfork("].iter().any(|c| l.contains(c));
+            let clones = ["clone(", "clone3("].iter().any(|c| l.contains(c));
+            forks || (clones && !l.contains("CLONE_THREAD"))
+        })
+        .collect()
+}
+
+/// Start, monitor, status, reload-agent, migrate_to, migrate_from, stop and
+/// probes of a test-driver domain with every utilization attribute managed
+/// and written into an offline CIB: with libcib no action starts a process
+/// (crm_resource, the fallback without libcib, shows the check can fail).
+#[test]
+fn no_action_starts_a_process_with_utilization_on() {
+    if !lab_available("processes per action") || !cib_file::tools_available("processes") {
+        return;
+    }
+    assert!(support_tool("strace"), "strace is needed");
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("vdcost-{}", std::process::id());
+    let config = dir.path().join("vm.xml");
+    std::fs::write(
+        &config,
+        format!(
+            "<domain type='test'><name>{name}</name><memory unit='MiB'>256</memory>\
+             <vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+        ),
+    )
+    .unwrap();
+    // the daemon keeps test domains while a connection is open
+    let keeper = LibvirtController::new(
+        Some("test+unix:///default".into()),
+        Instant::now() + Duration::from_secs(120),
+    );
+    let _ = keeper.destroy(&name, by());
+    let fallback = dir.path().join("nolib");
+    std::fs::create_dir_all(&fallback).unwrap();
+    std::fs::write(fallback.join(LIBCIB), "").unwrap();
+    let wrapper = fallback.join("crm_resource");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\nunset LD_LIBRARY_PATH\nexec /usr/sbin/crm_resource \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut counts = Vec::new();
+    for library in [true, false] {
+        let how = if library { "libcib" } else { "crm_resource" };
+        let cib = cib_file::with_primitive(dir.path(), "cib.xml", &name, "");
+        let mut ocf = Ocf::new(&name, &config, "test+unix:///default")
+            .with("CIB_file", &cib.display().to_string())
+            .without("OCF_RESKEY_autoset_utilization_cpu")
+            .without("OCF_RESKEY_autoset_utilization_hv_memory")
+            .without("OCF_RESKEY_autoset_utilization_host_memory");
+        if !library {
+            let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", fallback.display());
+            ocf = ocf
+                .with("LD_LIBRARY_PATH", &fallback.display().to_string())
+                .with("PATH", &path);
+        }
+        let rsctmp = dir.path().join(format!("rsctmp-{how}"));
+        std::fs::create_dir_all(&rsctmp).unwrap();
+        let ocf = ocf.with("HA_RSCTMP", &rsctmp.display().to_string());
+        let to = ocf
+            .with("OCF_RESKEY_CRM_meta_migrate_source", "n1")
+            .with("OCF_RESKEY_CRM_meta_migrate_target", "n2");
+        let steps: [(&str, Ocf, Option<i32>); 9] = [
+            ("probe", ocf.clone(), Some(7)),
+            ("start", ocf.clone(), Some(0)),
+            ("monitor", ocf.recurring(), Some(0)),
+            ("status", ocf.clone(), Some(0)),
+            (
+                "reload-agent",
+                ocf.with("OCF_RESKEY_unset_utilization_cpu", "true"),
+                Some(0),
+            ),
+            // the test driver cannot migrate: the path up to libvirt's call
+            ("migrate_to", to.clone(), None),
+            ("migrate_from", to.clone(), Some(0)),
+            ("stop", ocf.clone(), Some(0)),
+            ("probe", ocf.clone(), Some(7)),
+        ];
+        let log = dir.path().join("strace.log");
+        let mut started = Vec::new();
+        for (step, env, want) in steps {
+            let action = if step == "probe" { "monitor" } else { step };
+            let (code, trace) = env.ours_traced(action, &log);
+            if let Some(want) = want {
+                assert_eq!(code, want, "{how} {step}: {trace}");
+            }
+            let spawned: Vec<String> = processes_started(&trace)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            if library {
+                assert!(spawned.is_empty(), "{step} started processes: {spawned:?}");
+            }
+            // processes, not their execve: one clone/fork each
+            let processes = spawned.iter().filter(|l| !l.contains("execve(")).count();
+            started.push((step, processes));
+            if library && step == "start" {
+                assert!(
+                    trace.contains(LIBCIB),
+                    "start wrote through libcib: {trace}"
+                );
+            }
+            if step == "monitor" {
+                assert!(
+                    !trace.contains(LIBCIB),
+                    "steady state, libcib loaded: {trace}"
+                );
+            }
+        }
+        assert!(
+            cib_file::configuration(&cib).contains("name=\"hv_memory\" value=\"256\""),
+            "{how}: {}",
+            cib_file::configuration(&cib)
+        );
+        counts.push((how, started));
+    }
+    eprintln!("processes started per action: {counts:?}");
+    let fallback_start = counts[1].1.iter().find(|(s, _)| *s == "start").unwrap().1;
+    assert!(
+        fallback_start > 0,
+        "the check sees crm_resource: {counts:?}"
+    );
+    let _ = keeper.destroy(&name, by());
 }
 
 fn support_tool(program: &str) -> bool {

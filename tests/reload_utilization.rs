@@ -24,19 +24,15 @@ fn domain_xml(name: &str, vcpu: &str, memory: &str) -> String {
     )
 }
 
-/// The OCF environment with the stand-in `crm_resource` first in PATH,
+/// The OCF environment with the stand-in `crm_resource` first in PATH
+/// (and libcib unloadable: the fallback),
 /// utilization flags at their defaults (all autoset on), a fresh HA_RSCTMP.
 fn setup(dir: &Path, name: &str, config: &Path) -> (Ocf, PathBuf) {
-    let log = fake_crm_resource(dir);
-    let ocf = Ocf::new(name, config, TEST_URI);
+    let (ocf, log) = Ocf::new(name, config, TEST_URI).with_fake_crm_resource(dir);
     let rsctmp = ocf.vars.iter().find(|(k, _)| k == "HA_RSCTMP").unwrap();
     let _ = std::fs::remove_dir_all(&rsctmp.1);
     std::fs::create_dir_all(&rsctmp.1).unwrap();
     let ocf = ocf
-        .with(
-            "PATH",
-            &format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", dir.display()),
-        )
         .without("OCF_RESKEY_autoset_utilization_cpu")
         .without("OCF_RESKEY_autoset_utilization_hv_memory")
         .without("OCF_RESKEY_autoset_utilization_host_memory");

@@ -18,14 +18,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+pub use super::attribute::Wanted;
+use super::cib_write::{self, Failure};
+use super::crm_resource;
 use crate::cli::Action;
 use crate::controller::DomainInfo;
 use crate::domain_sizes;
 use crate::domain_xml::DomainConfig;
-use crate::host::command::run_bounded;
 use crate::host::state_files;
 use crate::params::Params;
 use crate::request::Request;
@@ -34,13 +35,6 @@ use crate::timing::{CIB_CALL_CAP, CIB_RECHECK_AFTER};
 /// How long what this node wrote is trusted before the CIB is read again
 /// (see [`CIB_RECHECK_AFTER`]).
 pub const RECHECK_AFTER: Duration = CIB_RECHECK_AFTER;
-
-/// What should happen to one attribute.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Wanted {
-    Set(u64),
-    Delete,
-}
 
 /// The figures the attributes are set from (`None`: not known).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -167,8 +161,10 @@ pub fn decode(text: &str) -> BTreeMap<String, Wanted> {
         .collect()
 }
 
-/// Brings the CIB's utilization in line with `wanted`, calling
-/// `crm_resource` only for attributes that changed since the last write.
+/// Brings the CIB's utilization in line with `wanted`, touching the CIB
+/// only for attributes that changed since the last write (or all of them
+/// on a re-check): through libcib in one change ([`cib_write`]), or with
+/// `crm_resource` when libcib cannot be loaded ([`crm_resource`]).
 pub fn update(req: &Request, figures: Figures) {
     let wanted = wanted(req, figures);
     if wanted.is_empty() {
@@ -184,31 +180,11 @@ pub fn update(req: &Request, figures: Figures) {
         .into_iter()
         .filter(|(attr, want)| recheck || memory.get(*attr) != Some(want))
         .collect();
+    if changed.is_empty() {
+        return;
+    }
+    let written = write(req, &changed, figures.fill_only, recheck);
     let mut all_checked = true;
-    // one crm_resource per attribute, side by side: each is 15-40 ms, and a
-    // start (which forgets what was written) owes all of them
-    let written: Vec<bool> = std::thread::scope(|scope| {
-        let runs: Vec<_> = changed
-            .iter()
-            .map(|(attr, want)| {
-                scope.spawn(move || {
-                    if (figures.fill_only && matches!(want, Wanted::Set(_))) || recheck {
-                        match attribute_value(req, attr) {
-                            // a config figure fills in, never replaces
-                            Some(Some(_)) if figures.fill_only => return true,
-                            Some(now) if in_cib(want, now.as_deref()) => return true,
-                            Some(_) => {}
-                            None => return false,
-                        }
-                    }
-                    write_attribute(req, attr, want)
-                })
-            })
-            .collect();
-        runs.into_iter()
-            .map(|run| run.join().unwrap_or(false))
-            .collect()
-    });
     for ((attr, want), ok) in changed.into_iter().zip(written) {
         if ok {
             memory.insert(attr.to_string(), want);
@@ -221,12 +197,31 @@ pub fn update(req: &Request, figures: Figures) {
     }
 }
 
-/// Whether the CIB's value `now` is what is wanted.
-fn in_cib(want: &Wanted, now: Option<&str>) -> bool {
-    match (want, now) {
-        (Wanted::Set(n), Some(text)) => text.trim().parse::<u64>().ok() == Some(*n),
-        (Wanted::Delete, None) => true,
-        _ => false,
+/// Makes the CIB hold `changed`; whether each attribute now does.
+fn write(req: &Request, changed: &[(&str, Wanted)], fill_only: bool, recheck: bool) -> Vec<bool> {
+    // a clone instance (`R:N`): crm_resource's rules for a clone's
+    // attributes (the clone's own set) are not reproduced here
+    if req.ctx.instance.contains(':') {
+        return crm_resource::write(req, changed, fill_only, recheck);
+    }
+    let by = Instant::now() + req.ctx.work_left().min(CIB_CALL_CAP);
+    match cib_write::apply(&req.ctx.instance, changed, fill_only, by) {
+        Ok(done) => done,
+        Err(Failure::NoLibrary(why)) => {
+            log::debug!("Utilization through crm_resource: {why}");
+            crm_resource::write(req, changed, fill_only, recheck)
+        }
+        Err(Failure::NotConnected) => {
+            log::debug!("Unable to set utilization attribute, cib is not available");
+            vec![false; changed.len()]
+        }
+        Err(Failure::Cib(why)) => {
+            log::warn!(
+                "Unable to update utilization of {}: {why}",
+                req.ctx.instance
+            );
+            vec![false; changed.len()]
+        }
     }
 }
 
@@ -261,81 +256,6 @@ pub fn forget(req: &Request) {
         &req.ctx.rsctmp,
         &req.ctx.instance,
     ));
-}
-
-/// The resource's utilization attribute `attr` in the CIB: `Some(None)`
-/// when it has none, `None` when the CIB could not be asked. crm_resource
-/// 2.1.5 answers an absent attribute with status 0, nothing on stdout and
-/// "Attribute 'X' not found" on stderr.
-fn attribute_value(req: &Request, attr: &str) -> Option<Option<String>> {
-    let mut cmd = utilization_command(req);
-    cmd.arg(format!("--get-parameter={attr}")).arg("--quiet");
-    match run_bounded(cmd, req.ctx.work_left().min(CIB_CALL_CAP)) {
-        Ok(done) if done.success() => {
-            let text = done.output.trim();
-            let absent = text.is_empty() || text.contains("not found");
-            Some((!absent).then(|| text.to_string()))
-        }
-        Ok(done) => {
-            log::debug!(
-                "crm_resource could not read utilization attribute {attr}: {}",
-                done.output
-            );
-            None
-        }
-        Err(e) => {
-            log::debug!("crm_resource not run for utilization attribute {attr}: {e}");
-            None
-        }
-    }
-}
-
-/// `crm_resource --resource=<this resource> --utilization`, to be completed.
-fn utilization_command(req: &Request) -> Command {
-    let mut cmd = Command::new("crm_resource");
-    cmd.arg(format!("--resource={}", req.ctx.instance))
-        .arg("--utilization");
-    cmd
-}
-
-fn write_attribute(req: &Request, attr: &str, want: &Wanted) -> bool {
-    let mut cmd = utilization_command(req);
-    match want {
-        Wanted::Set(value) => cmd
-            .arg(format!("--set-parameter={attr}"))
-            .arg(format!("--parameter-value={value}")),
-        Wanted::Delete => cmd.arg(format!("--delete-parameter={attr}")),
-    };
-    match run_bounded(cmd, req.ctx.work_left().min(CIB_CALL_CAP)) {
-        Ok(done) if done.success() => true,
-        Ok(done)
-            if done.output.contains("not connected")
-                || done.output.contains("Transport endpoint") =>
-        {
-            log::debug!("Unable to set utilization attribute, cib is not available");
-            false
-        }
-        Ok(done) => {
-            let verb = if *want == Wanted::Delete {
-                "unset"
-            } else {
-                "set"
-            };
-            // an attribute that is already absent counts as deleted
-            let absent = *want == Wanted::Delete && done.output.contains("not found");
-            if !absent {
-                log::warn!(
-                    "crm_resource failed to {verb} utilization attribute {attr}: {}",
-                    done.output
-                );
-            }
-            absent
-        }
-        Err(e) => {
-            log::debug!("crm_resource not run for utilization attribute {attr}: {e}");
-            false
-        }
-    }
 }
 
 #[cfg(test)]

@@ -34,8 +34,8 @@ done
 echo "install-deps: qemu $QV (installed qemu-utils: $(dpkg-query -W -f '${Version}' qemu-utils 2>/dev/null || echo none))"
 
 PKGS=(
-    # build
-    libvirt-dev pkg-config gcc libc6-dev make
+    # build (pacemaker-dev: the headers csrc/libcib_shim.c is compiled against)
+    libvirt-dev pacemaker-dev pkg-config gcc libc6-dev make
     # runtime / tests
     libvirt-daemon-system libvirt-clients libvirt-daemon-driver-lxc
     "qemu-system-x86=$QV" "qemu-utils=$QV"

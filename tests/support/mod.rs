@@ -203,6 +203,17 @@ impl Ocf {
         }
     }
 
+    /// This environment with [`fake_crm_resource`] in `dir` first in PATH
+    /// and libcib made unloadable, so that the agent runs it; its log.
+    pub fn with_fake_crm_resource(&self, dir: &std::path::Path) -> (Self, std::path::PathBuf) {
+        let log = fake_crm_resource(dir);
+        let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", dir.display());
+        let ocf = self
+            .with("PATH", &path)
+            .with("LD_LIBRARY_PATH", &dir.display().to_string());
+        (ocf, log)
+    }
+
     /// A copy with `key=value` set (replacing an earlier value).
     pub fn with(&self, key: &str, value: &str) -> Self {
         let mut copy = self.clone();
@@ -426,12 +437,19 @@ pub fn guest_setup(name: &str, mode: &str) -> Option<(DomainGuard, Ocf)> {
     Some((guard, Ocf::new(&format!("rsc-{name}"), &xml, QEMU)))
 }
 
+/// The soname of Pacemaker's CIB library the agent loads.
+pub const LIBCIB: &str = "libcib.so.27";
+
 /// A stand-in `crm_resource` that logs its arguments. It answers the
 /// anchor's `-g`/`-Q` queries with nothing (exit 6, a resource without
 /// utilization yet) and `--get-parameter=ATTR` as crm_resource 2.1.5 does:
 /// the content of `DIR/present-ATTR` if that file exists, else exit 0 with
-/// "Attribute 'ATTR' not found" on stderr only.
+/// "Attribute 'ATTR' not found" on stderr only. The agent runs it only
+/// when libcib cannot be loaded: DIR also gets an empty `libcib.so.27`,
+/// which makes that so for an agent run with `LD_LIBRARY_PATH=DIR` (see
+/// [`Ocf::with_fake_crm_resource`]).
 pub fn fake_crm_resource(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::write(dir.join(LIBCIB), "").unwrap();
     let log = dir.join("crm_resource.log");
     let script = dir.join("crm_resource");
     let body = format!(
