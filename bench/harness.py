@@ -16,6 +16,7 @@ import time
 
 import figures
 import report
+import scale_report
 from lab import BenchError, Guest, base_env, log, make_cib
 
 PARAMS = {
@@ -109,6 +110,10 @@ def main():
 
     mach["load_end"] = "%.2f %.2f %.2f" % os.getloadavg()
     text, goals = report.render(r, mach, vers, a.mode, ctx.p, time.time() - t_start)
+    # the Cluster scale section comes from its own run (bench/run.sh scale): kept
+    kept = scale_report.carried(a.out) if a.mode == "full" else None
+    if kept:
+        text = scale_report.splice(text, kept)
     with open(a.out + ".tmp", "w") as f:
         f.write(text)
     os.replace(a.out + ".tmp", a.out)

@@ -12,12 +12,19 @@
 #   bash bench/run.sh --smoke   a few iterations of everything -> a temp file
 #                               (or OUT=path); fails only if a benchmark
 #                               cannot run, never on a timing goal (CI)
+#   bash bench/run.sh scale [ARGS]
+#                               only the cluster-scale figures (bench/scale.py,
+#                               its own lab PREFIX vds; ≈ 40 min; ARGS e.g.
+#                               --parts cpu --agents ours --mode smoke): its
+#                               section of BENCHMARKS.md (or OUT) is replaced,
+#                               the rest kept; a full run keeps that section
 set -euo pipefail
-usage() { echo "usage: [AGENT=binary] [OUT=report.md] $0 [--smoke]" >&2; exit 2; }
+usage() { echo "usage: [AGENT=binary] [OUT=report.md] $0 [--smoke | scale [ARGS]]" >&2; exit 2; }
 MODE=full
-case $# in
-    0) ;;
-    1) [ "$1" = --smoke ] && MODE=smoke || usage ;;
+case ${1:-} in
+    "") ;;
+    --smoke) [ $# -eq 1 ] || usage; MODE=smoke ;;
+    scale) MODE=scale; shift ;;
     *) usage ;;
 esac
 cd "$(dirname "$0")/.."
@@ -31,8 +38,11 @@ ANCHOR=/usr/lib/ocf/resource.d/heartbeat/VirtualDomain
 [ -x "$ANCHOR" ] || { echo "bench/run.sh: the anchor $ANCHOR is not installed" >&2; exit 1; }
 
 # one benchmark at a time on this machine: both would use the same guest
-exec 9> /run/vdbench.lock
-flock -w 900 9 || { echo "bench/run.sh: another benchmark holds /run/vdbench.lock" >&2; exit 1; }
+# (scale has a lab of its own)
+if [ $MODE != scale ]; then
+    exec 9> /run/vdbench.lock
+    flock -w 900 9 || { echo "bench/run.sh: another benchmark holds /run/vdbench.lock" >&2; exit 1; }
+fi
 
 BIN=$(mktemp -d /tmp/vdbench-bin.XXXXXX)
 OUTTMP=""
@@ -45,6 +55,13 @@ if [ -z "${AGENT:-}" ]; then
 fi
 AGENT=$(realpath "$AGENT")
 [ -x "$AGENT" ] || { echo "bench/run.sh: AGENT=$AGENT is not executable" >&2; exit 1; }
+
+if [ $MODE = scale ]; then
+    OUT=$(realpath -m "${OUT:-$REPO/BENCHMARKS.md}")
+    echo "== cluster-scale benchmark run of $AGENT -> $OUT"
+    python3 -B bench/scale.py --agent "$AGENT" --anchor "$ANCHOR" --out "$OUT" "$@"
+    exit
+fi
 
 gcc -O2 -Wall -o "$BIN/floor" bench/floor.c -lvirt
 gcc -O2 -Wall -o "$BIN/events" bench/events.c -lvirt
