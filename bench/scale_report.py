@@ -74,6 +74,27 @@ def _cpu_rows(cpu):
     return rows
 
 
+def _cpu_reading(cpu):
+    """Computed sentences: the ratio at each N, the cores the monitors
+    alone would need at each agent's measured CPU per monitor."""
+    by = {a: {d["n"]: d for d in e["data"]} for a, e in cpu.items()}
+    out = []
+    if "ours" in by and "anchor" in by:
+        both = sorted(set(by["ours"]) & set(by["anchor"]))
+        out.append("Anchor ÷ ours, CPU of execd's children per minute: " + ", ".join(
+            f"N={n}: ×{by['anchor'][n]['children'] / max(by['ours'][n]['children'], 1e-9):.0f}"
+            for n in both) + ".")
+    for a, ds in by.items():
+        n = max(ds)
+        d = ds[n]
+        per = d["children"] / max(d["monitors"]["runs"], 1)
+        out.append(f"{NAMES[a]}: at {per * 1000:.0f} ms CPU per monitor, {n} guests every 10 s "
+                   f"need {per * n / 10:.2f} cores for monitoring alone; measured "
+                   f"{d['children'] / d['secs']:.2f} cores with {d['monitors']['runs']} of "
+                   f"{d['monitors']['expected']:.0f} due monitors run.")
+    return [" ".join(out), ""] if out else []
+
+
 def _moves(x):
     g = x["guests"]
     downs = [y["downtime"] for y in g if y["downtime"] is not None]
@@ -157,7 +178,7 @@ def render(results, plotdir):
                 "1 s) after the previous one of its resource (execd schedules the next one "
                 "an interval after the previous ends, so a slow run delays the next); *due*: "
                 "N × window / 10 s.", ""]
-        out += _cpu_rows(cpu) + [""]
+        out += _cpu_rows(cpu) + [""] + _cpu_reading(cpu)
     if drain:
         out += ["### Draining a node", "",
                 "Two nodes, K tiny qemu TCG guests (tests/multihost guest-make.sh, 128 MiB), "
@@ -178,8 +199,8 @@ def render(results, plotdir):
         out += [f"![{t}]({f})" for t, f in files] + [""]
     runs = [f"{part} / {a}: {e['when']}, {e['mode']}, load before {e['load_before']}"
             for part in ("cpu", "drain") for a, e in results.get(part, {}).items()]
-    out += ["Runs: " + "; ".join(runs) + "."] if runs else []
-    out += [""] + [f"- {n}" for n in results.get("notes", [])]
+    out += ["Runs:", ""] + [f"- {r}" for r in runs] if runs else []
+    out += [f"- {n}" for n in results.get("notes", [])]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
