@@ -109,6 +109,14 @@ class ClusterLab(MultiLab):
         """crm_resource --wait: no transition left to run."""
         self.tool("crm_resource", "--wait", f"--timeout={timeout}s", timeout=timeout + 30)
 
+    def lab_pids(self):
+        """Machine-wide PIDs of everything in the lab's network namespaces."""
+        pids = set()
+        for i in self.pids:
+            out = run(["ip", "netns", "pids", f"{self.prefix}-n{i}"], check=False)[1]
+            pids |= {int(x) for x in out.split()}
+        return pids
+
     def pid_of(self, i, comm):
         """The machine-wide PID of the process named comm on nI."""
         out = run(["ip", "netns", "pids", f"{self.prefix}-n{i}"])[1]
@@ -175,6 +183,33 @@ def _stat(pid):
     return (ut + st) / HZ, (cut + cst) / HZ
 
 
+def _all_procs():
+    """pid -> (comm, CPU s) of every process of the machine."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    head, rest = f.read().rsplit(")", 1)
+                fields = rest.split()
+                out[int(pid)] = (head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / HZ)
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def others(a, b, mine, top=5):
+    """The processes outside the lab (pids not in mine) that took the most
+    CPU between snapshots a and b: [(comm, CPU s)], summed by name."""
+    by = {}
+    for pid, (comm, t) in b["procs"].items():
+        if pid in mine:
+            continue
+        t0 = a["procs"].get(pid, (comm, 0.0))[1]
+        by[comm] = by.get(comm, 0.0) + t - t0
+    return sorted(((c, round(t, 1)) for c, t in by.items() if t > 0), key=lambda x: -x[1])[:top]
+
+
 def _machine_busy():
     """(busy, total) jiffies of the whole machine from /proc/stat."""
     with open("/proc/stat") as f:
@@ -193,7 +228,8 @@ class Meter:
             usage = int(f.read()) / 1e9
         own, reaped = _stat(self.execd)
         return {"t": time.time(), "cgroup": usage, "execd": own, "reaped": reaped,
-                "libvirtd": _stat(self.libvirtd)[0], "machine": _machine_busy()}
+                "libvirtd": _stat(self.libvirtd)[0], "machine": _machine_busy(),
+                "procs": _all_procs()}
 
     @staticmethod
     def delta(a, b):

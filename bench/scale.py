@@ -26,7 +26,7 @@ import sys
 import time
 
 import scale_report
-from cluster import ClusterLab, Meter, log_time, primitive
+from cluster import ClusterLab, Meter, log_time, others, primitive
 from lab import LAB, QEMU, TESTDRV, BenchError, log, run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,7 +96,7 @@ def cpu_part(a, p, provider):
             s0 = meter.snap()
             time.sleep(p["window"])
             s1 = meter.snap()
-            d = Meter.delta(s0, s1)
+            d = Meter.delta(s0, s1) | {"others": others(s0, s1, lab.lab_pids() | {os.getpid()})}
             mon = summarize_monitors(lab.monitors(1, s0["t"], s1["t"]), n, d["secs"])
             d |= {"n": n, "start_all": started, "monitors": mon}
             res.append(d)
@@ -104,7 +104,7 @@ def cpu_part(a, p, provider):
                 f"(reaped {d['reaped'] / d['secs'] * 60:.1f}), {mon['runs']} monitors of "
                 f"{mon['expected']:.0f}, late {mon['late']}/{mon['gaps']}, timeouts "
                 f"{mon['timeouts']}, exec median {mon['exec_median'] * 1000:.0f} ms, "
-                f"machine busy {d['machine_busy'] * 100:.0f} %")
+                f"machine busy {d['machine_busy'] * 100:.0f} %, others {d['others']}")
     finally:
         lab.down()
     return res

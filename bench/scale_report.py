@@ -92,7 +92,11 @@ def _cpu_reading(cpu):
                    f"need {per * n / 10:.2f} cores for monitoring alone; measured "
                    f"{d['children'] / d['secs']:.2f} cores with {d['monitors']['runs']} of "
                    f"{d['monitors']['expected']:.0f} due monitors run.")
-    return [" ".join(out), ""] if out else []
+    out = [" ".join(out), ""] if out else []
+    busy = [f"{a} N={d['n']}: " + ", ".join(f"{c} {t:.1f} s" for c, t in d.get("others", []))
+            for a, e in cpu.items() for d in e["data"]]
+    return out + ["What else took CPU in each window (outside the lab, by process name, CPU "
+                  "seconds): " + "; ".join(busy) + ".", ""]
 
 
 def _moves(x):
