@@ -191,6 +191,7 @@ def main():
     ap.add_argument("--parts", default="cpu,drain")
     ap.add_argument("--agents", default=",".join(AGENTS))
     ap.add_argument("--window", type=int, help="seconds (default: the mode's)")
+    ap.add_argument("--settle", type=int, help="seconds after all are Started before a window")
     ap.add_argument("--results", default=os.path.join(REPO, "bench", "scale-results.json"))
     ap.add_argument("--out", default=os.path.join(REPO, "BENCHMARKS.md"))
     ap.add_argument("--report-only", action="store_true", help="render the results file only")
@@ -205,7 +206,8 @@ def main():
         ap.error("--parts: cpu,drain; --agents: ours,anchor")
     if a.provider in ("heartbeat", "rust", "pacemaker"):
         ap.error(f"--provider {a.provider}: not a directory of its own")
-    p = dict(PARAMS[a.mode], **({"window": a.window} if a.window else {}))
+    p = dict(PARAMS[a.mode], **{k: v for k, v in (("window", a.window), ("settle", a.settle))
+                                   if v})
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(s, _terminate)
     results = {}
