@@ -154,25 +154,31 @@ class ClusterLab(MultiLab):
         self.cgroups = []
 
     def monitors(self, i, since, until):
-        """Every monitor execd finished on nI in [since, until): dicts of
-        rsc, t_end, exec, queue, rc (None when it could not be executed),
-        status (execd's reason then, e.g. 'Timed Out')."""
-        ops = []
-        with open(os.path.join(self.w, f"n{i}", "log", "pacemaker.log"), errors="replace") as f:
-            for line in f:
-                if "(log_finished)" not in line:
-                    continue
-                m = FINISHED.match(line.rstrip("\n"))
-                if not m:
-                    continue
-                t = log_time(m.group(1))
-                if since <= t < until:
-                    ops.append({"rsc": m.group(2), "t_end": t,
-                                "exec": _secs(m.group(6), m.group(7)),
-                                "queue": _secs(m.group(8), m.group(9)),
-                                "rc": int(m.group(4)) if m.group(4) else None,
-                                "status": (m.group(5) or "").strip()})
-        return ops
+        """Every monitor execd finished on nI in [since, until)."""
+        return parse_monitors(os.path.join(self.w, f"n{i}", "log", "pacemaker.log"), since, until)
+
+
+def parse_monitors(path, since, until):
+    """Every monitor finished in [since, until) by the pacemaker-execd
+    whose log is path: dicts of rsc, t_end, exec (as logged), queue, rc
+    (None when it could not be executed), status (execd's reason then,
+    e.g. 'Timed Out')."""
+    ops = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            if "(log_finished)" not in line:
+                continue
+            m = FINISHED.match(line.rstrip("\n"))
+            if not m:
+                continue
+            t = log_time(m.group(1))
+            if since <= t < until:
+                ops.append({"rsc": m.group(2), "t_end": t,
+                            "exec": _secs(m.group(6), m.group(7)),
+                            "queue": _secs(m.group(8), m.group(9)),
+                            "rc": int(m.group(4)) if m.group(4) else None,
+                            "status": (m.group(5) or "").strip()})
+    return ops
 
 
 def _stat(pid):

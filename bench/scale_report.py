@@ -55,10 +55,14 @@ def _ms(s):
     return "–" if s is None else f"{s * 1000:.0f}"
 
 
+def _s(v):
+    return "–" if v is None else f"{v:.2f}"
+
+
 def _cpu_rows(cpu):
     rows = ["| agent | N | CPU of execd's children, s per minute (cores) | per monitor, ms CPU "
             "| libvirtd, s/min | monitors run / due | late (> 11 s after the previous) "
-            "| timed out / not ok | execution time median / p95 / max, ms | machine busy |",
+            "| timed out / not ok | gap between two results median / p95, s | machine busy |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     for agent, entry in cpu.items():
         for d in entry["data"]:
@@ -69,7 +73,7 @@ def _cpu_rows(cpu):
                 f"{d['libvirtd'] / d['secs'] * 60:.1f} | {m['runs']} / {m['expected']:.0f} | "
                 f"{m['late']} of {m['gaps']} ({m['late'] / max(m['gaps'], 1) * 100:.0f} %), "
                 f"longest gap {m['max_gap']:.1f} s | {m['timeouts']} / {m['not_ok']} | "
-                f"{_ms(m['exec_median'])} / {_ms(m['exec_p95'])} / {_ms(m['exec_max'])} | "
+                f"{_s(m.get('gap_median'))} / {_s(m.get('gap_p95'))} | "
                 f"{d['machine_busy'] * 100:.0f} % |")
     return rows
 
@@ -177,11 +181,15 @@ def render(results, plotdir):
                 "own CPU (the host's daemon answering the agents) is shown apart.",
                 "- **Monitors**: execd's own record, one debug line per finished operation "
                 "(`PCMK_debug=pacemaker-execd`: `vm-td-001 monitor (call N, PID P) exited "
-                "with status 0 (execution time X after being queued Y)`). Start = end − "
-                "execution time; *late*: a monitor that started more than 11 s (interval + "
-                "1 s) after the previous one of its resource (execd schedules the next one "
-                "an interval after the previous ends, so a slow run delays the next); *due*: "
-                "N × window / 10 s.", ""]
+                "with status 0 (execution time X)`), time-stamped to the millisecond when "
+                "the result came. execd schedules a recurring monitor an interval after the "
+                "previous one ended, so the gap between two results of a resource is 10 s "
+                "plus the later run's duration and any delay; *late*: a gap over 11 s "
+                "(interval + 1 s); *due*: N × window / 10 s; *timed out*: execd's `could "
+                "not be executed: Timed Out`. The line's \"execution time\" is not used: "
+                "for a recurring monitor Pacemaker 2.1.5 repeats one stale value on every "
+                "run (e.g. `336ms` on each run of one resource, `1ms` on each of another).",
+                ""]
         out += _cpu_rows(cpu) + [""] + _cpu_reading(cpu)
     if drain:
         out += ["### Draining a node", "",
