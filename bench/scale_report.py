@@ -89,13 +89,14 @@ def _cpu_reading(cpu):
             f"N={n}: ×{by['anchor'][n]['children'] / max(by['ours'][n]['children'], 1e-9):.0f}"
             for n in both) + ".")
     for a, ds in by.items():
-        n = max(ds)
+        lo, n = min(ds), max(ds)
+        per = ds[lo]["children"] / max(ds[lo]["monitors"]["runs"], 1)
         d = ds[n]
-        per = d["children"] / max(d["monitors"]["runs"], 1)
-        out.append(f"{NAMES[a]}: at {per * 1000:.0f} ms CPU per monitor, {n} guests every 10 s "
-                   f"need {per * n / 10:.2f} cores for monitoring alone; measured "
-                   f"{d['children'] / d['secs']:.2f} cores with {d['monitors']['runs']} of "
-                   f"{d['monitors']['expected']:.0f} due monitors run.")
+        out.append(f"{NAMES[a]}: at its {per * 1000:.0f} ms CPU per monitor with {lo} guests, "
+                   f"{n} guests every 10 s would need {per * n / 10:.2f} cores for monitoring "
+                   f"alone; measured with {n}: {d['children'] / d['secs']:.2f} cores, "
+                   f"{d['monitors']['runs']} of {d['monitors']['expected']:.0f} due monitors "
+                   f"run.")
     out = [" ".join(out), ""] if out else []
     busy = [f"{a} N={d['n']}: " + ", ".join(f"{c} {t:.1f} s" for c, t in d.get("others", []))
             for a, e in cpu.items() for d in e["data"]]
