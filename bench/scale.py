@@ -125,6 +125,19 @@ def _moved_at(lab, i, rid, since):
     return best
 
 
+def throttle_modes(paths, since, until):
+    """The controllers' throttle modes logged in [since, until) ('New
+    throttle mode: high load (was medium)'): Pacemaker runs fewer jobs at
+    once on a node whose load average is high, whatever migration-limit."""
+    modes = []
+    for path in paths:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if "New throttle mode:" in line and since <= log_time(line) < until:
+                    modes.append(line.split("New throttle mode:", 1)[1].split("(")[0].strip())
+    return modes
+
+
 def _move(lab, cmd, dst, ids, guests, boots):
     """`pcs node CMD n1`, then every guest Started on nDST: the figures."""
     t0 = time.time()
@@ -138,7 +151,9 @@ def _move(lab, cmd, dst, ids, guests, boots):
         _, down = lab.job_downtime(dst, g) if moved else (None, None)
         per.append({"guest": g, "moved": None if moved is None else moved - t0,
                     "downtime": down, "live": boot == boots[g]})
-    return {"total": t_all - t0, "guests": per}
+    logs = [os.path.join(lab.w, f"n{i}", "log", "pacemaker.log") for i in (1, 2)]
+    return {"total": t_all - t0, "guests": per,
+            "throttle": throttle_modes(logs, t0 - 30, time.time())}
 
 
 def drain_part(a, p, provider):
@@ -177,6 +192,12 @@ def drain_part(a, p, provider):
     return res
 
 
+def _save(results, path):
+    with open(path + ".tmp", "w") as f:
+        json.dump(results, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
@@ -196,7 +217,8 @@ def main():
     ap.add_argument("--results", default=os.path.join(REPO, "bench", "scale-results.json"))
     ap.add_argument("--out", default=os.path.join(REPO, "BENCHMARKS.md"))
     ap.add_argument("--report-only", action="store_true", help="render the results file only")
-    ap.add_argument("--note", help="what else ran on the machine meanwhile (kept in the report)")
+    ap.add_argument("--note", action="append", default=[],
+                    help="what else ran on the machine meanwhile (kept in the report; repeatable)")
     ap.add_argument("--workdir", default="/srv/vds-scale")
     ap.add_argument("--prefix", default="vds")
     ap.add_argument("--net", default="10.213.21")
@@ -215,9 +237,11 @@ def main():
     if os.path.exists(a.results):
         with open(a.results) as f:
             results = json.load(f)
-    if a.note:
-        results.setdefault("notes", []).append(f"{time.strftime('%H:%M')} ({a.parts}; "
-                                               f"{a.agents}): {a.note}")
+    for note in a.note:
+        where = "" if a.report_only else f" ({a.parts}; {a.agents})"
+        results.setdefault("notes", []).append(f"{time.strftime('%H:%M')}{where}: {note}")
+    if a.note and a.report_only:
+        _save(results, a.results)
     if not a.report_only:
         if "ours" in agents and not a.agent:
             ap.error("--agent is needed to measure ours")
@@ -237,9 +261,7 @@ def main():
                              "data": fn(a, p, providers[agent])}
                     results.setdefault(part, {})[agent] = entry
                     results["machine"] = scale_report.machine()
-                    with open(a.results + ".tmp", "w") as f:
-                        json.dump(results, f, indent=1)
-                    os.replace(a.results + ".tmp", a.results)
+                    _save(results, a.results)
         except BenchError as e:
             log(f"FAILED: {e}")
             return 1

@@ -116,12 +116,14 @@ def _moves(x):
 def _drain_rows(drain):
     rows = ["| agent | K | migration-limit | drain: all Started on n2, s | each guest's "
             "migrate_from done, s | downtime median / max, ms | live | back: all on n1, s | "
-            "each guest back, s | downtime median / max, ms | live |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "each guest back, s | downtime median / max, ms | live | throttle modes logged |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for agent, entry in drain.items():
         for d in entry["data"]:
+            modes = [d[x].get("throttle") for x in ("drain", "back")]
+            shown = "–" if None in modes else ", ".join(sorted(set(modes[0] + modes[1]))) or "none"
             rows.append(f"| {NAMES[agent]} | {d['k']} | {d['limit']} | {_moves(d['drain'])} | "
-                        f"{_moves(d['back'])} |")
+                        f"{_moves(d['back'])} | {shown} |")
     return rows
 
 
@@ -203,7 +205,10 @@ def render(results, plotdir):
                 "controller logged its `migrate_from` ok (from the command), libvirt's "
                 "downtime (`virsh domjobinfo --completed` on the target), and *live*: its "
                 "console ticks on the target with the boot id it had before (it migrated, "
-                "was not restarted).", ""]
+                "was not restarted). *Throttle modes*: the controllers' `New throttle mode: …` "
+                "lines from 30 s before a command until its move ended (Pacemaker runs fewer "
+                "jobs at once on a node whose load average is high, whatever "
+                "`migration-limit`; the hosts share the machine's load average).", ""]
         out += _drain_rows(drain) + [""]
     files = _plots(results, plotdir, note)
     if files:
