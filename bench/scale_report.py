@@ -168,14 +168,14 @@ def render(results, plotdir):
            "window, ours included).", ""]
     cpu, drain = results.get("cpu", {}), results.get("drain", {})
     if cpu:
-        p = next(iter(cpu.values()))["params"]
+        wins = "; ".join(f"{NAMES[a]}: {e['params']['settle']} s more, a "
+                         f"{e['params']['window']} s window" for a, e in cpu.items())
         out += ["### A node running N guests, 10 s monitor", "",
                 f"libvirt test-driver domains (`<domain type='test'>`, "
                 f"`hypervisor=test+unix:///default` of the lab host's libvirtd, kept alive by "
                 f"testdrv-keeper.sh), a one-node cluster, `op monitor interval=10s "
                 f"timeout=30s`. N grows 20 → 50 → 100 in the same cluster; after all are "
-                f"Started (`crm_resource --wait`) and {p['settle']} s more, a "
-                f"{p['window']} s window.", "",
+                f"Started (`crm_resource --wait`) and then ({wins}).", "",
                 "- **CPU**: pacemaker-execd is moved into a cpuacct cgroup of its own (cgroup "
                 "v1); every agent it forks and all they fork (virsh, crm_resource, ...) are "
                 "accounted there. Children = `cpuacct.usage` delta minus execd's own "
