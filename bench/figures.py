@@ -248,18 +248,8 @@ MIG_TO_MS, MIG_FROM_MS = 120000, 60000  # pcs's defaults, as agent-run.sh
 
 
 def _downtime(lab, host):
-    """(job time, downtime) in seconds from `virsh domjobinfo --completed`
-    on the migration's target (libvirt's own figures for the last job)."""
-    out = lab.virsh(host, "domjobinfo", "--completed", MIG_NAME, check=False)
-    field = {}
-    for line in out.splitlines():
-        key, _, val = line.partition(":")
-        words = val.split()
-        if len(words) == 2 and words[1] == "ms":
-            field[key.strip()] = float(words[0]) / 1000
-    if "Total downtime" not in field:
-        raise BenchError(f"domjobinfo --completed on n{host}: no downtime: {out.strip()[-300:]}")
-    return field.get("Time elapsed"), field["Total downtime"]
+    """(job time, downtime) of the last migration of the guest to nHOST."""
+    return lab.job_downtime(host, MIG_NAME)
 
 
 def migration(ctx):

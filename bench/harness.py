@@ -17,6 +17,7 @@ import time
 import dirty
 import figures
 import report
+import scale_report
 from lab import BenchError, Guest, base_env, log, make_cib
 
 PARAMS = {
@@ -116,6 +117,10 @@ def main():
     kept = dirty.carried_block(a.out) if a.mode == "full" else None
     if kept:
         text = dirty.splice(text, kept)
+    # the Cluster scale section comes from its own run (bench/run.sh scale): kept
+    kept = scale_report.carried(a.out) if a.mode == "full" else None
+    if kept:
+        text = scale_report.splice(text, kept)
     with open(a.out + ".tmp", "w") as f:
         f.write(text)
     os.replace(a.out + ".tmp", a.out)

@@ -256,8 +256,10 @@ class MultiLab:
         self.w, self.prefix, self.net, self.mignet = workdir, prefix, net, mignet
         self.pids = {}
 
-    def _script(self, name, *args, timeout=120, check=True):
-        env = base_env() | {"PREFIX": self.prefix, "NET": self.net, "MIGNET": self.mignet}
+    def _script(self, name, *args, timeout=120, check=True, env=None):
+        """tests/multihost/NAME with the lab's PREFIX/NET/MIGNET (+ env)."""
+        env = base_env() | {"PREFIX": self.prefix, "NET": self.net, "MIGNET": self.mignet} | (
+            env or {})
         return run(["bash", os.path.join(MULTIHOST, name), *args], env=env, timeout=timeout,
                    check=check)
 
@@ -297,6 +299,21 @@ class MultiLab:
         rc, out = run([*self.inside(i), "virsh", "-q", "-c", QEMU, "domstate", name],
                       check=False)
         return out.strip() if rc == 0 else None
+
+    def job_downtime(self, i, name):
+        """(job time, downtime) in seconds from `virsh domjobinfo --completed`
+        on nI, a migration's target (libvirt's own figures for the last job)."""
+        out = self.virsh(i, "domjobinfo", "--completed", name, check=False)
+        field = {}
+        for line in out.splitlines():
+            key, _, val = line.partition(":")
+            words = val.split()
+            if len(words) == 2 and words[1] == "ms":
+                field[key.strip()] = float(words[0]) / 1000
+        if "Total downtime" not in field:
+            raise BenchError(f"domjobinfo --completed {name} on n{i}: no downtime: "
+                             f"{out.strip()[-300:]}")
+        return field.get("Time elapsed"), field["Total downtime"]
 
     def make_guest(self, name):
         self._script("guest-make.sh", self.w, name, "obey", timeout=300)

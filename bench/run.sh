@@ -17,12 +17,20 @@
 #                               memory faster than the link copies it, ≈ 6 min):
 #                               its section of BENCHMARKS.md (or OUT) is replaced,
 #                               the rest kept; a full run keeps that section
+#   bash bench/run.sh scale [ARGS]
+#                               only the cluster-scale figures (bench/scale.py,
+#                               its own lab PREFIX vds; ≈ 40 min; ARGS e.g.
+#                               --parts cpu --agents ours --mode smoke): its
+#                               section of BENCHMARKS.md (or OUT) is replaced,
+#                               the rest kept; a full run keeps that section
 set -euo pipefail
-usage() { echo "usage: [AGENT=binary] [OUT=report.md] $0 [--smoke|migration-dirty]" >&2; exit 2; }
+usage() { echo "usage: [AGENT=binary] [OUT=report.md] $0 [--smoke | migration-dirty | scale [ARGS]]" >&2; exit 2; }
 MODE=full
-case $# in
-    0) ;;
-    1) case $1 in --smoke) MODE=smoke ;; migration-dirty) MODE=dirty ;; *) usage ;; esac ;;
+case ${1:-} in
+    "") ;;
+    --smoke) [ $# -eq 1 ] || usage; MODE=smoke ;;
+    migration-dirty) [ $# -eq 1 ] || usage; MODE=dirty ;;
+    scale) MODE=scale; shift ;;
     *) usage ;;
 esac
 cd "$(dirname "$0")/.."
@@ -36,8 +44,11 @@ ANCHOR=/usr/lib/ocf/resource.d/heartbeat/VirtualDomain
 [ -x "$ANCHOR" ] || { echo "bench/run.sh: the anchor $ANCHOR is not installed" >&2; exit 1; }
 
 # one benchmark at a time on this machine: both would use the same guest
-exec 9> /run/vdbench.lock
-flock -w 900 9 || { echo "bench/run.sh: another benchmark holds /run/vdbench.lock" >&2; exit 1; }
+# (scale has a lab of its own)
+if [ $MODE != scale ]; then
+    exec 9> /run/vdbench.lock
+    flock -w 900 9 || { echo "bench/run.sh: another benchmark holds /run/vdbench.lock" >&2; exit 1; }
+fi
 
 BIN=$(mktemp -d /tmp/vdbench-bin.XXXXXX)
 OUTTMP=""
@@ -55,6 +66,12 @@ if [ $MODE = dirty ]; then
     OUT=$(realpath -m "${OUT:-$REPO/BENCHMARKS.md}")
     echo "== migration-dirty benchmark run of $AGENT -> $OUT"
     python3 -B bench/dirty.py --agent "$AGENT" --anchor "$ANCHOR" --out "$OUT"
+    exit
+fi
+if [ $MODE = scale ]; then
+    OUT=$(realpath -m "${OUT:-$REPO/BENCHMARKS.md}")
+    echo "== cluster-scale benchmark run of $AGENT -> $OUT"
+    python3 -B bench/scale.py --agent "$AGENT" --anchor "$ANCHOR" --out "$OUT" "$@"
     exit
 fi
 

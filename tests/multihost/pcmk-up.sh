@@ -5,6 +5,8 @@
 #   env MEMBERS="1 2 3"         the cluster's members (corosync nodelist; default every host);
 #                               a single member is a one-node cluster
 #       TOKEN (corosync token, ms; 1000)
+#       PCMK_debug (passed to Pacemaker's daemons, e.g. pacemaker-execd: its debug lines, such
+#                   as each recurring monitor's execution time; default no)
 # A node whose CIB is empty gets a seeded one, as `pcs cluster setup` + the usual lab settings
 # would make it: stonith-enabled=false (the lab has no fence device: a test powers a node off with
 # host-kill.sh instead), dc-deadtime=5s, rsc_defaults resource-stickiness=1. Quorum stays on
@@ -69,7 +71,8 @@ logging {
     timestamp: on
 }
 CONF
-    X "$i" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root D="$d" sh -c '
+    X "$i" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root D="$d" \
+        PCMK_debug="${PCMK_debug:-no}" sh -c '
         setsid corosync -f > "$D/log/corosync.stdout" 2>&1 < /dev/null &
         echo $! > /run/lab/corosync.pid
         for t in $(seq 1 100); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.1; done
