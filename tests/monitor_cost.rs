@@ -86,24 +86,6 @@ fn a_steady_state_monitor_loads_no_libvirt_and_starts_no_process() {
     assert_eq!(ocf.ours("stop").code, 0);
 }
 
-/// The processes a traced run started besides the agent itself: execve
-/// after the first, fork, vfork, and clone/clone3 without CLONE_THREAD.
-fn processes_started(trace: &str) -> Vec<&str> {
-    let mut execs = 0;
-    trace
-        .lines()
-        .filter(|l| {
-            if l.contains("execve(") {
-                execs += 1;
-                return execs > 1;
-            }
-            let forks = ["fork(", "vfork("].iter().any(|c| l.contains(c));
-            let clones = ["clone(", "clone3("].iter().any(|c| l.contains(c));
-            forks || (clones && !l.contains("CLONE_THREAD"))
-        })
-        .collect()
-}
-
 /// Start, monitor, status, reload-agent, migrate_to, migrate_from, stop and
 /// probes of a test-driver domain with every utilization attribute managed
 /// and written into an offline CIB: with libcib no action starts a process

@@ -6,12 +6,15 @@
 //! start lands on n1 and the guest is moved to n2 afterwards (a live
 //! migration of a guest still booting; once the anchor's migrate_from
 //! looped until its timeout and Pacemaker restarted the guest on n2).
+//! Then (ours) a probe on n1 with nothing remembered puts back the hv_memory
+//! figure deleted from the live CIB, through libcib: no process started.
 
 use std::time::Duration;
 
+use crate::cluster::INSTALLED;
 use crate::multihost::MultiLab;
 use crate::single_node::last_line;
-use crate::support::eventually;
+use crate::support::{eventually, processes_started};
 use crate::three_nodes::host_of;
 use crate::{Report, Vm};
 
@@ -88,7 +91,83 @@ pub fn run(lab: &MultiLab, vms: &[Vm], report: &mut Report) {
             eventually(Duration::from_secs(60), || host_of(lab, vm) == Some(2)),
             "placed on n2, the only node with room for 128 MiB",
         );
+        if !vm.anchor {
+            probe_writes_through_libcib(lab, vm, report);
+        }
         let (ok, out) = lab.pcs(1, &["resource", "delete", vm.rsc]);
         report.check(vm, ok, format!("pcs resource delete: {}", last_line(&out)));
     }
+}
+
+/// An administrator deletes the resource's hv_memory figure; a probe on n1
+/// (the guest runs on n2) that remembers nothing writes the config's figure
+/// back into the live CIB (Pacemaker's IPC, libcib) and starts no process.
+fn probe_writes_through_libcib(lab: &MultiLab, vm: &Vm, report: &mut Report) {
+    let (ok, out) = lab.exec(
+        1,
+        &[
+            "crm_resource",
+            "--resource",
+            vm.rsc,
+            "--utilization",
+            "--delete-parameter",
+            "hv_memory",
+        ],
+    );
+    report.check(
+        vm,
+        ok,
+        format!(
+            "crm_resource --delete-parameter hv_memory: {}",
+            last_line(&out)
+        ),
+    );
+    let trace = lab.dir.join("probe-libcib.trace");
+    let _ = std::fs::remove_file(&trace);
+    let config = format!("OCF_RESKEY_config={}", vm.xml.display());
+    let instance = format!("OCF_RESOURCE_INSTANCE={}", vm.rsc);
+    let trace_arg = trace.display().to_string();
+    let (_, out) = lab.exec(
+        1,
+        &[
+            "sh",
+            "-c",
+            "rm -f /run/resource-agents/*; \"$@\"; echo \"rc=$?\"",
+            "probe",
+            "env",
+            "-i",
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "OCF_ROOT=/usr/lib/ocf",
+            &instance,
+            &config,
+            "OCF_RESKEY_hypervisor=qemu:///system",
+            "OCF_RESKEY_CRM_meta_timeout=30000",
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=process",
+            "-o",
+            &trace_arg,
+            INSTALLED,
+            "monitor",
+        ],
+    );
+    let text = std::fs::read_to_string(&trace).unwrap_or_default();
+    report.check(
+        vm,
+        out.contains("rc=7") && !text.is_empty() && processes_started(&text).is_empty(),
+        format!(
+            "a probe on n1 (not running there) answers 7 and starts no process: {} {:?}",
+            last_line(&out),
+            processes_started(&text)
+        ),
+    );
+    report.check(
+        vm,
+        eventually(Duration::from_secs(10), || {
+            lab.utilization(1, vm.rsc, "hv_memory").as_deref() == Some("128")
+        }),
+        "the probe wrote hv_memory=128 back into the live CIB",
+    );
 }

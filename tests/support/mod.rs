@@ -474,3 +474,21 @@ exit 0
     let _ = std::fs::remove_file(&log);
     log
 }
+
+/// The processes a traced run started besides the agent itself: execve
+/// after the first, fork, vfork, and clone/clone3 without CLONE_THREAD.
+pub fn processes_started(trace: &str) -> Vec<&str> {
+    let mut execs = 0;
+    trace
+        .lines()
+        .filter(|l| {
+            if l.contains("execve(") {
+                execs += 1;
+                return execs > 1;
+            }
+            let forks = ["fork(", "vfork("].iter().any(|c| l.contains(c));
+            let clones = ["clone(", "clone3("].iter().any(|c| l.contains(c));
+            forks || (clones && !l.contains("CLONE_THREAD"))
+        })
+        .collect()
+}
