@@ -3,23 +3,13 @@ section of BENCHMARKS.md, replacing that section only (the rest of the file
 is bench/harness.py's and stays), and draws its two SVG plots."""
 
 import os
-import platform
 import statistics
 
 import svgplot
+from report import machine
 
 TITLE = "## Cluster scale"
 NAMES = {"ours": "ours (ocf:rust)", "anchor": "anchor (ocf:heartbeat)"}
-
-
-def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release()}
 
 
 def splice(text, block):
