@@ -12,7 +12,7 @@ mod support;
 #[path = "support/cib_file.rs"]
 mod cib_file;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::*;
@@ -30,6 +30,16 @@ fn domain_xml(name: &str, vcpus: u32, mib: u64) -> String {
 
 /// The OCF environment of resource `rsc` (utilization flags at their
 /// defaults: all autoset on), a fresh HA_RSCTMP, writing into `cib`.
+/// A scratch directory holding the config `vm.xml` of test-driver domain
+/// `cibu-<pid>-<tag>` (vcpus, MiB): (directory, resource/domain name, config).
+fn resource(tag: &str, vcpus: u32, mib: u64) -> (tempfile::TempDir, String, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let rsc = format!("cibu-{}-{tag}", std::process::id());
+    let config = dir.path().join("vm.xml");
+    std::fs::write(&config, domain_xml(&rsc, vcpus, mib)).unwrap();
+    (dir, rsc, config)
+}
+
 fn ocf(dir: &Path, rsc: &str, config: &Path, cib: &Path) -> Ocf {
     let ocf = Ocf::new(rsc, config, TEST_URI)
         .with("CIB_file", &cib.display().to_string())
@@ -79,10 +89,7 @@ fn the_library_writes_what_crm_resource_writes_in_one_change() {
     if !ready("utilization as crm_resource writes it") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let rsc = format!("cibu-{}-same", std::process::id());
-    let config = dir.path().join("vm.xml");
-    std::fs::write(&config, domain_xml(&rsc, 2, 1430)).unwrap();
+    let (dir, rsc, config) = resource("same", 2, 1430);
 
     // a probe where libvirt does not know the domain: the config's figures
     // into a CIB without utilization (a new set)
@@ -161,10 +168,7 @@ fn every_attribute_survives_in_an_offline_cib_with_the_library_and_without() {
     if !ready("utilization into an offline CIB") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let rsc = format!("cibu-{}-all", std::process::id());
-    let config = dir.path().join("vm.xml");
-    std::fs::write(&config, domain_xml(&rsc, 2, 256)).unwrap();
+    let (dir, rsc, config) = resource("all", 2, 256);
     let _running = Running::new(&rsc, 2, 256);
     let fallback = dir.path().join("nolib");
     std::fs::create_dir_all(&fallback).unwrap();
@@ -212,10 +216,7 @@ fn a_cib_that_never_answers_costs_no_more_than_the_operation_time() {
     if !ready("a CIB that never answers") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let rsc = format!("cibu-{}-hang", std::process::id());
-    let config = dir.path().join("vm.xml");
-    std::fs::write(&config, domain_xml(&rsc, 1, 128)).unwrap();
+    let (dir, rsc, config) = resource("hang", 1, 128);
     // libcib opens the "file" to read it: a FIFO without a writer blocks
     let fifo = dir.path().join("cib.xml");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
@@ -235,10 +236,7 @@ fn a_clone_instance_keeps_crm_resource_and_its_clone_rules() {
     if !lab_available("a cloned resource's utilization") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let rsc = format!("cibu-{}-clone", std::process::id());
-    let config = dir.path().join("vm.xml");
-    std::fs::write(&config, domain_xml(&rsc, 1, 128)).unwrap();
+    let (dir, rsc, config) = resource("clone", 1, 128);
     let log = fake_crm_resource(dir.path());
     let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", dir.path().display());
     // libcib loadable: only the instance name sends this one to crm_resource
