@@ -257,3 +257,57 @@ fn a_clone_instance_keeps_crm_resource_and_its_clone_rules() {
         "{calls}"
     );
 }
+
+#[test]
+fn a_probe_finding_its_utilization_in_an_offline_cib_reads_the_file_and_loads_no_libcib() {
+    if !ready("a probe reading an offline CIB as a file") {
+        return;
+    }
+    let (dir, rsc, config) = resource("read", 3, 700);
+    let cib = cib_file::with_primitive(dir.path(), "cib.xml", &rsc, "");
+    let trace = dir.path().join("trace");
+    let loads_libcib = |log: &str| {
+        log.lines()
+            .any(|l| l.contains(LIBCIB) && l.contains("openat"))
+    };
+
+    // nothing in the CIB yet: written through libcib
+    let (code, log) = ocf(dir.path(), &rsc, &config, &cib).ours_traced("monitor", &trace);
+    assert_eq!(code, 7, "{log}");
+    assert!(loads_libcib(&log), "the first probe writes through libcib");
+    let written = std::fs::read(&cib).unwrap();
+    assert!(
+        String::from_utf8_lossy(&written).contains("name=\"cpu\" value=\"3\""),
+        "{}",
+        String::from_utf8_lossy(&written)
+    );
+
+    // another node's probe (nothing remembered): the file already holds
+    // every figure; read as a file, left byte for byte as it was
+    let (code, log) = ocf(dir.path(), &rsc, &config, &cib).ours_traced("monitor", &trace);
+    assert_eq!(code, 7, "{log}");
+    assert!(
+        !loads_libcib(&log),
+        "libcib loaded although nothing changes:\n{log}"
+    );
+    assert_eq!(
+        std::fs::read(&cib).unwrap(),
+        written,
+        "the CIB file changed"
+    );
+    assert!(processes_started(&log).is_empty(), "{log}");
+
+    // an administrator's different cpu is kept (the config's figures only
+    // fill in), a deleted hv_memory is written back through libcib
+    cib_file::set(&cib, &rsc, "cpu", 8);
+    cib_file::delete(&cib, &rsc, "hv_memory");
+    let (code, log) = ocf(dir.path(), &rsc, &config, &cib).ours_traced("monitor", &trace);
+    assert_eq!(code, 7, "{log}");
+    assert!(
+        loads_libcib(&log),
+        "a missing attribute goes through libcib"
+    );
+    let now = cib_file::configuration(&cib);
+    assert!(now.contains("name=\"cpu\" value=\"8\""), "{now}");
+    assert!(now.contains("name=\"hv_memory\" value=\"700\""), "{now}");
+}

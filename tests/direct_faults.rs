@@ -265,6 +265,23 @@ fn a_probe_confirms_no_such_domain_through_the_library() {
 }
 
 #[test]
+fn a_probe_believes_no_such_domain_when_the_process_table_proves_it() {
+    let probe = ask_with(&denying_daemon(), |d| {
+        d.confirm_absence(true).absence_proof(Box::new(|name| {
+            assert_eq!(name, "test");
+            true
+        }))
+    });
+    assert_eq!(probe.state, Err(ControllerError::NoDomain), "{probe:?}");
+    assert!(!probe.used_library, "{probe:?}");
+    // a process runs (or the scan cannot tell): the library decides
+    let doubted = ask_with(&denying_daemon(), |d| {
+        d.confirm_absence(true).absence_proof(Box::new(|_| false))
+    });
+    assert_fell_back(&doubted);
+}
+
+#[test]
 fn a_recurring_monitor_believes_no_such_domain_from_the_socket() {
     let recurring = ask_with(&denying_daemon(), |d| d.confirm_absence(false));
     assert_eq!(

@@ -82,8 +82,55 @@ fn a_steady_state_monitor_loads_no_libvirt_and_starts_no_process() {
     let (code, trace) = ocf.ours_traced("monitor", &log);
     assert_eq!(code, 7, "{trace}");
     assert!(!trace.contains("libvirt.so"), "{trace}");
+
+    // a probe (another node's, nothing remembered): the socket's "no such
+    // domain" is confirmed by the process table, without the library
+    let probe = ocf
+        .without("OCF_RESKEY_CRM_meta_interval")
+        .with("HA_RSCTMP", &fresh_rsctmp(name).display().to_string());
+    let (code, trace) = probe.ours_traced("monitor", &log);
+    assert_eq!(code, 7, "{trace}");
+    assert!(!trace.contains("libvirt.so"), "{trace}");
+    // … unless a process of that name runs: then libvirt.so is asked
+    let mut decoy = decoy_emulator(name);
+    let (code, trace) = probe.ours_traced("monitor", &log);
+    let _ = decoy.kill();
+    let _ = decoy.wait();
+    assert_eq!(code, 7, "{trace}");
+    assert!(
+        trace.contains("libvirt.so"),
+        "the decoy was not seen:\n{trace}"
+    );
     // a stop (library path) still works after the direct monitors
     assert_eq!(ocf.ours("stop").code, 0);
+}
+
+/// An empty HA_RSCTMP for `name`'s probes.
+fn fresh_rsctmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vd-rsctmp-probe-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A process whose argument vector is a qemu emulator's for domain `name`
+/// (`qemu-system-x86_64 … -name guest=NAME,…`), libvirt knowing nothing of it.
+fn decoy_emulator(name: &str) -> std::process::Child {
+    let child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "exec -a qemu-system-x86_64 bash -c 'sleep 60; :' x -name guest={name},debug-threads=on"
+        ))
+        .spawn()
+        .expect("bash");
+    // until the exec has happened
+    let cmdline = format!("/proc/{}/cmdline", child.id());
+    assert!(
+        eventually(Duration::from_secs(5), || std::fs::read(&cmdline)
+            .is_ok_and(|c| c.starts_with(b"qemu-system"))),
+        "the decoy did not start"
+    );
+    child
 }
 
 /// Start, monitor, status, reload-agent, migrate_to, migrate_from, stop and

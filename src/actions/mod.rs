@@ -25,10 +25,11 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{self, Action, Invocation};
 use crate::controller::libvirt::LibvirtController;
-use crate::controller::rpc::DirectController;
+use crate::controller::rpc::{AbsenceProof, DirectController};
 use crate::controller::DomainController;
 use crate::domain_xml::DomainConfig;
 use crate::guest::agent;
+use crate::guest::process::{self as guest_process, GuestProcess};
 use crate::host::command::find_in_path;
 use crate::metadata::META_DATA;
 use crate::ocf::{logging, reason, Env, OcfContext, OcfError, OcfRc, OcfResult};
@@ -104,7 +105,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: Env) -> OcfRc {
         Ok(accepted) => accepted,
         Err(mut refusal) => {
             if refusal.unreadable_config && without_config::applies(op.action) {
-                let ctl = controller_for(&ctx, &params, op.action);
+                let ctl = controller_for(&ctx, &params, op.action, None);
                 if let Some(verdict) = without_config::without_config(
                     op.action,
                     &ctx,
@@ -172,8 +173,14 @@ fn check_ocf_env(env: &Env) -> Result<(), OcfError> {
 
 /// The libvirt controller for this operation: `hypervisor` (unset or
 /// empty: libvirt's default URI), every call ending by the operation's
-/// work end (the deadline less the exit margin).
-fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn DomainController> {
+/// work end (the deadline less the exit margin). `emulator`: the config's,
+/// for the process table that confirms a probe's "no such domain".
+fn controller_for(
+    ctx: &OcfContext,
+    params: &Params,
+    action: Action,
+    emulator: Option<&str>,
+) -> Box<dyn DomainController> {
     let uri = params.hypervisor.clone().filter(|u| !u.is_empty());
     let end = ctx.work_end();
     match action {
@@ -182,7 +189,8 @@ fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn 
         // a probe (and status) never says "no such domain" on the socket's word alone
         Action::Monitor | Action::Status => Box::new(
             DirectController::new(uri, end, Some(ctx.work_left() / 3))
-                .confirm_absence(action == Action::Status || ctx.is_probe()),
+                .confirm_absence(action == Action::Status || ctx.is_probe())
+                .absence_proof(no_emulator_process(ctx, emulator)),
         ),
         // Pacemaker runs it once the guest runs here: usually answered
         // over the socket, without loading libvirt.so (the library loads
@@ -195,9 +203,22 @@ fn controller_for(ctx: &OcfContext, params: &Params, action: Action) -> Box<dyn 
     }
 }
 
+/// The process table's proof that a domain does not run here: its
+/// emulator (cached by monitors, else the config's) is known and no such
+/// process names it.
+fn no_emulator_process(ctx: &OcfContext, emulator: Option<&str>) -> AbsenceProof {
+    let rsctmp = ctx.rsctmp.clone();
+    let emulator = emulator.map(str::to_string);
+    let until = ctx.budget().outside_read_end();
+    Box::new(move |name| {
+        guest_process::look_up(&rsctmp, name, emulator.as_deref(), until) == GuestProcess::Absent
+    })
+}
+
 /// Runs an action whose setup is valid.
 fn dispatch(req: &Request) -> OcfResult {
-    let ctl = controller_for(&req.ctx, &req.params, req.action);
+    let emulator = req.domain.emulator.as_deref();
+    let ctl = controller_for(&req.ctx, &req.params, req.action, emulator);
     match req.action {
         // the document start would hand libvirt must decode (an encoding the
         // agent cannot read is refused here, not first at the next start)

@@ -34,6 +34,17 @@ pub enum Found {
     Ambiguous,
 }
 
+impl Found {
+    /// What the values of the nvpairs named after one attribute amount to.
+    pub fn of(mut values: Vec<String>) -> Found {
+        match values.len() {
+            0 => Found::Absent,
+            1 => Found::Value(values.remove(0)),
+            _ => Found::Ambiguous,
+        }
+    }
+}
+
 /// What to do about one attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -175,11 +186,12 @@ impl Edit {
             .flat_map(|set| set.children("nvpair").into_iter().map(move |nv| (set, nv)))
             .filter(|(_, nv)| nv.get("name").as_deref() == Some(attr))
             .collect();
-        let found = match matches.as_slice() {
-            [] => Found::Absent,
-            [(_, nv)] => Found::Value(nv.get("value").unwrap_or_default()),
-            _ => Found::Ambiguous,
-        };
+        let found = Found::of(
+            matches
+                .iter()
+                .map(|(_, nv)| nv.get("value").unwrap_or_default())
+                .collect(),
+        );
         let set_id = |set: Node<'_>| set.get("id").unwrap_or_default();
         match step(want, &found, fill_only) {
             Step::Keep => true,

@@ -21,6 +21,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use super::attribute::Wanted;
+use super::cib_file;
 use super::cib_write::{self, Failure};
 use super::crm_resource;
 use crate::cli::Action;
@@ -205,6 +206,16 @@ fn write(req: &Request, changed: &[(&str, Wanted)], fill_only: bool, recheck: bo
         return crm_resource::write(req, changed, fill_only, recheck);
     }
     let by = Instant::now() + req.ctx.work_left().min(CIB_CALL_CAP);
+    if let Some(file) = &req.ctx.offline_cib {
+        if cib_file::holds(file, &req.ctx.instance, changed, fill_only, by) {
+            log::debug!(
+                "Utilization of {} already in {}",
+                req.ctx.instance,
+                file.display()
+            );
+            return vec![true; changed.len()];
+        }
+    }
     match cib_write::apply(&req.ctx.instance, changed, fill_only, by) {
         Ok(done) => done,
         Err(Failure::NoLibrary(why)) => {

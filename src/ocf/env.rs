@@ -86,6 +86,9 @@ pub struct OcfContext {
     pub rsctmp: PathBuf,
     /// `OCF_CHECK_LEVEL`: the monitor depth (0, 10, 20; see `guest::pause`, `guest::agent`).
     pub check_level: u32,
+    /// The offline CIB Pacemaker's client library would use: `CIB_file`,
+    /// unless `CIB_shadow` (a shadow CIB, which libcib finds itself) is set.
+    pub offline_cib: Option<PathBuf>,
 }
 
 impl OcfContext {
@@ -121,6 +124,11 @@ impl OcfContext {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_RSCTMP)),
             check_level,
+            offline_cib: env
+                .non_empty("CIB_shadow")
+                .is_none()
+                .then(|| env.non_empty("CIB_file").map(PathBuf::from))
+                .flatten(),
         }
     }
 

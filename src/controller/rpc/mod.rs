@@ -11,7 +11,8 @@
 //! settle with certainty — another URI, an authentication request, a daemon
 //! error other than "no such domain", a malformed reply, a socket that does
 //! not connect; "no such domain" too when the caller asks for
-//! [`DirectController::confirm_absence`] — is asked again through the
+//! [`DirectController::confirm_absence`] and its [`AbsenceProof`] (the
+//! process table) does not prove it — is asked again through the
 //! libvirt library ([`LibvirtController`]), which is also used for every
 //! other call. A daemon that does not answer in time is reported
 //! unreachable at once, as the library backend would after its own timeout.
@@ -48,6 +49,11 @@ enum Direct<T> {
     Fallback(String),
 }
 
+/// Proof, independent of which daemon answered, that a domain has no
+/// process here (the caller's process-table scan): `true` when absence is
+/// proven, `false` when a process runs or the scan cannot tell.
+pub type AbsenceProof = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// A [`DomainController`] answering `state` and `info` over the socket.
 pub struct DirectController {
     endpoint: Option<Endpoint>,
@@ -59,8 +65,10 @@ pub struct DirectController {
     looked_up: RefCell<Option<DomainRef>>,
     /// Set when the daemon did not answer in time: what later calls return.
     gave_up: RefCell<Option<String>>,
-    /// "No such domain" from the socket is asked again through the library.
+    /// "No such domain" from the socket is not believed alone.
     confirm_absence: bool,
+    /// What proves it without the library.
+    absence_proof: Option<AbsenceProof>,
     library: OnceCell<LibvirtController>,
 }
 
@@ -89,17 +97,31 @@ impl DirectController {
             looked_up: RefCell::new(None),
             gave_up: RefCell::new(None),
             confirm_absence: false,
+            absence_proof: None,
             library: OnceCell::new(),
         }
     }
 
     /// Whether a "no such domain" answered over the socket must be
-    /// confirmed through the library before it is believed. For probes:
+    /// confirmed before it is believed: by `proof` (see
+    /// [`Self::absence_proof`]) or else through the library. For probes:
     /// they are rare, and a wrong "absent" makes Pacemaker start the
     /// domain a second time elsewhere. Recurring monitors keep the socket's
     /// answer.
     pub fn confirm_absence(mut self, confirm: bool) -> Self {
         self.confirm_absence = confirm;
+        self
+    }
+
+    /// What confirms a "no such domain" without loading libvirt.so: a
+    /// domain that runs here has an emulator process whichever daemon
+    /// manages it, so a process table without one confirms the socket's
+    /// answer (the one doubt the library would settle is whether the
+    /// socket was the daemon libvirt would have chosen). When the proof
+    /// fails (a process runs, the emulator is unknown, the scan is late)
+    /// the library is asked.
+    pub fn absence_proof(mut self, proof: AbsenceProof) -> Self {
+        self.absence_proof = Some(proof);
         self
     }
 
@@ -161,10 +183,13 @@ impl DirectController {
             Ok(answer) => Direct::Answer(Ok(answer)),
             Err(CallError::Remote(e)) if e.code == ERR_NO_DOMAIN => {
                 *self.looked_up.borrow_mut() = None;
-                if self.confirm_absence {
-                    Direct::Fallback(format!("confirming \"{}\"", e.message))
-                } else {
+                if !self.confirm_absence {
                     Direct::Answer(Err(ControllerError::NoDomain))
+                } else if self.absence_proof.as_ref().is_some_and(|proof| proof(name)) {
+                    log::debug!("{name}: no such domain, and no emulator process here");
+                    Direct::Answer(Err(ControllerError::NoDomain))
+                } else {
+                    Direct::Fallback(format!("confirming \"{}\"", e.message))
                 }
             }
             Err(CallError::TimedOut) => {
