@@ -18,7 +18,7 @@ import dirty
 import figures
 import report
 import scale_report
-from lab import BenchError, Guest, base_env, log, make_cib
+from lab import BenchError, Guest, base_env, log, make_cib, run
 
 PARAMS = {
     "full": {"rounds": 3, "runs": 15, "warmup": 3, "rss_reps": 5, "cycles": 5, "domains": 200,
@@ -77,7 +77,9 @@ def main():
     mach = report.machine()
     vers = report.versions(a.agent)
     tmp = tempfile.mkdtemp(prefix="vdbench-")
-    os.chmod(tmp, 0o755)
+    # HA_RSCTMP lives on a tmpfs on a node (/run/resource-agents): so do the
+    # agents' state directories here, and the rest of the scratch with them
+    run(["mount", "-t", "tmpfs", "-o", "size=256m,mode=0755", "vdbench", tmp])
     ctx, r = Ctx(a, tmp), {}
     try:
         log(f"{a.mode} run; agent {a.agent}; scratch {tmp}")
@@ -109,6 +111,8 @@ def main():
             ctx.guest.destroy()
         except BenchError as e:
             log(f"cleanup: {e}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        run(["umount", tmp], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 
     mach["load_end"] = "%.2f %.2f %.2f" % os.getloadavg()

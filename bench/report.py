@@ -148,7 +148,9 @@ def render(r, mach, vers, mode, p, took):
          "- *floor*: `bench/floor.c` (connect, look the domain up, read its state, close; "
          "`gcc -O2 … -lvirt`), the least any libvirt client does for a monitor.",
          "- *anchor*: the installed shell agent. *ours*: the release binary built from this "
-         "tree. Each agent has its own resource name and `HA_RSCTMP`.",
+         "tree. Each agent has its own resource name and `HA_RSCTMP`, on a tmpfs (the bench's "
+         "scratch directory) as `/run/resource-agents` is on a node: a state file the agents write "
+         "costs what it costs there, not a disk's flush.",
          "- Real guest: the tests/lab TCG guest (`make-guest.sh … obey`), transient, on "
          "`qemu:///system`. Utilization on (the default) uses an offline CIB "
          "(`CIB_file`, `cibadmin --empty` plus the primitives) so `crm_resource` works as "

@@ -35,8 +35,34 @@ sha256sum target/release/VirtualDomain > target/release/VirtualDomain.tested.sha
 step "libvirtd"
 bash tests/lab/libvirtd-up.sh
 
-step "cargo test"
-cargo test --release --locked -- --test-threads="${TEST_THREADS:-2}"
+step "cargo test, in two lanes: the two longest multihost tests beside everything else"
+# Each multihost test has its own lab (network namespaces, libvirtds, guests: tests/multihost,
+# its own PREFIX and WORKDIR), nothing shared with the root libvirtd's tests, and spends most of
+# its minutes waiting (timeouts it proves, guests booting, migrations throttled on purpose): run
+# one after another they were 11 of the 22 minutes of cargo test. Lane "multihost" runs
+# tests/migration.rs and tests/guest_nodes.rs; lane "others" everything else, tests/cluster.rs too.
+# Both lanes' logs are printed whole; either failing fails the run.
+threads=${TEST_THREADS:-2}
+multihost=(migration guest_nodes)
+multihost_args=() others_args=(--lib --bins)
+for n in "${multihost[@]}"; do multihost_args+=(--test "$n"); done
+for f in tests/*.rs; do
+    n=$(basename "$f" .rs)
+    [[ " ${multihost[*]} " == *" $n "* ]] || others_args+=(--test "$n")
+done
+multihost_log=target/cargo-test-multihost.log
+cargo test --release --locked "${multihost_args[@]}" -- --test-threads="$threads" > "$multihost_log" 2>&1 &
+multihost_pid=$!
+others_rc=0
+cargo test --release --locked "${others_args[@]}" -- --test-threads="$threads" || others_rc=$?
+multihost_rc=0
+wait "$multihost_pid" || multihost_rc=$?
+printf '\n== lane "multihost" (%s), its log:\n' "${multihost[*]}"
+cat "$multihost_log"
+if [ "$others_rc" != 0 ] || [ "$multihost_rc" != 0 ]; then
+    echo "cargo test failed: lane \"others\" rc $others_rc, lane \"multihost\" rc $multihost_rc" >&2
+    exit 1
+fi
 
 step "fuzzing: every parser of outside data, ${FUZZ_SECONDS:-6} s per target (fuzz/run.sh)"
 # installs cargo-afl (which builds AFL++ from its bundled source: make and gcc, from
