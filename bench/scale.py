@@ -11,6 +11,8 @@ agents in a real Pacemaker cluster of the multihost lab (bench/cluster.py).
   until every guest is Started on n2, each guest's downtime (libvirt's
   completed-job figures on the target) and whether it kept its boot (its
   console's ticks); then `pcs node unstandby n1` and the moves back.
+- probe: a probe with nothing remembered against the live CIB (Pacemaker's
+  IPC), beside the same agent's recurring monitor (bench/probe_live.py).
 
 Raw figures are merged into bench/scale-results.json (one part and agent at
 a time can be rerun); the report (bench/scale_report.py) renders them into
@@ -26,13 +28,15 @@ import time
 
 import scale_report
 from cluster import ClusterLab, Meter, log_time, others, primitive
+from probe_live import probe_part
 from lab import LAB, QEMU, TESTDRV, BenchError, log, run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AGENTS = ("ours", "anchor")
 PARAMS = {
-    "full": {"ns": [20, 50, 100], "ks": [4, 8], "limits": [1, 2], "window": 180, "settle": 30},
-    "smoke": {"ns": [5], "ks": [2], "limits": [1], "window": 30, "settle": 5},
+    "full": {"ns": [20, 50, 100], "ks": [4, 8], "limits": [1, 2], "window": 180, "settle": 30,
+             "probe_runs": 30},
+    "smoke": {"ns": [5], "ks": [2], "limits": [1], "window": 30, "settle": 5, "probe_runs": 3},
 }
 INTERVAL = 10  # s, the monitor's
 LATE = 1.0  # s: a monitor started more than INTERVAL + LATE after the previous one is late
@@ -210,7 +214,7 @@ def main():
     ap.add_argument("--provider", default="vdscale",
                     help="OCF provider directory ours is installed under (not rust: that is "
                          "the installed agent others test)")
-    ap.add_argument("--parts", default="cpu,drain")
+    ap.add_argument("--parts", default="cpu,drain,probe")
     ap.add_argument("--agents", default=",".join(AGENTS))
     ap.add_argument("--window", type=int, help="seconds (default: the mode's)")
     ap.add_argument("--settle", type=int, help="seconds after all are Started before a window")
@@ -225,8 +229,8 @@ def main():
     ap.add_argument("--mignet", default="10.213.121")
     a = ap.parse_args()
     parts, agents = a.parts.split(","), a.agents.split(",")
-    if set(parts) - {"cpu", "drain"} or set(agents) - set(AGENTS):
-        ap.error("--parts: cpu,drain; --agents: ours,anchor")
+    if set(parts) - {"cpu", "drain", "probe"} or set(agents) - set(AGENTS):
+        ap.error("--parts: cpu,drain,probe; --agents: ours,anchor")
     if a.provider in ("heartbeat", "rust", "pacemaker"):
         ap.error(f"--provider {a.provider}: not a directory of its own")
     p = dict(PARAMS[a.mode], **{k: v for k, v in (("window", a.window), ("settle", a.settle))
@@ -253,6 +257,13 @@ def main():
             if "ours" in agents:
                 run(["install", "-D", "-m", "0755", a.agent, dst])
             for part in parts:
+                if part == "probe":  # both agents in one cluster, side by side
+                    at = {g: dst if g == "ours" else a.anchor for g in agents}
+                    results["probe"] = {"mode": a.mode, "when": time.strftime("%F %T %Z"),
+                                        "load_before": "%.2f %.2f %.2f" % os.getloadavg(),
+                                        "data": probe_part(a, p, at)}
+                    _save(results, a.results)
+                    continue
                 for agent in agents:
                     log(f"{a.mode}: {part}, {agent}")
                     fn = cpu_part if part == "cpu" else drain_part

@@ -200,6 +200,23 @@ def render(results, plotdir):
                 "jobs at once on a node whose load average is high, whatever "
                 "`migration-limit`; the hosts share the machine's load average).", ""]
         out += _drain_rows(drain) + [""]
+    probe = results.get("probe")
+    if probe:
+        out += ["### A probe with the live CIB", "",
+                "Figure 3b measures the probe against an offline CIB file; on a cluster node "
+                "the CIB is Pacemaker's IPC (ours: libcib, loaded on first use; the anchor: "
+                "crm_resource). A one-node cluster, one `target-role=Stopped` primitive per "
+                "agent for a qemu domain not defined on the node; inside the node, hyperfine "
+                "runs each agent with pacemaker-execd's environment: a probe with nothing "
+                "remembered (`HA_RSCTMP` on a tmpfs, emptied before each run; ours fills in "
+                "the utilization from the config, which the CIB already holds) and the same "
+                "agent's recurring monitor of that domain. Both answer 7. Medians "
+                "(bench/probe_live.py).", "",
+                "| agent | probe | recurring monitor | probe / monitor | runs |",
+                "|---|---|---|---|---|"]
+        out += [f"| {NAMES[a]} | {d['probe'] * 1000:.1f} ms | {d['monitor'] * 1000:.1f} ms | "
+                f"{d['probe'] / d['monitor']:.2f}× | {d['runs']} |"
+                for a, d in probe["data"].items()] + [""]
     files = _plots(results, plotdir, note)
     if files:
         out += ["Plots (drawn by bench/scale_report.py): "
@@ -207,6 +224,9 @@ def render(results, plotdir):
         out += [f"![{t}]({f})" for t, f in files] + [""]
     runs = [f"{part} / {a}: {e['when']}, {e['mode']}, load before {e['load_before']}"
             for part in ("cpu", "drain") for a, e in results.get(part, {}).items()]
+    if probe:
+        runs.append(f"probe / both: {probe['when']}, {probe['mode']}, load before "
+                    f"{probe['load_before']}")
     out += ["Runs:", ""] + [f"- {r}" for r in runs] if runs else []
     out += [f"- {n}" for n in results.get("notes", [])]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -229,10 +229,12 @@ fn no_action_starts_a_process_with_utilization_on() {
             // processes, not their execve: one clone/fork each
             let processes = spawned.iter().filter(|l| !l.contains("execve(")).count();
             started.push((step, processes));
-            if library && step == "start" {
+            // the first probe fills the empty CIB in (later actions find
+            // the figures there: an offline CIB is read as a file first)
+            if library && started.len() == 1 {
                 assert!(
                     trace.contains(LIBCIB),
-                    "start wrote through libcib: {trace}"
+                    "the first probe wrote through libcib: {trace}"
                 );
             }
             if step == "monitor" {
@@ -250,9 +252,9 @@ fn no_action_starts_a_process_with_utilization_on() {
         counts.push((how, started));
     }
     eprintln!("processes started per action: {counts:?}");
-    let fallback_start = counts[1].1.iter().find(|(s, _)| *s == "start").unwrap().1;
+    let fallback_probe = counts[1].1[0].1;
     assert!(
-        fallback_start > 0,
+        fallback_probe > 0,
         "the check sees crm_resource: {counts:?}"
     );
     let _ = keeper.destroy(&name, by());

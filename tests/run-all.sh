@@ -51,10 +51,10 @@ for f in tests/*.rs; do
     [[ " ${multihost[*]} " == *" $n "* ]] || others_args+=(--test "$n")
 done
 multihost_log=target/cargo-test-multihost.log
-cargo test --release --locked "${multihost_args[@]}" -- --test-threads="$threads" > "$multihost_log" 2>&1 &
+cargo test --release --locked --no-fail-fast "${multihost_args[@]}" -- --test-threads="$threads" > "$multihost_log" 2>&1 &
 multihost_pid=$!
 others_rc=0
-cargo test --release --locked "${others_args[@]}" -- --test-threads="$threads" || others_rc=$?
+cargo test --release --locked --no-fail-fast "${others_args[@]}" -- --test-threads="$threads" || others_rc=$?
 multihost_rc=0
 wait "$multihost_pid" || multihost_rc=$?
 printf '\n== lane "multihost" (%s), its log:\n' "${multihost[*]}"
