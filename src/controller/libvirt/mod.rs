@@ -165,7 +165,12 @@ impl LibvirtController {
         match rx.recv_timeout(wait) {
             Ok(out) => out,
             Err(RecvTimeoutError::Timeout) => {
-                let msg = format!("libvirt did not answer within {:.1} s", wait.as_secs_f64());
+                // (libvirtd waits up to 30 s for a domain's job lock)
+                let msg = format!(
+                    "libvirt did not answer within {:.1} s (libvirtd hung, or the call waits \
+                     for another job on the domain)",
+                    wait.as_secs_f64()
+                );
                 log::debug!("{msg}; giving up on this connection");
                 *lock(&self.hung) = Some(msg.clone());
                 *lock(&self.last_hang) = Some(msg.clone());
