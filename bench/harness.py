@@ -111,7 +111,7 @@ def main():
             ctx.guest.destroy()
         except BenchError as e:
             log(f"cleanup: {e}")
-        shutil.rmtree(tmp, ignore_errors=True)
+        # unmounting the tmpfs drops its content: the mount point is left
         run(["umount", tmp], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -326,10 +326,11 @@ class MultiLab:
         boot, tick = out.split()[-2:]
         return boot, int(tick)
 
-    def agent(self, i, binary, provider, action, rsc, params, timeout_ms, wrap=()):
-        """argv of one agent action on nI with pacemaker-execd's environment,
-        as agent-run.sh gives it (params: OCF_RESKEY_ names without prefix);
-        wrap: a command the agent runs under (strace)."""
+    def execd_env(self, i, provider, action, rsc, params, timeout_ms):
+        """pacemaker-execd's environment for one agent action on nI, as
+        agent-run.sh gives it (params: OCF_RESKEY_ names without prefix; a
+        monitor without CRM_meta_interval is a probe, without
+        CRM_meta_name)."""
         log_file = os.path.join(self.w, f"n{i}", "log", "agent.log")
         env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RA_VERSION_MAJOR": "1",
                "OCF_RA_VERSION_MINOR": "1", "OCF_RESOURCE_INSTANCE": rsc,
@@ -341,10 +342,18 @@ class MultiLab:
                "HA_LOGFILE": log_file, "PCMK_logfile": log_file, "HA_debug": "0",
                "HA_logfacility": "none", "PCMK_service": "pacemaker-execd",
                "HA_cluster_type": "corosync", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-               "LANG": "C.UTF-8", "HOME": "/root", "OCF_RESKEY_CRM_meta_name": action}
+               "LANG": "C.UTF-8", "HOME": "/root"}
+        if action != "monitor" or str(params.get("CRM_meta_interval", "0")) != "0":
+            env["OCF_RESKEY_CRM_meta_name"] = action
         if action == "migrate_to":
             env["OCF_RESKEY_CRM_meta_record_pending"] = "true"
-        env |= {f"OCF_RESKEY_{k}": v for k, v in params.items()}
+        return env | {f"OCF_RESKEY_{k}": v for k, v in params.items()}
+
+    def agent(self, i, binary, provider, action, rsc, params, timeout_ms, wrap=()):
+        """argv of one agent action on nI with pacemaker-execd's environment
+        (execd_env), killed at the timeout; wrap: a command the agent runs
+        under (strace)."""
+        env = self.execd_env(i, provider, action, rsc, params, timeout_ms)
         secs = str((timeout_ms + 999) // 1000)
         return [*self.inside(i), "env", "-i", *(f"{k}={v}" for k, v in env.items()),
                 "timeout", "-s", "KILL", secs, *wrap, binary, action]

@@ -7,12 +7,12 @@ A one-node cluster of the multihost lab; one primitive per agent for a qemu
 domain that is not defined on the node (`target-role=Stopped`: Pacemaker
 probes it once, and ours then fills in its utilization from the config, as
 on any node before a first start). Then, inside the node, `hyperfine` runs
-each agent with pacemaker-execd's environment (tests/multihost/agent-run.sh
-lists it): a probe with nothing remembered (`HA_RSCTMP` emptied before each
-run, on a tmpfs as /run/resource-agents is) and the same agent's recurring
-monitor of that domain (its steady state: nothing to write; its exit code
-is reported as it came). Medians; the
-ratio is probe / recurring monitor of the same agent in the same minutes."""
+each agent with pacemaker-execd's environment (bench/lab.py's execd_env, as
+tests/multihost/agent-run.sh gives it): a probe with nothing remembered
+(`HA_RSCTMP` emptied before each run, on a tmpfs as /run/resource-agents is)
+and the same agent's recurring monitor of that domain (its steady state:
+nothing to write; its exit code is reported as it came). Medians; the ratio
+is probe / recurring monitor of the same agent in the same minutes."""
 
 import json
 import os
@@ -40,23 +40,6 @@ def _guest_xml(workdir):
     return path
 
 
-def _env(rid, agent_path, cfg, rsctmp, interval):
-    """pacemaker-execd's environment for a monitor (probe: interval 0)."""
-    provider = os.path.basename(os.path.dirname(agent_path))
-    env = ["OCF_ROOT=/usr/lib/ocf", "OCF_RA_VERSION_MAJOR=1", "OCF_RA_VERSION_MINOR=1",
-           f"OCF_RESOURCE_INSTANCE={rid}", "OCF_RESOURCE_TYPE=VirtualDomain",
-           f"OCF_RESOURCE_PROVIDER={provider}", "OCF_EXIT_REASON_PREFIX=ocf-exit-reason:",
-           "OCF_RESKEY_crm_feature_set=3.16.1", "OCF_RESKEY_CRM_meta_timeout=30000",
-           "OCF_RESKEY_CRM_meta_on_node=n1", "OCF_RESKEY_CRM_meta_on_node_uuid=1",
-           "HA_debug=0", "HA_logfacility=none", "PCMK_service=pacemaker-execd",
-           "HA_cluster_type=corosync", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
-           "HOME=/root", f"HA_RSCTMP={rsctmp}", f"OCF_RESKEY_config={cfg}",
-           f"OCF_RESKEY_hypervisor={QEMU}"]
-    if interval:
-        env += [f"OCF_RESKEY_CRM_meta_interval={interval}", "OCF_RESKEY_CRM_meta_name=monitor"]
-    return env
-
-
 def probe_part(a, p, agents_at):
     """agents_at: agent -> its path on the node. One entry per agent:
     probe and recurring-monitor medians (s), the runs, the codes seen."""
@@ -67,21 +50,25 @@ def probe_part(a, p, agents_at):
         lab.pcmk_up([1])
         cfg = _guest_xml(a.workdir)
         rids = {agent: f"vm-probe-{agent}" for agent in agents_at}
+        providers = {agent: os.path.basename(os.path.dirname(path))
+                     for agent, path in agents_at.items()}
         lab.add_section("resources", [primitive(
-            rids[agent], os.path.basename(os.path.dirname(path)),
-            {"config": cfg, "hypervisor": QEMU}, meta={"target-role": "Stopped"})
-            for agent, path in agents_at.items()])
+            rids[agent], providers[agent], {"config": cfg, "hypervisor": QEMU},
+            meta={"target-role": "Stopped"}) for agent in agents_at])
         lab.settle()
         for agent, path in agents_at.items():
             rid, out = rids[agent], os.path.join(a.workdir, "probe", f"{agent}.json")
             probe_tmp, steady_tmp = f"/dev/shm/vdsp-{agent}-probe", f"/dev/shm/vdsp-{agent}-steady"
             cmds = {}
-            for kind, rsctmp, interval in (("probe", probe_tmp, 0),
-                                           ("monitor", steady_tmp, 10000)):
-                env = _env(rid, path, cfg, rsctmp, interval)
-                cmds[kind] = " ".join(["env", "-i", *env, path, "monitor"])
-            # every run answers 7 (not running): hyperfine is told to go on, and
-            # the codes are checked in its results
+            for kind, rsctmp, interval in (("probe", probe_tmp, "0"),
+                                           ("monitor", steady_tmp, "10000")):
+                params = {"config": cfg, "hypervisor": QEMU, "CRM_meta_interval": interval}
+                env = lab.execd_env(1, providers[agent], "monitor", rid, params, 30000)
+                env["HA_RSCTMP"] = rsctmp
+                cmds[kind] = " ".join(["env", "-i", *(f"{k}={v}" for k, v in env.items()), path,
+                                       "monitor"])
+            # the agents answer 7 (not running): hyperfine is told to go on,
+            # and the codes are checked in its results
             run([*lab.inside(1), "hyperfine", "-N", "-i", "-w", "3",
                  "-r", str(p["probe_runs"]), "--export-json", out,
                  "--prepare", f"rm -rf {probe_tmp}", "-n", "probe", cmds["probe"],

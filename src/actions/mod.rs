@@ -187,11 +187,15 @@ fn controller_for(
         // state queries: straight over the local socket where possible; a
         // monitor (and status) keeps time for the process-table fallback;
         // a probe (and status) never says "no such domain" on the socket's word alone
-        Action::Monitor | Action::Status => Box::new(
-            DirectController::new(uri, end, Some(ctx.work_left() / 3))
-                .confirm_absence(action == Action::Status || ctx.is_probe())
-                .absence_proof(no_emulator_process(ctx, emulator)),
-        ),
+        Action::Monitor | Action::Status => {
+            let direct = DirectController::new(uri, end, Some(ctx.work_left() / 3));
+            if action == Action::Status || ctx.is_probe() {
+                let proof = no_emulator_process(ctx, emulator);
+                Box::new(direct.confirm_absence(true).absence_proof(proof))
+            } else {
+                Box::new(direct)
+            }
+        }
         // Pacemaker runs it once the guest runs here: usually answered
         // over the socket, without loading libvirt.so (the library loads
         // only to wait for events when it has not arrived yet)
